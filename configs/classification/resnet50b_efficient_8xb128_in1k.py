@@ -1,0 +1,3 @@
+# Paper Table 5 ResNet-50-B (Sec. 4) with the efficient recipe. Paper top-1: 76.66.
+_base_ = ['./resnet50_efficient_8xb128_in1k.py']
+model = dict(backbone=dict(variant='b'))

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Set up .venv with the pinned OpenMMLab stack. Idempotent: finished steps are skipped.
+# Called by `make install` (and so by `make test` / `make demo`). Environment:
+#   PYTHON            interpreter for the venv (default: python3, must be >= 3.10)
+#   VENV              venv path (default: .venv)
+#   TRICKS_MM_WHEELS  cache for the mmcv wheel built here (default: ~/.cache/tricks_mm/wheels)
+#   FORCE_CUDA=1      build mmcv's CUDA ops even when no GPU is visible (needs nvcc)
+#   MAX_JOBS          parallel compile jobs for mmcv (default: number of cores)
+set -euo pipefail
+
+PYTHON=${PYTHON:-python3}
+VENV=${VENV:-.venv}
+WHEELS=${TRICKS_MM_WHEELS:-$HOME/.cache/tricks_mm/wheels}
+TORCH_VERSION=2.14.1
+TORCHVISION_VERSION=0.29.1
+MMCV_VERSION=2.1.0
+PY="$VENV/bin/python"
+STEP=""
+
+step() { STEP="$1"; echo "[install] $1"; }
+fail() {
+  echo "" >&2
+  echo "[install] FAILED at step: $STEP" >&2
+  echo "[install] $1" >&2
+  exit 1
+}
+trap 'fail "see the output above; fix the cause and rerun make install (finished steps are skipped)."' ERR
+
+step "checking the interpreter ($PYTHON)"
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
+  || fail "tricks_mm needs Python >= 3.10; set PYTHON=/path/to/python3.11 and rerun."
+
+if [ ! -x "$PY" ]; then
+  step "creating the virtual environment $VENV"
+  "$PYTHON" -m venv "$VENV" || fail "python -m venv failed: install the venv module (Debian: apt-get install python3-venv)."
+fi
+
+PY="$(cd "$VENV" && pwd)/bin/python"
+
+step "build tools: pip, setuptools >=77,<81 (torch needs >=77; mmcv's setup.py still imports pkg_resources, gone in 81), wheel"
+"$PY" -m pip install -q --disable-pip-version-check 'setuptools>=77.0.3,<81' wheel
+
+if ! "$PY" -c "import torch, torchvision, sys; sys.exit(not (torch.__version__.startswith('$TORCH_VERSION') and torchvision.__version__.startswith('$TORCHVISION_VERSION')))" 2>/dev/null; then
+  step "torch $TORCH_VERSION + torchvision $TORCHVISION_VERSION (large download on a machine without local wheels)"
+  "$PY" -m pip install -q --disable-pip-version-check "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" \
+    || fail "pip could not install torch==$TORCH_VERSION torchvision==$TORCHVISION_VERSION: check the package index / network."
+  # torch's requirements may have moved setuptools out of the window mmcv's build needs
+  "$PY" -m pip install -q --disable-pip-version-check 'setuptools>=77.0.3,<81'
+else
+  step "torch $TORCH_VERSION + torchvision $TORCHVISION_VERSION already installed"
+fi
+
+WITH_CUDA=$("$PY" -c "import os, torch; print(int(os.environ.get('FORCE_CUDA') == '1' or torch.cuda.is_available()))")
+FLAVOUR="torch${TORCH_VERSION}-$([ "$WITH_CUDA" = 1 ] && echo cuda || echo cpu)"
+CACHE_DIR="$WHEELS/$FLAVOUR"
+if "$PY" -c "import mmcv, sys; from mmcv.ops import nms, RoIAlign; sys.exit(mmcv.__version__ != '$MMCV_VERSION')" 2>/dev/null; then
+  step "mmcv $MMCV_VERSION with compiled ops already installed"
+else
+  if ! ls "$CACHE_DIR"/mmcv-$MMCV_VERSION-*.whl >/dev/null 2>&1; then
+    step "building mmcv $MMCV_VERSION from source with compiled ops ($FLAVOUR; about 10 minutes on 2 cores, once per machine)"
+    BUILD=$(mktemp -d)
+    "$PY" -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: --no-build-isolation \
+      "mmcv==$MMCV_VERSION" -d "$BUILD" || fail "could not download the mmcv $MMCV_VERSION sdist from the package index."
+    tar -xzf "$BUILD/mmcv-$MMCV_VERSION.tar.gz" -C "$BUILD"
+    # torch 2.14's headers need C++20; mmcv 2.1.0's setup.py hard-codes -std=c++14/17.
+    sed -i 's/-std=c++1[47]/-std=c++20/g' "$BUILD/mmcv-$MMCV_VERSION/setup.py"
+    (cd "$BUILD/mmcv-$MMCV_VERSION" && MMCV_WITH_OPS=1 FORCE_CUDA="$WITH_CUDA" MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
+      "$PY" -m pip wheel -q --disable-pip-version-check --no-build-isolation --no-deps . -w "$BUILD/dist") \
+      || fail "the mmcv build failed: a C++ compiler (g++) and the Python headers are needed; with FORCE_CUDA=1 also nvcc matching torch's CUDA."
+    mkdir -p "$CACHE_DIR"
+    cp "$BUILD"/dist/mmcv-$MMCV_VERSION-*.whl "$CACHE_DIR/"
+    rm -rf "$BUILD"
+  fi
+  step "installing mmcv $MMCV_VERSION from the wheel cache $CACHE_DIR"
+  "$PY" -m pip install -q --disable-pip-version-check --no-deps --force-reinstall "$CACHE_DIR"/mmcv-$MMCV_VERSION-*.whl
+fi
+
+step "OpenMMLab libraries and tricks_mm itself (editable)"
+"$PY" -m pip install -q --disable-pip-version-check -e '.[test]' \
+  || fail "pip could not install the pinned OpenMMLab libraries; see pyproject.toml for the pins."
+
+step "checking the installation"
+"$PY" -c "import tricks_mm, mmdet, mmseg, mmpretrain; from mmcv.ops import nms, RoIAlign" \
+  || fail "the stack installed but does not import; rm -rf $VENV and rerun make install."
+echo "[install] done: $VENV is ready"

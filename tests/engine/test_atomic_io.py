@@ -1,0 +1,60 @@
+"""A checkpoint save that dies half-way never corrupts the previous file."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from mmengine.runner.checkpoint import _load_checkpoint, save_checkpoint
+
+import tricks_mm  # noqa: F401  (installs the atomic backend)
+from tricks_mm.engine import atomic_io
+
+
+def test_failure_mid_write_keeps_old_file_and_leaves_no_temp(tmp_path, monkeypatch):
+    path = tmp_path / 'latest.pth'
+    save_checkpoint({'state_dict': {'w': torch.zeros(3)}}, str(path))
+
+    def dying_fsync(fd):
+        raise KeyboardInterrupt('killed during save')
+
+    monkeypatch.setattr(atomic_io.os, 'fsync', dying_fsync)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint({'state_dict': {'w': torch.ones(3)}}, str(path))
+    torch.testing.assert_close(_load_checkpoint(str(path))['state_dict']['w'], torch.zeros(3))
+    assert os.listdir(tmp_path) == ['latest.pth']
+
+
+_WRITER = r'''
+import sys, torch
+import tricks_mm
+from mmengine.runner.checkpoint import save_checkpoint
+path = sys.argv[1]
+i = 0
+while True:
+    i += 1
+    save_checkpoint({"state_dict": {"w": torch.full((2_000_000,), float(i))}, "i": i}, path)
+    print(i, flush=True)
+'''
+
+
+@pytest.mark.slow
+def test_kill_9_during_repeated_saves_leaves_a_loadable_checkpoint(tmp_path):
+    path = tmp_path / 'ckpt.pth'
+    script = tmp_path / 'writer.py'
+    script.write_text(_WRITER)
+    for delay in (0.05, 0.13, 0.31):
+        proc = subprocess.Popen([sys.executable, str(script), str(path)],
+                                stdout=subprocess.PIPE, text=True)
+        line = proc.stdout.readline()
+        while not line.strip().isdigit():  # skip mmengine's log lines
+            line = proc.stdout.readline()
+        assert line.strip() == '1'  # one complete save exists
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        ckpt = _load_checkpoint(str(path))
+        assert ckpt['state_dict']['w'].shape == (2_000_000, )
+        assert float(ckpt['state_dict']['w'][0]) == ckpt['i']

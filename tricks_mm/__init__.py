@@ -1,0 +1,14 @@
+"""tricks_mm: the tricks of He et al. (CVPR 2019) as OpenMMLab components, and their transfer.
+
+Importing the package makes every local checkpoint mmengine loads go through
+``torch.load(weights_only=True)`` with an explicit allowlist
+(:mod:`tricks_mm.engine.safe_checkpoint`), and every local file it saves be written atomically
+(:mod:`tricks_mm.engine.atomic_io`).
+"""
+from tricks_mm.engine.atomic_io import install_atomic_local_backend
+from tricks_mm.engine.safe_checkpoint import install_safe_checkpoint_loader
+
+__version__ = '0.1.0'
+
+install_safe_checkpoint_loader()
+install_atomic_local_backend()

@@ -1,0 +1,41 @@
+"""The paper's linear warmup: ``lr_i = i * lr / m`` for iterations ``i = 1..m`` (Sec. 3.1).
+
+Why not mmengine's ``LinearLR``: it is multiplicative (chained), so it cannot start from 0
+(``start_factor=0`` divides by zero at the second step), and it reaches the full rate one step
+early, after ``m - 1`` steps (``total_iters = end - begin - 1``). The paper's warmup starts at
+``lr / m`` on the first iteration and reaches ``lr`` on the m-th. This scheduler computes that
+closed form from the base learning rate, so it is exact and composes with a cosine or step
+schedule that begins at ``m``.
+"""
+from typing import List, Union
+
+from mmengine.optim import OptimWrapper
+from mmengine.optim.scheduler import LinearLR
+from torch.optim import Optimizer
+
+from tricks_mm.registry import PARAM_SCHEDULERS
+
+
+@PARAM_SCHEDULERS.register_module()
+class BoTLinearWarmupLR(LinearLR):
+    """Linear warmup from ``lr / m`` to ``lr`` over the ``m = end - begin`` steps of its range.
+
+    Use ``by_epoch=True, convert_to_iter_based=True, end=5`` for the paper's per-iteration warmup
+    over 5 epochs.
+    """
+
+    def __init__(self,
+                 optimizer: Union[Optimizer, OptimWrapper],
+                 begin: int = 0,
+                 end: int = 5,
+                 last_step: int = -1,
+                 by_epoch: bool = True,
+                 verbose: bool = False) -> None:
+        if not end > begin:
+            raise ValueError(f'warmup needs end > begin, got begin={begin}, end={end}')
+        super().__init__(optimizer, start_factor=0.0, end_factor=1.0, begin=begin, end=end,
+                         last_step=last_step, by_epoch=by_epoch, verbose=verbose)
+
+    def _get_value(self) -> List[float]:
+        warmup_steps = self.end - self.begin
+        return [base * (self.last_step + 1) / warmup_steps for base in self.base_values]
