@@ -92,6 +92,23 @@ def use_gloo_without_cuda(cfg: Config, launcher: str) -> None:
                       logger='current')
 
 
+def fp32_without_gpu(cfg: Config) -> bool:
+    """mmengine's AmpOptimWrapper refuses to run without an accelerator: train FP32 on CPU.
+
+    The FP16 rungs are then FP32 runs (the paper's FP16 trick is about speed on GPUs; its
+    accuracy effect is nil to slightly positive), and the log says so.
+    """
+    wrapper = cfg.get('optim_wrapper', {})
+    if torch.cuda.is_available() or not str(wrapper.get('type', '')).endswith('AmpOptimWrapper'):
+        return False
+    wrapper.type = 'OptimWrapper'
+    for key in ('loss_scale', 'dtype', 'use_fsdp'):
+        wrapper.pop(key, None)
+    print_log('AmpOptimWrapper -> OptimWrapper (FP32): no GPU, mixed precision needs one',
+              logger='current')
+    return True
+
+
 def apply_common_flags(cfg: Config,
                        work_dir: Optional[str],
                        launcher: str,
@@ -125,4 +142,5 @@ def apply_common_flags(cfg: Config,
         cfg.auto_scale_lr.enable = True
     syncbn_to_bn_if_needed(cfg, launcher)
     use_gloo_without_cuda(cfg, launcher)
+    fp32_without_gpu(cfg)
     return cfg

@@ -3,12 +3,15 @@
 The checkpoint is loaded strictly (a key mismatch is an error) through the safe loader.
 """
 import argparse
+import json
 from typing import Dict, List, Optional
 
 from mmengine.config import DictAction
+from mmengine.dist import is_main_process
 
 import tricks_mm  # noqa: F401  (installs the safe checkpoint loader)
 from tricks_mm.cli.config_setup import apply_common_flags, import_host, load_config
+from tricks_mm.engine.atomic_io import atomic_write_bytes
 from tricks_mm.engine.runner import StrictRunner
 
 
@@ -19,6 +22,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--work-dir', help='where logs and metrics go')
     parser.add_argument('--overlay', nargs='+', default=[],
                         help='config files merged over CONFIG in order')
+    parser.add_argument('--out-metrics', help='also write the metrics to this JSON file')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -36,7 +40,10 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
     cfg.load_from = args.checkpoint
     cfg.resume = False
     runner = StrictRunner.from_cfg(cfg)
-    return runner.test()
+    metrics = runner.test()
+    if args.out_metrics and is_main_process():
+        atomic_write_bytes(json.dumps(metrics, indent=2, default=float).encode(), args.out_metrics)
+    return metrics
 
 
 if __name__ == '__main__':

@@ -1,0 +1,28 @@
+# Paper Table 8 protocol with mmdet's standard design: Faster R-CNN R50-FPN 1x, trained on VOC 2007
+# trainval + 2012 trainval, tested on VOC 2007 test (mAP@0.5, 11-point and area). Only the base
+# network is swapped: a BoTResNet loaded strictly from a converted classifier
+# (tools/transfer.py convert). Set model.backbone.variant/depth to the classifier's and
+# model.backbone.init_cfg.checkpoint to the converted file. Peer: 80.4 mAP with torchvision R-50.
+_base_ = ['mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py']
+
+model = dict(
+    # the classifier's normalisation (the paper's mean/std), so transferred features match
+    data_preprocessor=dict(mean=[123.68, 116.779, 103.939], std=[58.393, 57.12, 57.375]),
+    backbone=dict(
+        _delete_=True,
+        type='tricks_mm.BoTResNet',
+        depth=50,
+        variant='d',
+        out_indices=(0, 1, 2, 3),
+        frozen_stages=1,
+        norm_cfg=dict(type='BN', requires_grad=True),
+        norm_eval=True,
+        zero_init_residual=False,
+        init_cfg=dict(type='Pretrained', prefix='backbone.',
+                      checkpoint='work_dirs/transfer/resnet50d_backbone.pth')))
+
+val_evaluator = [
+    dict(type='VOCMetric', metric='mAP', eval_mode='11points', prefix='voc07'),
+    dict(type='VOCMetric', metric='mAP', eval_mode='area', prefix='voc_area'),
+]
+test_evaluator = val_evaluator

@@ -1,0 +1,46 @@
+# Toy-scale FCN for the embedded ADE20K-format suite: the paper-scale config with a dilated
+# ResNet-18 backbone, narrow heads, 96-px crops of 160-px scenes and a short iteration schedule.
+_base_ = ['../segmentation/fcn_botr50-d-d8_4xb4-80k_ade20k-512x512.py', './synthetic_classes.py']
+
+data_root = 'data/synthetic/seg'
+metainfo = {{_base_.metainfo}}
+crop_size = (96, 96)
+
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    backbone=dict(depth=18),
+    decode_head=dict(in_channels=512, channels=128, num_classes=6),
+    auxiliary_head=dict(in_channels=256, channels=64, num_classes=6))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='RandomResize', scale=(320, 160), ratio_range=(0.5, 2.0), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(320, 160), keep_ratio=True),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='PackSegInputs'),
+]
+_ade = dict(type='BaseSegDataset', data_root=data_root, metainfo=metainfo, img_suffix='.jpg',
+            seg_map_suffix='.png', reduce_zero_label=True)
+train_dataloader = dict(
+    batch_size=8, num_workers=1,
+    dataset=dict(_ade, pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1, num_workers=1,
+    dataset=dict(_ade, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+max_iters = 300
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+optim_wrapper = dict(optimizer=dict(lr=0.01))
+param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=max_iters,
+                        by_epoch=False)]
+default_hooks = dict(logger=dict(interval=20),
+                     checkpoint=dict(interval=max_iters, max_keep_ckpts=1))

@@ -1,0 +1,54 @@
+"""Run one training or evaluation step as a child process through mmengine's launchers.
+
+Every step is its own process (``python -m tricks_mm.cli.train`` under ``torchrun`` or ``srun``
+when distributed), so the ladder itself never holds a model, a GPU or a process group, and a
+step that dies leaves the ladder able to report it and resume.
+"""
+import os
+import subprocess
+import sys
+from collections import deque
+from typing import List
+
+from tricks_mm.ladder.spec import Launch
+
+
+class StepFailed(RuntimeError):
+    """A child step exited non-zero; the message holds the tail of its log."""
+
+
+def command(module: str, args: List[str], launch: Launch) -> List[str]:
+    """The command line running ``python -m module args`` under ``launch``."""
+    if launch.launcher == 'none':
+        return [sys.executable, '-m', module, *args]
+    if launch.launcher == 'pytorch':
+        return [sys.executable, '-m', 'torch.distributed.run',
+                f'--nproc_per_node={launch.nproc_per_node}', *launch.torchrun_args,
+                '-m', module, *args, '--launcher', 'pytorch']
+    return ['srun', *launch.srun_args, sys.executable, '-m', module, *args,
+            '--launcher', 'slurm']
+
+
+def run_logged(cmd: List[str], log_path: str, echo: bool = False) -> None:
+    """Run ``cmd``, appending its output to ``log_path``.
+
+    Raises:
+        StepFailed: non-zero exit; the message names the log and quotes its last lines.
+    """
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    tail: deque = deque(maxlen=25)
+    with open(log_path, 'a') as log:
+        log.write(f'$ {" ".join(cmd)}\n')
+        log.flush()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                bufsize=1)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log.write(line)
+            tail.append(line)
+            if echo:
+                sys.stdout.write(line)
+        code = proc.wait()
+    if code != 0:
+        raise StepFailed(f'{" ".join(cmd[:6])} ... exited with {code}; full log: {log_path}\n'
+                         + ''.join(tail))

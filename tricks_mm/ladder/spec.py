@@ -1,0 +1,155 @@
+"""The ladder file: which rungs, which downstream designs, at which scale, how to launch.
+
+A ladder file is an mmengine config (Python) with one dict ``ladder``; see
+``configs/ladders/`` for the paper-scale ladder and the toy demo. Validation happens here, before
+anything runs, with errors that name the bad field.
+"""
+import os.path as osp
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from mmengine.config import Config
+
+#: Metric keys the hosts report, and the report column each one fills.
+METRIC_KEYS = {
+    'classify': {'top1': 'accuracy/top1'},
+    'detect': {'mAP': 'voc07/mAP'},
+    'segment': {'pixAcc': 'aAcc', 'mIoU': 'mIoU'},
+}
+TASKS = ('classify', 'detect', 'segment')
+
+
+@dataclass
+class TaskSpec:
+    """How one task of the protocol is run for every rung.
+
+    Attributes:
+        config: the config file; for classification, the rung's own config replaces it.
+        overlays: config files merged over it (e.g. the toy data overlay).
+        cfg_options: final key overrides, as ``--cfg-options``.
+        epoch_scale: shrink factor for epoch-based schedules (classification at toy scale).
+        auto_scale_lr: scale the LR linearly with the total batch (``--auto-scale-lr``).
+    """
+    config: Optional[str] = None
+    overlays: List[str] = field(default_factory=list)
+    cfg_options: Dict[str, Any] = field(default_factory=dict)
+    epoch_scale: Optional[float] = None
+    auto_scale_lr: bool = False
+
+
+@dataclass
+class Rung:
+    """One rung of the ladder: a classifier recipe (or none) and the paper's numbers for it.
+
+    Attributes:
+        name: label in the report.
+        cls_config: classification config; ``None`` = the "no pretraining" control.
+        cls_options: extra overrides for this rung's classifier (e.g. a toy teacher's depth).
+        teacher: name of the rung whose classifier is this rung's distillation teacher.
+        paper: the paper's numbers for this rung (keys top1, mAP, pixAcc, mIoU), if any.
+        report: False for helper rungs (teachers) that are trained but not reported.
+        transfer: False for rungs only used as teachers (no detection/segmentation).
+    """
+    name: str
+    cls_config: Optional[str] = None
+    cls_options: Dict[str, Any] = field(default_factory=dict)
+    teacher: Optional[str] = None
+    paper: Dict[str, float] = field(default_factory=dict)
+    report: bool = True
+    transfer: bool = True
+
+
+@dataclass
+class Launch:
+    """How each training/evaluation step is launched (mmengine launchers, never our own).
+
+    ``none``: one process. ``pytorch``: ``torchrun --nproc_per_node N --nnodes M`` (+ rendezvous
+    from ``torchrun_args``). ``slurm``: ``srun`` with ``srun_args``.
+    """
+    launcher: str = 'none'
+    nproc_per_node: int = 1
+    torchrun_args: List[str] = field(default_factory=list)
+    srun_args: List[str] = field(default_factory=list)
+
+
+@dataclass
+class LadderSpec:
+    name: str
+    work_dir: str
+    rungs: List[Rung]
+    classify: TaskSpec
+    detect: TaskSpec
+    segment: TaskSpec
+    seeds: List[int] = field(default_factory=lambda: [0])
+    launch: Launch = field(default_factory=Launch)
+    synthetic_data: Optional[Dict[str, Any]] = None
+    source: str = ''
+
+
+def _require(cond: bool, message: str) -> None:
+    if not cond:
+        raise ValueError(message)
+
+
+def _task(raw: Dict[str, Any], name: str, needs_config: bool) -> TaskSpec:
+    unknown = set(raw) - set(TaskSpec.__dataclass_fields__)
+    _require(not unknown, f'ladder.{name} has unknown keys {sorted(unknown)}; '
+             f'allowed: {sorted(TaskSpec.__dataclass_fields__)}')
+    spec = TaskSpec(**raw)
+    if needs_config:
+        _require(spec.config is not None, f'ladder.{name}.config is required')
+    for path in ([spec.config] if spec.config else []) + list(spec.overlays):
+        _require(osp.isfile(path), f'ladder.{name}: config file {path!r} does not exist')
+    return spec
+
+
+def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
+    """Read and validate a ladder file.
+
+    Raises:
+        ValueError: a field is missing, unknown or inconsistent (the message names it).
+        FileNotFoundError: the ladder file does not exist.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'ladder file {path!r} does not exist')
+    raw = Config.fromfile(path).to_dict().get('ladder')
+    _require(isinstance(raw, dict), f'{path} must define a dict named `ladder`')
+    raw = dict(raw)
+    name = raw.pop('name', osp.splitext(osp.basename(path))[0])
+    rungs = [Rung(**r) for r in raw.pop('rungs', [])]
+    _require(bool(rungs), f'{path}: ladder.rungs is empty')
+    names = [r.name for r in rungs]
+    _require(len(set(names)) == len(names), f'{path}: rung names repeat: {names}')
+    for rung in rungs:
+        if rung.cls_config is not None:
+            _require(osp.isfile(rung.cls_config),
+                     f'rung {rung.name!r}: cls_config {rung.cls_config!r} does not exist')
+        if rung.teacher is not None:
+            _require(rung.teacher in names and rung.teacher != rung.name,
+                     f'rung {rung.name!r}: teacher {rung.teacher!r} is not another rung '
+                     f'(rungs: {names})')
+            _require(names.index(rung.teacher) < names.index(rung.name),
+                     f'rung {rung.name!r}: its teacher {rung.teacher!r} must come earlier')
+        unknown = set(rung.paper) - {'top1', 'mAP', 'pixAcc', 'mIoU'}
+        _require(not unknown, f'rung {rung.name!r}: unknown paper metrics {sorted(unknown)}')
+    launch = Launch(**raw.pop('launch', {}))
+    _require(launch.launcher in ('none', 'pytorch', 'slurm'),
+             f"ladder.launch.launcher must be 'none', 'pytorch' or 'slurm', got "
+             f'{launch.launcher!r}')
+    seeds = list(raw.pop('seeds', [0]))
+    _require(bool(seeds) and all(isinstance(s, int) for s in seeds),
+             f'ladder.seeds must be a non-empty list of ints, got {seeds!r}')
+    spec = LadderSpec(
+        name=name,
+        work_dir=work_dir or raw.pop('work_dir', osp.join('work_dirs', name)),
+        rungs=rungs,
+        classify=_task(raw.pop('classify', {}), 'classify', needs_config=False),
+        detect=_task(raw.pop('detect', {}), 'detect', needs_config=True),
+        segment=_task(raw.pop('segment', {}), 'segment', needs_config=True),
+        seeds=seeds,
+        launch=launch,
+        synthetic_data=raw.pop('synthetic_data', None),
+        source=path)
+    raw.pop('work_dir', None)
+    _require(not raw, f'{path}: unknown ladder keys {sorted(raw)}')
+    return spec
