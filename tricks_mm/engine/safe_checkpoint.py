@@ -16,6 +16,7 @@ which accepts only those four names on that one class.
 loader for local paths (``CheckpointLoader`` prefix ``''``), so ``--resume``, ``load_from``,
 ``init_cfg=dict(type='Pretrained')`` and ``load_checkpoint`` all go through it.
 """
+import importlib
 import os.path as osp
 import pickle
 from typing import Any, Callable, List, Optional, Tuple, Union
@@ -43,10 +44,11 @@ def _history_buffer_getattr(obj: Any, name: str) -> Any:
 
 def _numpy_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
     """The numpy objects mmengine's message hub pickles, under numpy 1.x and 2.x module names."""
-    reconstruct = np.core.multiarray._reconstruct if not hasattr(np, '_core') \
-        else np._core.multiarray._reconstruct
-    scalar = np.core.multiarray.scalar if not hasattr(np, '_core') \
-        else np._core.multiarray.scalar
+    try:  # numpy >= 2 (numpy 1.26 has numpy._core too, but not its multiarray attribute)
+        multiarray = importlib.import_module('numpy._core.multiarray')
+    except ImportError:
+        multiarray = importlib.import_module('numpy.core.multiarray')
+    reconstruct, scalar = multiarray._reconstruct, multiarray.scalar
     entries: List[Union[Callable, Tuple[Callable, str]]] = [np.ndarray, np.dtype]
     for module in ('numpy.core.multiarray', 'numpy._core.multiarray'):
         entries += [(reconstruct, f'{module}._reconstruct'), (scalar, f'{module}.scalar')]

@@ -1,0 +1,4 @@
+"""Backbones; importing this module registers them in ``tricks_mm.registry.MODELS``."""
+from tricks_mm.models.backbones.bot_resnet import BoTResNet, CheckpointMismatchError, load_strict
+
+__all__ = ['BoTResNet', 'CheckpointMismatchError', 'load_strict']
