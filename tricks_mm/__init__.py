@@ -2,13 +2,16 @@
 
 Importing the package makes every local checkpoint mmengine loads go through
 ``torch.load(weights_only=True)`` with an explicit allowlist
-(:mod:`tricks_mm.engine.safe_checkpoint`), and every local file it saves be written atomically
+(:mod:`tricks_mm.engine.safe_checkpoint`), remote checkpoints fail fast without a network
+(:mod:`tricks_mm.engine.offline`), and every local file it saves be written atomically
 (:mod:`tricks_mm.engine.atomic_io`).
 """
 from tricks_mm.engine.atomic_io import install_atomic_local_backend
+from tricks_mm.engine.offline import install_offline_guard
 from tricks_mm.engine.safe_checkpoint import install_safe_checkpoint_loader
 
 __version__ = '0.1.0'
 
 install_safe_checkpoint_loader()
+install_offline_guard()
 install_atomic_local_backend()

@@ -10,6 +10,8 @@ from mmengine.config import Config, DictAction
 
 import tricks_mm  # noqa: F401  (installs the safe checkpoint loader and atomic saves)
 from tricks_mm.cli.config_setup import apply_common_flags, import_host, load_config
+from tricks_mm.cli.guards import init_distributed_without_cuda, install_train_guards
+from tricks_mm.datasets.checks import check_config_datasets
 from tricks_mm.engine.runner import StrictRunner
 
 
@@ -33,6 +35,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                              '(auto_scale_lr.base_batch_size in the config)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. train_cfg.max_epochs=2')
+    parser.add_argument('--skip-data-check', action='store_true',
+                        help='do not check the datasets on disk before training '
+                             '(tricks_mm.datasets.checks)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher (pytorch = torchrun)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
@@ -47,6 +52,7 @@ def build_train_config(args: argparse.Namespace) -> Config:
     apply_common_flags(cfg, args.work_dir, args.launcher, args.cfg_options,
                        amp=args.amp, auto_scale_lr=args.auto_scale_lr,
                        epoch_scale=args.epoch_scale)
+    install_train_guards(cfg)
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None
@@ -57,7 +63,11 @@ def build_train_config(args: argparse.Namespace) -> Config:
 
 
 def main(argv: Optional[List[str]] = None) -> StrictRunner:
-    cfg = build_train_config(parse_args(argv))
+    args = parse_args(argv)
+    cfg = build_train_config(args)
+    if not args.skip_data_check:
+        check_config_datasets(cfg, loaders=('train_dataloader', 'val_dataloader'))
+    init_distributed_without_cuda(cfg)
     runner = StrictRunner.from_cfg(cfg)
     runner.train()
     return runner

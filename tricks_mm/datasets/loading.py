@@ -1,0 +1,103 @@
+"""Image loading that names the file when an image cannot be read.
+
+Why: mmcv's ``LoadImageFromFile`` (used by mmpretrain, mmdet and mmseg pipelines alike) reports
+a bad image in three different ways, two of them without the file name:
+
+============================  ====================================================================
+input                         mmcv 2.1 ``LoadImageFromFile``
+============================  ====================================================================
+zero-byte file                ``cv2.error: (-215:Assertion failed) !buf.empty()`` (no file name)
+corrupt / truncated JPEG      cv2: ``AssertionError: failed to load image: <path>`` (gone under
+                              ``python -O``: ``img=None`` then crashes in a later transform);
+                              pillow backend: ``OSError: image file is truncated`` (no file name)
+grayscale / RGBA / 16-bit     converted to 3-channel uint8 BGR (``color_type='color'``): fine
+============================  ====================================================================
+
+:class:`BoTLoadImageFromFile` is a drop-in subclass: same arguments, same results, but every
+failure is an :class:`ImageLoadError` naming the file, its size and the reason, or, with
+``on_error='skip'``, a logged and counted skip (the transform returns ``None`` and mmengine's
+``BaseDataset`` draws another training sample; mmengine refuses ``None`` at test time, so keep
+``'raise'`` for val/test pipelines). ``tools/train.py`` swaps it in for ``LoadImageFromFile``.
+"""
+import logging
+from typing import Optional
+
+import mmcv
+import numpy as np
+from mmcv.transforms import LoadImageFromFile
+from mmengine import fileio
+from mmengine.logging import print_log
+
+from tricks_mm.registry import TRANSFORMS
+
+_ON_ERROR = ('raise', 'skip')
+
+
+class ImageLoadError(ValueError):
+    """An image file is missing, empty or cannot be decoded; the message names it."""
+
+
+@TRANSFORMS.register_module()
+class BoTLoadImageFromFile(LoadImageFromFile):
+    """mmcv ``LoadImageFromFile`` whose failures name the file (see the module docstring).
+
+    Args:
+        on_error: ``'raise'`` (default) an :class:`ImageLoadError`, or ``'skip'`` the sample
+            (logged with a running count). mmcv's ``ignore_empty=True`` means ``'skip'``.
+        **kwargs: mmcv ``LoadImageFromFile`` arguments.
+    """
+
+    #: Images skipped in this process (each dataloader worker counts its own).
+    skipped = 0
+
+    def __init__(self, on_error: str = 'raise', **kwargs) -> None:
+        if on_error not in _ON_ERROR:
+            raise ValueError(f'on_error must be one of {_ON_ERROR}, got {on_error!r}')
+        super().__init__(**kwargs)
+        self.on_error = 'skip' if self.ignore_empty else on_error
+
+    def _read_bytes(self, filename: str) -> bytes:
+        if self.file_client_args is not None:
+            client = fileio.FileClient.infer_client(self.file_client_args, filename)
+            return client.get(filename)
+        return fileio.get(filename, backend_args=self.backend_args)
+
+    def _fail(self, filename: str, reason: str) -> None:
+        message = (f'cannot load image {filename}: {reason}. Replace or remove the file (and its '
+                   f'entry in the split list / annotation file).')
+        if self.on_error == 'raise':
+            raise ImageLoadError(message)
+        type(self).skipped += 1
+        print_log(f'{message} Skipped ({type(self).skipped} image(s) skipped in this process).',
+                  logger='current', level=logging.WARNING)
+
+    def transform(self, results: dict) -> Optional[dict]:
+        filename = results['img_path']
+        try:
+            img_bytes = self._read_bytes(filename)
+        except (FileNotFoundError, IsADirectoryError, PermissionError) as err:
+            self._fail(filename, f'{type(err).__name__}: {err}')
+            return None
+        if not img_bytes:
+            self._fail(filename, 'empty file (0 bytes)')
+            return None
+        try:
+            img = mmcv.imfrombytes(img_bytes, flag=self.color_type,
+                                   backend=self.imdecode_backend)
+        except Exception as err:  # cv2 / PIL raise a zoo of types for bad bytes
+            self._fail(filename, f'{len(img_bytes)} bytes, {self.imdecode_backend} could not '
+                                 f'decode it ({type(err).__name__}: {err})')
+            return None
+        if img is None:
+            self._fail(filename, f'{len(img_bytes)} bytes, {self.imdecode_backend} could not '
+                                 f'decode it (corrupt or truncated file)')
+            return None
+        if self.to_float32:
+            img = img.astype(np.float32)
+        results['img'] = img
+        results['img_shape'] = img.shape[:2]
+        results['ori_shape'] = img.shape[:2]
+        return results
+
+    def __repr__(self) -> str:
+        return super().__repr__()[:-1] + f", on_error='{self.on_error}')"
