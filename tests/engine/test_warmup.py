@@ -58,3 +58,11 @@ def test_warmup_then_step_schedule():
 def test_bad_range_is_refused():
     with pytest.raises(ValueError, match='end > begin'):
         BoTLinearWarmupLR(_sgd(0.1), begin=3, end=3)
+
+
+def test_sub_iteration_warmup_keeps_one_iteration():
+    """5 of 120 epochs scaled to a 3-iteration epoch rounds to 0 iterations: keep one."""
+    opt = _sgd(0.4)
+    sched = BoTLinearWarmupLR.build_iter_from_epoch(opt, begin=0, end=5 / 120, epoch_length=3)
+    assert (sched.begin, sched.end) == (0, 1)
+    assert _lrs([sched], opt, 3) == pytest.approx([0.4, 0.4, 0.4])

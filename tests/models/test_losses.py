@@ -57,7 +57,7 @@ def test_modes_differ_by_eps_rescaling(logits, labels):
     paper = BoTLabelSmoothLoss(num_classes=K, eps=eps)(logits, labels)
     uniform = BoTLabelSmoothLoss(num_classes=K, eps=eps * K / (K - 1), mode='uniform')
     assert_close(paper, uniform(logits, labels))
-    assert not torch.allclose(paper, BoTLabelSmoothLoss(K, eps, 'uniform')(logits, labels))
+    assert not torch.allclose(paper, BoTLabelSmoothLoss(eps, K, 'uniform')(logits, labels))
 
 
 def test_relation_to_mmpretrain_label_smooth_loss(logits, labels):
@@ -65,9 +65,9 @@ def test_relation_to_mmpretrain_label_smooth_loss(logits, labels):
     from mmpretrain.models.losses import LabelSmoothLoss
     eps = 0.1
     original = LabelSmoothLoss(label_smooth_val=eps, num_classes=K, mode='original')
-    assert_close(original(logits, labels), BoTLabelSmoothLoss(K, eps, 'uniform')(logits, labels))
+    assert_close(original(logits, labels), BoTLabelSmoothLoss(eps, K, 'uniform')(logits, labels))
     rescaled = LabelSmoothLoss(label_smooth_val=eps * K / (K - 1), num_classes=K)
-    assert_close(rescaled(logits, labels), BoTLabelSmoothLoss(K, eps, 'paper')(logits, labels))
+    assert_close(rescaled(logits, labels), BoTLabelSmoothLoss(eps, K, 'paper')(logits, labels))
 
 
 @pytest.mark.parametrize('mode', ['paper', 'uniform'])
@@ -221,3 +221,12 @@ def test_distill_rejects_bad_args(kwargs, match):
 def test_distill_rejects_mismatched_logits(logits, labels):
     with pytest.raises(ValueError, match=r'\(6, 5\) and \(6, 4\)'):
         BoTDistillLoss()(logits, torch.randn(N, K - 1), labels)
+
+
+def test_num_classes_defaults_to_the_score_width():
+    """Rung configs say only eps; K comes from the head, and a fixed K still checks shapes."""
+    logits, labels = torch.randn(4, 7), torch.tensor([0, 3, 6, 2])
+    assert_close(BoTLabelSmoothLoss(eps=0.1)(logits, labels),
+                 BoTLabelSmoothLoss(eps=0.1, num_classes=7)(logits, labels))
+    with pytest.raises(ValueError, match=r'\(N, 5\)'):
+        BoTLabelSmoothLoss(eps=0.1, num_classes=5)(logits, labels)

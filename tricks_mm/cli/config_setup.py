@@ -109,6 +109,15 @@ def fp32_without_gpu(cfg: Config) -> bool:
     return True
 
 
+def no_persistent_workers_without_workers(cfg: Config) -> None:
+    """``num_workers=0`` with a host base's ``persistent_workers=True`` is a torch error; a
+    loader without workers has nothing to keep alive, so drop the flag."""
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(name)
+        if loader and loader.get('num_workers', 0) == 0 and loader.get('persistent_workers'):
+            loader.persistent_workers = False
+
+
 def apply_common_flags(cfg: Config,
                        work_dir: Optional[str],
                        launcher: str,
@@ -140,6 +149,7 @@ def apply_common_flags(cfg: Config,
                 '--auto-scale-lr needs auto_scale_lr=dict(base_batch_size=...) in the config '
                 '(the paper scales from a base batch of 256: lr = 0.1 * batch / 256)')
         cfg.auto_scale_lr.enable = True
+    no_persistent_workers_without_workers(cfg)
     syncbn_to_bn_if_needed(cfg, launcher)
     use_gloo_without_cuda(cfg, launcher)
     fp32_without_gpu(cfg)

@@ -7,7 +7,7 @@ early, after ``m - 1`` steps (``total_iters = end - begin - 1``). The paper's wa
 closed form from the base learning rate, so it is exact and composes with a cosine or step
 schedule that begins at ``m``.
 """
-from typing import List, Union
+from typing import List, Optional, Union
 
 from mmengine.optim import OptimWrapper
 from mmengine.optim.scheduler import LinearLR
@@ -35,6 +35,20 @@ class BoTLinearWarmupLR(LinearLR):
             raise ValueError(f'warmup needs end > begin, got begin={begin}, end={end}')
         super().__init__(optimizer, start_factor=0.0, end_factor=1.0, begin=begin, end=end,
                          last_step=last_step, by_epoch=by_epoch, verbose=verbose)
+
+    @classmethod
+    def build_iter_from_epoch(cls, *args, begin: float = 0, end: float = 5,
+                              epoch_length: Optional[int] = None, **kwargs) -> 'BoTLinearWarmupLR':
+        """Epochs -> iterations, keeping at least one warmup iteration.
+
+        A warmup of a fraction of an epoch (toy schedules shrink 5 of 120 epochs) can round to
+        zero iterations; one iteration at ``lr / 1`` is the paper's formula with ``m = 1``.
+        """
+        if epoch_length is None or epoch_length <= 0:
+            raise ValueError(f'epoch_length must be a positive int, got {epoch_length!r}')
+        first = int(begin * epoch_length)
+        last = max(first + 1, int(end * epoch_length))
+        return cls(*args, begin=first, end=last, by_epoch=False, **kwargs)
 
     def _get_value(self) -> List[float]:
         warmup_steps = self.end - self.begin

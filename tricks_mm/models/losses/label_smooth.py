@@ -130,18 +130,20 @@ class BoTLabelSmoothLoss(nn.Module):
     mmpretrain's ``LabelSmoothLoss``).
 
     Args:
-        num_classes: Number of classes ``K`` (>= 2).
         eps: Smoothing strength in ``[0, 1)``; the paper uses 0.1.
+        num_classes: Number of classes ``K`` (>= 2). Optional: by default ``K`` is the width of
+            ``cls_score``, so rung configs need no change when a dataset has other classes;
+            when given, a ``cls_score`` of another width is an error.
         mode: ``'paper'`` (``1 - eps`` / ``eps / (K - 1)``) or ``'uniform'``
             (``1 - eps + eps / K`` / ``eps / K``, GluonCV and PyTorch).
         loss_weight: Multiplier of the loss.
         reduction: ``'none'``, ``'mean'`` or ``'sum'``.
     """
 
-    def __init__(self, num_classes: int, eps: float = 0.1, mode: str = 'paper',
+    def __init__(self, eps: float = 0.1, num_classes: Optional[int] = None, mode: str = 'paper',
                  loss_weight: float = 1.0, reduction: str = 'mean') -> None:
         super().__init__()
-        _check_smoothing(num_classes, eps, mode)
+        _check_smoothing(2 if num_classes is None else num_classes, eps, mode)
         if reduction not in REDUCTIONS:
             raise ValueError(f'reduction must be one of {REDUCTIONS}, got {reduction!r}')
         self.num_classes = num_classes
@@ -168,14 +170,15 @@ class BoTLabelSmoothLoss(nn.Module):
         reduction = reduction_override or self.reduction
         if reduction not in REDUCTIONS:
             raise ValueError(f'reduction must be one of {REDUCTIONS}, got {reduction!r}')
-        if cls_score.dim() != 2 or cls_score.shape[1] != self.num_classes:
+        num_classes = self.num_classes or (cls_score.shape[1] if cls_score.dim() == 2 else -1)
+        if cls_score.dim() != 2 or cls_score.shape[1] != num_classes or num_classes < 2:
             raise ValueError(
-                f'cls_score must have shape (N, {self.num_classes}), '
+                f'cls_score must have shape (N, {self.num_classes or "K >= 2"}), '
                 f'got {tuple(cls_score.shape)}')
         if label.shape[0] != cls_score.shape[0]:
             raise ValueError(
                 f'label batch size {label.shape[0]} (shape {tuple(label.shape)}) does not match '
                 f'cls_score batch size {cls_score.shape[0]}')
-        targets = smooth_targets(label, self.num_classes, self.eps, self.mode)
+        targets = smooth_targets(label, num_classes, self.eps, self.mode)
         loss = soft_cross_entropy(cls_score, targets.to(cls_score.dtype))
         return self.loss_weight * _reduce(loss, weight, reduction, avg_factor)

@@ -1,0 +1,137 @@
+"""The ladder end to end on tiny data: steps run once, are skipped on rerun, and report."""
+import csv
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tricks_mm.cli.ladder import main as ladder_main
+from tricks_mm.ladder.records import RecordBook
+from tricks_mm.ladder.spec import load_ladder
+
+# 1 classification epoch, 1 detection epoch of the tiny suite, 4 segmentation iterations.
+_TINY_LADDER = '''
+ladder = dict(
+    name='tiny',
+    seeds=[0],
+    classify=dict(overlays=['{repo}/configs/toy/classification.py'], epoch_scale={scale},
+                  cfg_options={{'train_dataloader.batch_size': 8, 'train_dataloader.num_workers': 0,
+                               'train_dataloader.persistent_workers': False,
+                               'val_dataloader.num_workers': 0,
+                               'val_dataloader.persistent_workers': False}}),
+    detect=dict(config='{repo}/configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py',
+                cfg_options={{'train_cfg.max_epochs': 1, 'train_dataloader.num_workers': 0,
+                             'val_dataloader.num_workers': 0}}),
+    segment=dict(config='{repo}/configs/toy/fcn_botr18-d-d8_toy-ade.py',
+                 cfg_options={{'train_cfg.max_iters': 4, 'train_cfg.val_interval': 4,
+                              'param_scheduler.0.end': 4,
+                              'train_dataloader.num_workers': 0,
+                              'val_dataloader.num_workers': 0}}),
+    rungs=[
+        dict(name='no pretraining'),
+        dict(name='D cosine', cls_config='{repo}/configs/classification/resnet50d_cosine_8xb128_in1k.py',
+             paper=dict(top1=77.91, pixAcc=79.25, mIoU=39.33)),
+    ])
+'''
+
+
+def _write_ladder(path: Path, repo: Path, scale: float) -> str:
+    path.write_text(_TINY_LADDER.format(repo=repo, scale=scale))
+    return os.fspath(path)
+
+
+@pytest.mark.slow
+def test_tiny_ladder_runs_skips_and_reruns_only_what_changed(in_workspace, repo, capsys):
+    ladder_file = _write_ladder(in_workspace / 'tiny.py', repo, scale=1 / 120)
+    paths = ladder_main([ladder_file])
+    out = capsys.readouterr().out
+    assert 'step 1/6: detect' in out and 'step 6/6: segment' in out
+    records = RecordBook('work_dirs/tiny').all()
+    assert sorted(records) == sorted([
+        'seed0-no-pretraining-detect', 'seed0-no-pretraining-segment',
+        'seed0-d-cosine-classify', 'seed0-d-cosine-convert', 'seed0-d-cosine-detect',
+        'seed0-d-cosine-segment'])
+    assert 'accuracy/top1' in records['seed0-d-cosine-classify']['metrics']
+    assert 'voc07/mAP' in records['seed0-d-cosine-detect']['metrics']
+    assert {'aAcc', 'mIoU'} <= set(records['seed0-d-cosine-segment']['metrics'])
+    # the detector was initialised from this rung's converted classifier
+    backbone = records['seed0-d-cosine-convert']['outputs']['backbone']
+    assert records['seed0-d-cosine-detect']['inputs'] == [backbone]
+    provenance = records['seed0-d-cosine-convert']['provenance']
+    assert provenance['architecture'] == dict(depth=18, variant='d')
+    assert 'cosine' in provenance['tricks']
+
+    report = Path(paths['md']).read_text()
+    assert '## Table 8' in report and '## Table 9' in report
+    assert '| D cosine |' in report and '79.25' in report
+    rows = list(csv.DictReader(open(paths['csv'])))
+    top1 = next(r for r in rows if r['rung'] == 'D cosine' and r['metric'] == 'top1')
+    assert float(top1['mean']) == pytest.approx(
+        records['seed0-d-cosine-classify']['metrics']['accuracy/top1'], abs=1e-3)
+    assert Path(paths['png']).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+    # rerun: every step is recorded, nothing trains again
+    mtimes = {k: os.stat(f'work_dirs/tiny/records/{k}.json').st_mtime_ns for k in records}
+    ladder_main([ladder_file])
+    out = capsys.readouterr().out
+    assert out.count('done before, skipped') == 6
+    assert {k: os.stat(f'work_dirs/tiny/records/{k}.json').st_mtime_ns
+            for k in records} == mtimes
+
+    # a changed classification schedule reruns the rung's chain, not the control
+    ladder_main([_write_ladder(in_workspace / 'tiny.py', repo, scale=2 / 120)])
+    out = capsys.readouterr().out
+    assert out.count('done before, skipped') == 2
+    new = RecordBook('work_dirs/tiny').all()
+    assert new['seed0-no-pretraining-detect'] == records['seed0-no-pretraining-detect']
+    assert new['seed0-d-cosine-classify']['key'] != records['seed0-d-cosine-classify']['key']
+    assert os.path.isdir('work_dirs/tiny/seed0/d-cosine/classify.superseded')
+
+
+def test_report_from_recorded_results(tmp_path, repo):
+    """The report writer on hand-written records: means, spreads, paper columns."""
+    ladder_file = tmp_path / 'l.py'
+    ladder_file.write_text(textwrap.dedent(f'''
+        ladder = dict(name='rec', seeds=[0, 1],
+            detect=dict(config='{repo}/configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'),
+            segment=dict(config='{repo}/configs/toy/fcn_botr18-d-d8_toy-ade.py'),
+            rungs=[dict(name='none'),
+                   dict(name='B', cls_config='{repo}/configs/classification/resnet50b_efficient_8xb128_in1k.py',
+                        paper=dict(top1=76.66, mAP=77.54))])
+    '''))
+    spec = load_ladder(os.fspath(ladder_file), os.fspath(tmp_path / 'wd'))
+    book = RecordBook(spec.work_dir)
+    values = {0: (70.0, 0.50, 80.0, 30.0), 1: (74.0, 0.60, 82.0, 34.0)}
+    for seed, (top1, m_ap, acc, miou) in values.items():
+        book.write(f'seed{seed}-b-classify', dict(metrics={'accuracy/top1': top1}))
+        book.write(f'seed{seed}-b-detect', dict(metrics={'voc07/mAP': m_ap}))
+        book.write(f'seed{seed}-b-segment', dict(metrics={'aAcc': acc, 'mIoU': miou}))
+        book.write(f'seed{seed}-none-detect', dict(metrics={'voc07/mAP': 0.1}))
+    from tricks_mm.ladder.report import write_report
+    paths = write_report(spec, book.all())
+    text = Path(paths['md']).read_text()
+    # mean ± sample std over the two seeds; mAP in percent
+    assert '| B | 72.00 ± 2.83 | 55.00 ± 7.07 | 76.66 | 77.54 |' in text
+    assert '| none | - | 10.00 | - | - |' in text
+    assert '| B | 72.00 ± 2.83 | 81.00 ± 1.41 | 32.00 ± 2.83 | 76.66 | - | - |' in text
+    rows = {(r['rung'], r['metric']): r for r in csv.DictReader(open(paths['csv']))}
+    assert rows[('B', 'mIoU')]['mean'] == '32.0000' and rows[('B', 'mIoU')]['n'] == '2'
+    assert rows[('none', 'top1')]['n'] == '0'
+
+
+def test_bad_ladder_files_are_refused_with_the_field_named(tmp_path, repo):
+    bad = tmp_path / 'bad.py'
+    bad.write_text(f"ladder = dict(detect=dict(config='{repo}/configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'),"
+                   f"segment=dict(config='{repo}/configs/toy/fcn_botr18-d-d8_toy-ade.py'),"
+                   "rungs=[dict(name='x', teacher='y')])")
+    with pytest.raises(ValueError, match="teacher 'y'"):
+        load_ladder(os.fspath(bad))
+    bad.write_text("ladder = dict(detect=dict(config='nope.py'), rungs=[dict(name='x')])")
+    with pytest.raises(ValueError, match="nope.py"):
+        load_ladder(os.fspath(bad))
+    bad.write_text(f"ladder = dict(detect=dict(config='{repo}/configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'),"
+                   f"segment=dict(config='{repo}/configs/toy/fcn_botr18-d-d8_toy-ade.py'),"
+                   "launch=dict(launcher='mpi'), rungs=[dict(name='x')])")
+    with pytest.raises(ValueError, match="'mpi'"):
+        load_ladder(os.fspath(bad))
