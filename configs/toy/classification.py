@@ -19,7 +19,7 @@ train_pipeline = [
          aspect_ratio_range=(3. / 4., 4. / 3.)),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='ColorJitter', brightness=0.4, saturation=0.4, hue=0.2),
-    dict(type='Lighting', eigval={{_base_.EIGVAL}}, eigvec={{_base_.EIGVEC}}, alphastd=0.1,
+    dict(type='tricks_mm.BoTLighting', eigval={{_base_.EIGVAL}}, eigvec={{_base_.EIGVEC}}, alphastd=0.1,
          to_rgb=False),
     dict(type='PackInputs'),
 ]

@@ -66,3 +66,14 @@ def test_sub_iteration_warmup_keeps_one_iteration():
     sched = BoTLinearWarmupLR.build_iter_from_epoch(opt, begin=0, end=5 / 120, epoch_length=3)
     assert (sched.begin, sched.end) == (0, 1)
     assert _lrs([sched], opt, 3) == pytest.approx([0.4, 0.4, 0.4])
+
+
+def test_builds_from_an_epoch_config_like_the_runner_does():
+    """The runner passes by_epoch and epoch_length through the registry."""
+    from mmengine.registry import PARAM_SCHEDULERS
+    opt = _sgd(0.4)
+    sched = PARAM_SCHEDULERS.build(
+        dict(type='tricks_mm.BoTLinearWarmupLR', by_epoch=True, begin=0, end=5,
+             convert_to_iter_based=True), default_args=dict(optimizer=opt, epoch_length=10))
+    assert (sched.begin, sched.end, sched.by_epoch) == (0, 50, False)
+    assert opt.param_groups[0]['lr'] == pytest.approx(0.4 / 50)

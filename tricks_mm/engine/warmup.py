@@ -38,12 +38,15 @@ class BoTLinearWarmupLR(LinearLR):
 
     @classmethod
     def build_iter_from_epoch(cls, *args, begin: float = 0, end: float = 5,
-                              epoch_length: Optional[int] = None, **kwargs) -> 'BoTLinearWarmupLR':
+                              by_epoch: bool = True, epoch_length: Optional[int] = None,
+                              **kwargs) -> 'BoTLinearWarmupLR':
         """Epochs -> iterations, keeping at least one warmup iteration.
 
         A warmup of a fraction of an epoch (toy schedules shrink 5 of 120 epochs) can round to
         zero iterations; one iteration at ``lr / 1`` is the paper's formula with ``m = 1``.
         """
+        if not by_epoch:
+            raise ValueError('convert_to_iter_based needs an epoch-based config (by_epoch=True)')
         if epoch_length is None or epoch_length <= 0:
             raise ValueError(f'epoch_length must be a positive int, got {epoch_length!r}')
         first = int(begin * epoch_length)

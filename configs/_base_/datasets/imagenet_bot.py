@@ -22,7 +22,7 @@ train_pipeline = [
     # MXNet's HueJitterAug(0.4) rotates hue by up to 0.4*pi = 72 degrees, which is hue=0.2 here
     # (torchvision/mmpretrain hue is a fraction of the full 360-degree circle).
     dict(type='ColorJitter', brightness=0.4, saturation=0.4, hue=0.2),
-    dict(type='Lighting', eigval=EIGVAL, eigvec=EIGVEC, alphastd=0.1, to_rgb=False),
+    dict(type='tricks_mm.BoTLighting', eigval=EIGVAL, eigvec=EIGVEC, alphastd=0.1, to_rgb=False),
     dict(type='PackInputs'),
 ]
 test_pipeline = [
