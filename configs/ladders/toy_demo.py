@@ -4,7 +4,10 @@
 C = 'configs/classification/'
 ladder = dict(
     name='toy_demo',
-    synthetic_data=dict(out='data/synthetic', seed=0),
+    # 32-px crops, more of them: a from-scratch classifier needs iterations more than pixels
+    synthetic_data=dict(out='data/synthetic', seed=0, cls_size=32, cls_train_per_class=300,
+                        cls_val_per_class=50, det_train=120, det_test=40, seg_train=120,
+                        seg_val=40, scene_size=128),
     seeds=[0],
     classify=dict(overlays=['configs/toy/classification.py'], epoch_scale=0.1,
                   auto_scale_lr=True),

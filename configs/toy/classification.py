@@ -1,8 +1,13 @@
 # Overlay (tools/train.py RUNG --overlay configs/toy/classification.py): any classification rung
 # on the embedded synthetic suite (python -m tricks_mm.datasets.synthetic --out data/synthetic).
-# Only data, sizes and the width of the network change; the rung's tricks and schedule shape stay
-# (shorten the schedule with --epoch-scale). Objects fill the 64-px crops, so the random crop keeps
-# at least 25% of the area (the paper's 8% would often cut the object away at this size).
+# Only data, sizes, depth and the LR reference change; the rung's tricks and schedule shape stay
+# (shorten the schedule with --epoch-scale). Toy-scale departures, each for a measured reason:
+# * 28-px crops of 32-px images (ResNet-18 at 28 px trains ~4x faster than at 56 px on CPU);
+# * the random crop keeps >= 50% of the area: the objects fill the image, and a shape is the
+#   only class cue (colour and texture are random), so 8% crops would mostly show texture;
+# * auto_scale_lr from a reference batch of 256 instead of 1024 (lr 0.05 at batch 32): with the
+#   paper's 0.0125 a from-scratch ResNet-18 stays at chance for the few hundred iterations a
+#   CPU demo affords (measured: torchvision resnet18 needs ~150 iterations to leave chance here).
 _base_ = ['../_base_/datasets/imagenet_bot.py']  # for the paper's lighting constants
 
 data_root = 'data/synthetic/cls'
@@ -15,7 +20,7 @@ data_preprocessor = dict(num_classes=num_classes)
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=56, crop_ratio_range=(0.25, 1.0),
+    dict(type='RandomResizedCrop', scale=28, crop_ratio_range=(0.5, 1.0),
          aspect_ratio_range=(3. / 4., 4. / 3.)),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='ColorJitter', brightness=0.4, saturation=0.4, hue=0.2),
@@ -25,8 +30,8 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=64, edge='short'),
-    dict(type='CenterCrop', crop_size=56),
+    dict(type='ResizeEdge', scale=32, edge='short'),
+    dict(type='CenterCrop', crop_size=28),
     dict(type='PackInputs'),
 ]
 train_dataloader = dict(
@@ -42,3 +47,5 @@ val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_evaluator = val_evaluator
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=1, max_keep_ckpts=1))
 randomness = dict(seed=0)
+train_cfg = dict(val_interval=1000)  # validate once, at the end (mmengine always does)
+auto_scale_lr = dict(base_batch_size=256)

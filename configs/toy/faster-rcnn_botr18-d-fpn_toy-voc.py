@@ -1,6 +1,6 @@
 # Toy-scale Faster R-CNN for the embedded VOC-format suite: the paper-scale config with a
 # ResNet-18 backbone, 64-channel FPN and a small RoI head (the stock head's two 1024-wide FC
-# layers over 512 RoIs per image dominate a CPU step), 160-px scenes and a short schedule.
+# layers over 512 RoIs per image dominate a CPU step), 128-px scenes and a short schedule.
 _base_ = ['../detection/faster-rcnn_botr50-d-fpn_1x_voc0712.py', './synthetic_classes.py']
 
 data_root = 'data/synthetic/det/VOCdevkit/'
@@ -24,13 +24,13 @@ model = dict(
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=(160, 160), keep_ratio=True),
+    dict(type='Resize', scale=(128, 128), keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(160, 160), keep_ratio=True),
+    dict(type='Resize', scale=(128, 128), keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs',
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
@@ -55,12 +55,12 @@ val_dataloader = dict(
     dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-max_epochs = 6
+max_epochs = 5
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 optim_wrapper = dict(optimizer=dict(lr=0.02))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
-    dict(type='MultiStepLR', by_epoch=True, begin=0, end=max_epochs, milestones=[5], gamma=0.1),
+    dict(type='MultiStepLR', by_epoch=True, begin=0, end=max_epochs, milestones=[4], gamma=0.1),
 ]
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=max_epochs,
                                                                 max_keep_ckpts=1))

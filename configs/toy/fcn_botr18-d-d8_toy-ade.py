@@ -1,5 +1,5 @@
 # Toy-scale FCN for the embedded ADE20K-format suite: the paper-scale config with a dilated
-# ResNet-18 backbone, narrow heads, 96-px crops of 160-px scenes and a short iteration schedule.
+# ResNet-18 backbone, narrow heads, 96-px crops of 128-px scenes and a short iteration schedule.
 _base_ = ['../segmentation/fcn_botr50-d-d8_4xb4-80k_ade20k-512x512.py', './synthetic_classes.py']
 
 data_root = 'data/synthetic/seg'
@@ -15,7 +15,7 @@ model = dict(
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', reduce_zero_label=True),
-    dict(type='RandomResize', scale=(320, 160), ratio_range=(0.5, 2.0), keep_ratio=True),
+    dict(type='RandomResize', scale=(256, 128), ratio_range=(0.5, 2.0), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PhotoMetricDistortion'),
@@ -23,21 +23,21 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(320, 160), keep_ratio=True),
+    dict(type='Resize', scale=(256, 128), keep_ratio=True),
     dict(type='LoadAnnotations', reduce_zero_label=True),
     dict(type='PackSegInputs'),
 ]
 _ade = dict(type='BaseSegDataset', data_root=data_root, metainfo=metainfo, img_suffix='.jpg',
             seg_map_suffix='.png', reduce_zero_label=True)
 train_dataloader = dict(
-    batch_size=8, num_workers=1,
+    batch_size=4, num_workers=1,
     dataset=dict(_ade, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=1, num_workers=1,
     dataset=dict(_ade, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-max_iters = 300
+max_iters = 200
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 optim_wrapper = dict(optimizer=dict(lr=0.01))
 param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=max_iters,

@@ -67,7 +67,8 @@ def convert_classifier(cls_checkpoint: str,
     meta = dict(
         source_checkpoint=cls_checkpoint,
         source_sha256=file_sha256(cls_checkpoint),
-        source_config=config or (cfg.filename if cfg is not None else None),
+        # a config read back from the checkpoint has no file of its own: name where it lives
+        source_config=config or (f'{cls_checkpoint}#meta.cfg' if cfg is not None else None),
         architecture=dict(depth=backbone_cfg.get('depth'), variant=backbone_cfg.get('variant')),
         tricks=describe_tricks(cfg) if cfg is not None else [],
         top1=top1,

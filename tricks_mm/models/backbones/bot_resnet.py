@@ -174,6 +174,7 @@ class BoTResNet(BaseModule):
         self.frozen_stages, self.norm_eval = frozen_stages, norm_eval
         self.zero_init_residual = zero_init_residual
         norm_cfg = dict(norm_cfg) if norm_cfg is not None else dict(type='BN', requires_grad=True)
+        norm_cfg.pop('_scope_', None)  # a norm_cfg variable of a host base config carries one
 
         if variant in ('c', 'd'):
             self.conv1 = make_deep_stem(in_channels, stem_channels, norm_cfg)
