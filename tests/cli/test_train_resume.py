@@ -67,3 +67,15 @@ def test_resume_refuses_a_checkpoint_with_a_foreign_object(in_workspace, repo, t
     assert UnsafeCheckpointError.__name__ in result.stderr
     assert 'allowlist' in result.stderr
     assert not (tmp_path / 'pwned').exists()
+
+
+def test_dangling_last_checkpoint_falls_back_to_the_newest_on_disk(tmp_path):
+    """mmengine deletes the oldest kept checkpoint before rewriting last_checkpoint."""
+    from tricks_mm.engine.runner import find_resume_checkpoint
+    assert find_resume_checkpoint(str(tmp_path)) is None
+    for name in ('epoch_2.pth', 'epoch_10.pth', 'best.pth'):
+        (tmp_path / name).write_bytes(b'x')
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_9.pth'))  # deleted file
+    assert find_resume_checkpoint(str(tmp_path)) == str(tmp_path / 'epoch_10.pth')
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_2.pth'))
+    assert find_resume_checkpoint(str(tmp_path)) == str(tmp_path / 'epoch_2.pth')

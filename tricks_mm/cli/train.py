@@ -12,7 +12,7 @@ import tricks_mm  # noqa: F401  (installs the safe checkpoint loader and atomic 
 from tricks_mm.cli.config_setup import apply_common_flags, import_host, load_config
 from tricks_mm.cli.guards import init_distributed_without_cuda, install_train_guards
 from tricks_mm.datasets.checks import check_config_datasets
-from tricks_mm.engine.runner import StrictRunner
+from tricks_mm.engine.runner import StrictRunner, find_resume_checkpoint
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -55,7 +55,7 @@ def build_train_config(args: argparse.Namespace) -> Config:
     install_train_guards(cfg)
     if args.resume == 'auto':
         cfg.resume = True
-        cfg.load_from = None
+        cfg.load_from = find_resume_checkpoint(cfg.work_dir)
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume

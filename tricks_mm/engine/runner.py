@@ -4,8 +4,13 @@ Why: mmengine's ``Runner.load_checkpoint`` defaults to ``strict=False``, so ``lo
 ``--resume`` with a checkpoint of another architecture only logs a warning and goes on with
 random weights. Here a key mismatch is an error that lists the keys.
 """
+import glob
+import logging
+import os.path as osp
+import re
 from typing import Any, List, Optional, Tuple
 
+from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 
@@ -26,3 +31,30 @@ class StrictRunner(Runner):
         if revise_keys is not None:
             kwargs['revise_keys'] = revise_keys
         return super().load_checkpoint(filename, **kwargs)
+
+
+def find_resume_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint ``--resume`` should continue from, or None when there is none.
+
+    Why not mmengine's ``find_latest_checkpoint``: its CheckpointHook deletes the oldest kept
+    checkpoint *before* it rewrites ``last_checkpoint``, so a kill in between leaves
+    ``last_checkpoint`` naming a deleted file and ``--resume`` fails. Here a dangling pointer
+    falls back to the newest ``epoch_N.pth`` / ``iter_N.pth`` actually on disk.
+    """
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(pointer):
+        with open(pointer) as f:
+            named = f.read().strip()
+        if named and osp.isfile(named):
+            return named
+    found = []
+    for path in glob.glob(osp.join(work_dir, '*.pth')):
+        match = re.fullmatch(r'(epoch|iter)_(\d+)\.pth', osp.basename(path))
+        if match:
+            found.append((int(match.group(2)), path))
+    if not found:
+        return None
+    latest = max(found)[1]
+    print_log(f'last_checkpoint is missing or names a deleted file; resuming from the newest '
+              f'checkpoint on disk: {latest}', logger='current', level=logging.WARNING)
+    return latest

@@ -40,8 +40,10 @@ def run_logged(cmd: List[str], log_path: str, echo: bool = False) -> None:
     with open(log_path, 'a') as log:
         log.write(f'$ {" ".join(cmd)}\n')
         log.flush()
+        # unbuffered child: the log shows progress as it happens, not in 8 KiB blocks
+        env = dict(os.environ, PYTHONUNBUFFERED='1')
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                bufsize=1)
+                                bufsize=1, env=env)
         assert proc.stdout is not None
         for line in proc.stdout:
             log.write(line)
