@@ -146,7 +146,8 @@ def test_train_guard_swaps_the_loader(tmp_path):
     assert train_loader == dict(type='tricks_mm.BoTLoadImageFromFile', to_float32=True)
     assert cfg.val_dataloader.dataset.pipeline[0].type == 'tricks_mm.BoTLoadImageFromFile'
     assert cfg.optim_wrapper.type == 'tricks_mm.BoTFiniteAmpOptimWrapper'
-    assert cfg.custom_hooks == [dict(type='tricks_mm.BoTNonFiniteLossHook')]
+    assert cfg.custom_hooks == [dict(type='tricks_mm.BoTNonFiniteLossHook'),
+                                dict(type='tricks_mm.BoTRNGStateHook')]
     assert strict_image_loading(cfg) == []  # idempotent
     # settings and switch-off through the config
     cfg2 = Config(dict(optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
@@ -154,10 +155,11 @@ def test_train_guard_swaps_the_loader(tmp_path):
     install_train_guards(cfg2)
     assert cfg2.optim_wrapper.type == 'tricks_mm.BoTFiniteOptimWrapper'
     assert cfg2.custom_hooks == [dict(type='tricks_mm.BoTNonFiniteLossHook', policy='skip',
-                                      max_skips=3)]
+                                      max_skips=3), dict(type='tricks_mm.BoTRNGStateHook')]
     cfg3 = Config(dict(optim_wrapper=dict(type='OptimWrapper'), nonfinite_guard=None))
     install_train_guards(cfg3)
-    assert cfg3.optim_wrapper.type == 'OptimWrapper' and 'custom_hooks' not in cfg3
+    assert cfg3.optim_wrapper.type == 'OptimWrapper'
+    assert cfg3.custom_hooks == [dict(type='tricks_mm.BoTRNGStateHook')]  # not a loss guard
 
 
 # ------------------------------------------------------------------------- VOC annotations

@@ -248,5 +248,6 @@ def test_train_cli_checks_before_building_the_runner(suite, tmp_path, monkeypatc
     # the guards are on in the config train.py builds
     cfg = built[0]
     assert cfg.optim_wrapper.type == 'tricks_mm.BoTFiniteOptimWrapper'
-    assert [h['type'] for h in cfg.custom_hooks] == ['tricks_mm.BoTNonFiniteLossHook']
+    assert [h['type'] for h in cfg.custom_hooks] == ['tricks_mm.BoTNonFiniteLossHook',
+                                                   'tricks_mm.BoTRNGStateHook']
     assert cfg.train_dataloader.dataset.pipeline[0].type == 'tricks_mm.BoTLoadImageFromFile'
