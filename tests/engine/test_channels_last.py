@@ -22,6 +22,7 @@ def classifier():
     """ResNet-18-D classifier (tricks_mm backbone in an mmpretrain ImageClassifier)."""
     from mmpretrain.registry import MODELS
     model = MODELS.build(dict(
+        _scope_='mmpretrain',  # independent of whatever default scope an earlier test left
         type='ImageClassifier',
         backbone=dict(type='tricks_mm.BoTResNet', depth=18, variant='d'),
         neck=dict(type='GlobalAveragePooling'),
