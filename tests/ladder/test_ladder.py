@@ -113,7 +113,7 @@ def test_report_from_recorded_results(tmp_path, repo):
     text = Path(paths['md']).read_text()
     # mean ± sample std over the two seeds; mAP in percent
     assert '| B | 72.00 ± 2.83 | 55.00 ± 7.07 | 76.66 | 77.54 |' in text
-    assert '| none | - | 10.00 | - | - |' in text
+    assert '| none | - | 10.00 ± 0.00 | - | - |' in text
     assert '| B | 72.00 ± 2.83 | 81.00 ± 1.41 | 32.00 ± 2.83 | 76.66 | - | - |' in text
     rows = {(r['rung'], r['metric']): r for r in csv.DictReader(open(paths['csv']))}
     assert rows[('B', 'mIoU')]['mean'] == '32.0000' and rows[('B', 'mIoU')]['n'] == '2'
