@@ -9,6 +9,7 @@ the scheduler kept the process waiting. The process's CPU time (``time.process_t
 threads) counts the work it did; with one torch thread it is the steadier measure of CPU cost.
 On a GPU the wall clock is the measure (the CPU waits for the device).
 """
+import argparse
 import datetime
 import os
 import platform
@@ -21,6 +22,17 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_MD = REPO / 'docs' / 'benchmarks.md'
+
+
+def add_common_args(p: argparse.ArgumentParser) -> None:
+    """The flags every benchmark shares: device, torch threads, report file."""
+    import torch  # lazily: gpu_check imports this module before torch is installed
+    p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    p.add_argument('--threads', type=int, default=None,
+                   help='torch intra-op threads (default: torch\'s, one per core); 1 is steadier '
+                        'on a shared machine, where a descheduled thread stalls the others')
+    p.add_argument('--md', default=None, help='report file (default docs/benchmarks.md)')
+    p.add_argument('--no-write', action='store_true', help='print only')
 
 
 def cpu_name() -> str:

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch  # noqa: E402
 
-from _common import (REPO, interleave, log, machine_info, machine_md, md_table,  # noqa: E402
+from _common import (REPO, add_common_args, interleave, log, machine_info, machine_md, md_table,  # noqa: E402
                      median, quiet_mmengine, spread, write_section)
 
 DET_CONFIG = 'configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'
@@ -190,12 +190,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--rounds', type=int, default=4, help='blocks per backbone')
     p.add_argument('--scale', choices=sorted(SCALES), default='toy',
                    help='toy configs and sizes (CPU), or the paper-scale ones (GPU)')
-    p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    p.add_argument('--threads', type=int, default=None,
-                   help='torch intra-op threads (default: torch\'s, one per core); 1 is steadier '
-                        'on a shared machine, where a descheduled thread stalls the others')
-    p.add_argument('--md', default=None, help='report file (default docs/benchmarks.md)')
-    p.add_argument('--no-write', action='store_true', help='print only')
+    add_common_args(p)
     return p.parse_args(argv)
 
 

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch  # noqa: E402
 
-from _common import (interleave, log, machine_info, machine_md, md_table, median,  # noqa: E402
+from _common import (add_common_args, interleave, log, machine_info, machine_md, md_table, median,  # noqa: E402
                      quiet_mmengine, spread, sync, write_section)
 
 MEAN, STD = [123.68, 116.779, 103.939], [58.393, 57.12, 57.375]
@@ -225,12 +225,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help='teacher ResNet-D depths (one distillation variant each)')
     p.add_argument('--iters', type=int, default=3, help='steps per block')
     p.add_argument('--rounds', type=int, default=5, help='blocks per variant')
-    p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    p.add_argument('--threads', type=int, default=None,
-                   help='torch intra-op threads (default: torch\'s, one per core); 1 is steadier '
-                        'on a shared machine, where a descheduled thread stalls the others')
-    p.add_argument('--md', default=None, help='report file (default docs/benchmarks.md)')
-    p.add_argument('--no-write', action='store_true', help='print only')
+    add_common_args(p)
     return p.parse_args(argv)
 
 
