@@ -124,7 +124,10 @@ class LadderRunner:
         """Keep a directory of the same key (to resume it); move one of another key aside."""
         key_file = osp.join(step_dir, '.step_key')
         if osp.isdir(step_dir):
-            old = open(key_file).read().strip() if osp.isfile(key_file) else None
+            old = None
+            if osp.isfile(key_file):
+                with open(key_file) as f:
+                    old = f.read().strip()
             if old == key:
                 return
             stale = f'{step_dir}.superseded'
