@@ -7,7 +7,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 #: Small enough for CPU tests, same formats and class vocabulary as the default suite.
 TINY_SIZES = dict(num_classes=6, cls_train_per_class=4, cls_val_per_class=2, cls_size=32,
-                  det_train=6, det_test=3, seg_train=6, seg_val=3, scene_size=96)
+                  det_train=4, det_test=2, seg_train=4, seg_val=2, scene_size=96)
 
 
 @pytest.fixture(scope='session')

@@ -23,7 +23,6 @@ from mmengine.registry import DefaultScope
 
 from tricks_mm.cli import train as cli_train
 from tricks_mm.cli.config_setup import import_host, load_config, syncbn_to_bn_if_needed
-from tricks_mm.datasets.synthetic import generate_suite
 from tricks_mm.engine.nan_guard import BoTFiniteOptimWrapper
 from tricks_mm.engine.runner import StrictRunner
 from tricks_mm.engine.safe_checkpoint import safe_torch_load
@@ -37,8 +36,6 @@ SEG_CONFIGS = sorted((REPO / 'configs' / 'segmentation').glob('*.py'))
 TOY_DET = REPO / 'configs' / 'toy' / 'faster-rcnn_botr18-d-fpn_toy-voc.py'
 TOY_SEG = REPO / 'configs' / 'toy' / 'fcn_botr18-d-d8_toy-ade.py'
 
-TINY = dict(num_classes=6, cls_train_per_class=4, cls_val_per_class=2, cls_size=32,
-            det_train=4, det_test=2, seg_train=4, seg_val=2, scene_size=96)
 #: Dataloader settings for a single-process CPU test run.
 LOADERS = ['train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
            'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
@@ -71,16 +68,10 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(scope='module')
-def workspace(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp('shipped')
-    generate_suite(root / 'data' / 'synthetic', seed=0, quiet=True, **TINY)
-    return root
-
-
 @pytest.fixture(autouse=True)
-def _in_workspace(workspace, monkeypatch):
-    monkeypatch.chdir(workspace)
+def _in_workspace(in_workspace):
+    """Every test runs in the shared tiny suite (tests/conftest.py)."""
+    return in_workspace
 
 
 def _scalar(runner: StrictRunner, key: str) -> float:

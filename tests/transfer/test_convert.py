@@ -21,7 +21,7 @@ from tricks_mm.cli import test as cli_test
 from tricks_mm.cli import train as cli_train
 from tricks_mm.cli import transfer as cli_transfer
 from tricks_mm.cli.config_setup import load_config
-from tricks_mm.datasets.synthetic import CLASSES, PALETTE, generate_suite
+from tricks_mm.datasets.synthetic import CLASSES, PALETTE
 from tricks_mm.engine.runner import StrictRunner
 from tricks_mm.engine.safe_checkpoint import safe_torch_load
 from tricks_mm.models.backbones.bot_resnet import BoTResNet, CheckpointMismatchError
@@ -34,25 +34,10 @@ CLS = REPO / 'configs' / 'classification'
 DET_CFG = REPO / 'configs' / 'detection' / 'faster-rcnn_botr50-d-fpn_1x_voc0712.py'
 SEG_CFG = REPO / 'configs' / 'segmentation' / 'fcn_botr50-d-d8_4xb4-80k_ade20k-512x512.py'
 
-TINY = dict(num_classes=6, cls_train_per_class=4, cls_val_per_class=2, cls_size=32,
-            det_train=4, det_test=2, seg_train=4, seg_val=2, scene_size=96)
 LOADERS = ['train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
            'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
            'log_level=WARNING']
 METAINFO = dict(classes=tuple(CLASSES), palette=[tuple(c) for c in PALETTE])
-
-
-@pytest.fixture(scope='module')
-def workspace(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp('transfer')
-    generate_suite(root / 'data' / 'synthetic', seed=0, quiet=True, **TINY)
-    return root
-
-
-@pytest.fixture
-def in_suite(workspace, monkeypatch) -> Path:
-    monkeypatch.chdir(workspace)
-    return workspace
 
 
 # --------------------------------------------------------------------------------------------
@@ -135,7 +120,7 @@ def _assert_equal_to(state: dict, converted: dict) -> None:
 
 
 @pytest.mark.slow
-def test_convert_trained_classifier_with_cli(in_suite, tmp_path, capsys):
+def test_convert_trained_classifier_with_cli(in_workspace, tmp_path, capsys):
     """A real 1-iteration run of the cosine rung, converted and inspected through the CLI."""
     work_dir = tmp_path / 'cls'
     runner = cli_train.main([
@@ -384,7 +369,7 @@ def d18(tmp_path_factory) -> tuple:
 
 
 @pytest.mark.slow
-def test_stock_mmdet_config_with_swapped_backbone(in_suite, tmp_path, d18, snapshot):
+def test_stock_mmdet_config_with_swapped_backbone(in_workspace, tmp_path, d18, snapshot):
     ckpt, state = d18
     leaf = tmp_path / 'stock_det.py'
     leaf.write_text("_base_ = ['mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py']\n")
@@ -442,7 +427,7 @@ def test_stock_mmdet_config_with_swapped_backbone(in_suite, tmp_path, d18, snaps
 
 
 @pytest.mark.slow
-def test_stock_mmseg_config_with_swapped_backbone(in_suite, tmp_path, d18, snapshot):
+def test_stock_mmseg_config_with_swapped_backbone(in_workspace, tmp_path, d18, snapshot):
     ckpt, state = d18
     leaf = tmp_path / 'stock_seg.py'
     leaf.write_text("_base_ = ['mmseg::fcn/fcn_r50-d8_4xb4-80k_ade20k-512x512.py']\n")
