@@ -32,6 +32,8 @@ REPO = Path(__file__).resolve().parents[2]
 OVERLAY = REPO / 'configs' / 'toy' / 'classification.py'
 CLS_CONFIGS = sorted((REPO / 'configs' / 'classification').glob('*.py'))
 DET_CONFIGS = sorted((REPO / 'configs' / 'detection').glob('*.py'))
+FPN_CONFIGS = [c for c in DET_CONFIGS if '-fpn_' in c.name]
+C4_CONFIGS = [c for c in DET_CONFIGS if '-c4_' in c.name]
 SEG_CONFIGS = sorted((REPO / 'configs' / 'segmentation').glob('*.py'))
 TOY_DET = REPO / 'configs' / 'toy' / 'faster-rcnn_botr18-d-fpn_toy-voc.py'
 TOY_SEG = REPO / 'configs' / 'toy' / 'fcn_botr18-d-d8_toy-ade.py'
@@ -250,15 +252,60 @@ def _train_step(model, data: dict) -> dict:
     return model.train_step(data, optim)
 
 
-@pytest.mark.slow
+def test_every_detection_config_is_fpn_or_c4():
+    assert sorted(FPN_CONFIGS + C4_CONFIGS) == DET_CONFIGS and FPN_CONFIGS and C4_CONFIGS
+
+
+def _mmdet_config(rel: str) -> Config:
+    """A config shipped inside mmdet (what ``mmdet::rel`` names in a ``_base_``)."""
+    import mmdet
+    return Config.fromfile(str(Path(mmdet.__file__).parent / '.mim' / 'configs' / rel))
+
+
+def _without_scope(value):
+    """Configs from ``mmdet::`` bases carry ``_scope_='mmdet'`` (the default scope anyway)."""
+    if isinstance(value, dict):
+        return {k: _without_scope(v) for k, v in value.items() if k != '_scope_'}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_without_scope(v) for v in value)
+    return value
+
+
+_VOC_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader', 'train_cfg', 'val_cfg',
+             'test_cfg', 'param_scheduler', 'optim_wrapper', 'auto_scale_lr', 'default_hooks')
+
+
 @pytest.mark.parametrize('config', DET_CONFIGS, ids=lambda p: p.stem)
+def test_detection_data_and_schedule_are_mmdets_voc0712(config):
+    """Our VOC snippets reproduce mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py, and each
+    design's model is mmdet's own minus the swapped base network and input normalisation."""
+    ours = Config.fromfile(str(config)).to_dict()
+    voc = _mmdet_config('pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py').to_dict()
+    for key in _VOC_KEYS:
+        assert _without_scope(ours[key]) == _without_scope(voc[key]), key
+    assert [e['eval_mode'] for e in ours['val_evaluator']] == ['11points', 'area']
+    design = 'faster-rcnn_r50_fpn.py' if config in FPN_CONFIGS else 'faster-rcnn_r50-caffe-c4.py'
+    stock = _mmdet_config(f'_base_/models/{design}').to_dict()['model']
+    stock['roi_head']['bbox_head']['num_classes'] = 20
+    model = _without_scope(copy.deepcopy(ours['model']))
+    swapped = {('backbone',), ('data_preprocessor',), ('roi_head', 'shared_head')}
+    for path in swapped:
+        node_ours, node_stock = model, stock
+        for key in path[:-1]:
+            node_ours, node_stock = node_ours[key], node_stock[key]
+        node_ours.pop(path[-1], None)
+        node_stock.pop(path[-1], None)
+    assert model == _without_scope(stock)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('config', FPN_CONFIGS, ids=lambda p: p.stem)
 def test_paper_scale_detection_train_step(config):
     from mmdet.registry import MODELS
     cfg = Config.fromfile(str(config))
     assert import_host(cfg) == 'mmdet'
     assert cfg.model.backbone.init_cfg.type == 'Pretrained'
     assert cfg.model.backbone.init_cfg.prefix == 'backbone.'
-    assert [e['eval_mode'] for e in cfg.val_evaluator] == ['11points', 'area']
     cfg.model.backbone.init_cfg = None  # no converted checkpoint here
     # Fewer sampled RoIs (512 -> 64 per image): the two 1024-wide FC layers over 12544 inputs
     # per RoI dominate a CPU step; the architecture is unchanged.
@@ -281,6 +328,52 @@ def test_paper_scale_detection_train_step(config):
     assert all(p.requires_grad for p in backbone.layer2.parameters())
     assert not any(m.training for m in backbone.modules()
                    if isinstance(m, torch.nn.BatchNorm2d))
+    for key in ('loss', 'loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox'):
+        assert math.isfinite(float(log_vars[key])), (key, log_vars)
+    assert float(log_vars['loss']) > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('config', C4_CONFIGS, ids=lambda p: p.stem)
+def test_paper_scale_c4_detection_train_step(config):
+    from mmdet.registry import MODELS
+    from tricks_mm.models.roi_heads import BoTResLayer
+    cfg = Config.fromfile(str(config))
+    assert import_host(cfg) == 'mmdet'
+    checkpoint = cfg.model.backbone.init_cfg.checkpoint
+    assert cfg.model.backbone.init_cfg.exclude == ['layer4.']
+    assert cfg.model.roi_head.shared_head.init_cfg.checkpoint == checkpoint
+    assert cfg.model.roi_head.shared_head.init_cfg.prefix == 'backbone.layer4.'
+    assert cfg.model.roi_head.bbox_roi_extractor.roi_layer.output_size == 14
+    assert cfg.train_dataloader.dataset.dataset.datasets[0].pipeline[2].scale == (1000, 600)
+    cfg.model.backbone.init_cfg = None
+    cfg.model.roi_head.shared_head.init_cfg = None
+    # 16 RoIs per image instead of 512: stage 4 runs once per RoI, 512 of them take minutes on
+    # a CPU; the architecture is unchanged.
+    assert cfg.model.train_cfg.rcnn.sampler.num == 512
+    cfg.model.train_cfg.rcnn.sampler.num = 16
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        torch.manual_seed(0)
+        model = MODELS.build(cfg.model)
+        model.init_weights()
+        backbone, head = model.backbone, model.roi_head.shared_head
+        assert isinstance(backbone, BoTResNet) and isinstance(head, BoTResLayer)
+        assert (backbone.depth, backbone.variant, backbone.num_stages) == (50, 'd', 3)
+        assert backbone.out_indices == (2, ) and not hasattr(backbone, 'layer4')
+        assert head.layer4[0].downsample[0].stride == 2  # ResNet-D pool shortcut, stride 2
+        torch.testing.assert_close(model.data_preprocessor.mean.flatten(),
+                                   torch.tensor([123.68, 116.779, 103.939]))
+        assert model.data_preprocessor._channel_conversion  # BGR files -> RGB, as the classifier
+        trained = [backbone.layer2[0].conv1.weight, head.layer4[0].conv1.weight]
+        before = [w.detach().clone() for w in trained]
+        log_vars = _train_step(model, _det_batch())
+    assert not any(torch.equal(w, b) for w, b in zip(trained, before))  # both are trained
+    # frozen: stem + layer1 entirely, every BN (statistics and affine) in backbone and head
+    assert not any(p.requires_grad for p in backbone.conv1.parameters())
+    assert not any(p.requires_grad for p in backbone.layer1.parameters())
+    bns = [m for m in list(backbone.modules()) + list(head.modules())
+           if isinstance(m, torch.nn.BatchNorm2d)]
+    assert not any(m.training or m.weight.requires_grad for m in bns)
     for key in ('loss', 'loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox'):
         assert math.isfinite(float(log_vars[key])), (key, log_vars)
     assert float(log_vars['loss']) > 0

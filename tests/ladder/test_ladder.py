@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from tricks_mm.cli.ladder import main as ladder_main
+from tricks_mm.ladder.materialize import downstream_config
 from tricks_mm.ladder.records import RecordBook
-from tricks_mm.ladder.spec import load_ladder
+from tricks_mm.ladder.spec import TaskSpec, load_ladder
 
 # 1 classification epoch, 1 detection epoch of the tiny suite, 4 segmentation iterations.
 _TINY_LADDER = '''
@@ -135,3 +136,27 @@ def test_bad_ladder_files_are_refused_with_the_field_named(tmp_path, repo):
                    "launch=dict(launcher='mpi'), rungs=[dict(name='x')])")
     with pytest.raises(ValueError, match="'mpi'"):
         load_ladder(os.fspath(bad))
+
+
+@pytest.mark.parametrize('pretrained', ['work_dirs/x/backbone.pth', None])
+def test_downstream_config_binds_backbone_and_c4_head(repo, pretrained):
+    """A C4 detector's stage-4 RoI head gets the rung's architecture and checkpoint too; the
+    control unfreezes everything a random init would otherwise be stuck with."""
+    task = TaskSpec(config=str(repo / 'configs/detection/faster-rcnn_botr50-d-c4_1x_voc0712.py'))
+    cfg = downstream_config(task, seed=3, backbone=dict(depth=101, variant='c'),
+                            pretrained=pretrained)
+    backbone, head = cfg.model.backbone, cfg.model.roi_head.shared_head
+    assert (backbone.depth, backbone.variant, head.depth, head.variant) == (101, 'c', 101, 'c')
+    assert cfg.randomness.seed == 3
+    if pretrained is None:
+        assert backbone.init_cfg is None and head.init_cfg is None
+        assert backbone.frozen_stages == -1
+        assert not backbone.norm_eval and not head.norm_eval
+        assert backbone.norm_cfg.requires_grad and head.norm_cfg.requires_grad
+    else:
+        assert backbone.init_cfg == dict(type='Pretrained', checkpoint=pretrained,
+                                         prefix='backbone.', exclude=['layer4.'])
+        assert head.init_cfg == dict(type='Pretrained', checkpoint=pretrained,
+                                     prefix='backbone.layer4.')
+        assert backbone.frozen_stages == 1 and backbone.norm_eval and head.norm_eval
+        assert backbone.norm_cfg.requires_grad is False

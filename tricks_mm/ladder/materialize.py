@@ -42,18 +42,36 @@ def downstream_config(task: TaskSpec, seed: int, backbone: Dict[str, Any],
                       pretrained: Optional[str]) -> Config:
     """A detection or segmentation config with the rung's backbone architecture.
 
+    A C4 detector's RoI head (``tricks_mm.BoTResLayer``, stage 4 of the same network) gets the
+    same architecture and checkpoint as the backbone.
+
     Args:
         backbone: ``depth`` and ``variant`` of the classifier (or of the control).
         pretrained: converted backbone checkpoint; ``None`` trains from scratch, which also
-            unfreezes the stem/stage 1 and the BN statistics (frozen random weights would be a
-            handicap, not a control).
+            unfreezes the stem/stage 1 and the BN statistics and affine parameters (frozen
+            random weights would be a handicap, not a control).
     """
     cfg = load_config(task.config, task.overlays)
-    extra: Dict[str, Any] = {f'model.backbone.{k}': v for k, v in backbone.items()}
+    parts = {'model.backbone': cfg.model.backbone}
+    shared_head = cfg.model.get('roi_head', {}).get('shared_head')
+    if shared_head is not None and str(shared_head.get('type')).endswith('BoTResLayer'):
+        parts['model.roi_head.shared_head'] = shared_head
+    extra: Dict[str, Any] = {}
+    for key, part in parts.items():
+        extra.update({f'{key}.{k}': v for k, v in backbone.items()})
+        if pretrained is None:
+            extra.update({f'{key}.init_cfg': None, f'{key}.norm_eval': False})
+            if part.get('norm_cfg', {}).get('requires_grad') is False:
+                extra[f'{key}.norm_cfg.requires_grad'] = True
+        else:
+            init_cfg = part.get('init_cfg') or {}
+            if not isinstance(init_cfg, dict):
+                raise ValueError(f'{key}.init_cfg of {task.config} must be one dict for the '
+                                 f'ladder to bind the converted checkpoint, got {init_cfg!r}')
+            init_cfg = dict(init_cfg)  # keeps the config's prefix / exclude
+            init_cfg.update(type='Pretrained', checkpoint=pretrained)
+            init_cfg.setdefault('prefix', 'backbone.')
+            extra[f'{key}.init_cfg'] = init_cfg
     if pretrained is None:
-        extra.update({'model.backbone.init_cfg': None, 'model.backbone.frozen_stages': -1,
-                      'model.backbone.norm_eval': False})
-    else:
-        extra['model.backbone.init_cfg'] = dict(type='Pretrained', checkpoint=pretrained,
-                                                prefix='backbone.')
+        extra['model.backbone.frozen_stages'] = -1
     return _finish(cfg, task, seed, extra)

@@ -1,2 +1,2 @@
 """Model components; importing this module registers them in ``tricks_mm.registry.MODELS``."""
-from tricks_mm.models import backbones, classifiers, losses  # noqa: F401
+from tricks_mm.models import backbones, classifiers, losses, roi_heads  # noqa: F401

@@ -4,7 +4,7 @@ Attribute names follow torchvision / timm (``conv1``, ``bn1``, ..., ``downsample
 dict of variant B equals torchvision's ``resnet50`` (minus ``fc``) and that of variant D equals
 timm's ``resnet50d``.
 """
-from typing import Optional
+from typing import Dict, Optional, Tuple, Type, Union
 
 import torch
 from mmcv.cnn import build_norm_layer
@@ -123,3 +123,50 @@ def make_deep_stem(in_channels: int, stem_channels: int, norm_cfg: dict) -> nn.S
         _conv3x3(in_channels, mid, stride=2), build_norm(norm_cfg, mid), nn.ReLU(inplace=True),
         _conv3x3(mid, mid), build_norm(norm_cfg, mid), nn.ReLU(inplace=True),
         _conv3x3(mid, stem_channels))
+
+
+# depth -> (block, blocks per stage)
+ARCH: Dict[int, Tuple[Type[Union[BasicBlock, Bottleneck]], Tuple[int, ...]]] = {
+    18: (BasicBlock, (2, 2, 2, 2)), 34: (BasicBlock, (3, 4, 6, 3)),
+    50: (Bottleneck, (3, 4, 6, 3)), 101: (Bottleneck, (3, 4, 23, 3)),
+    152: (Bottleneck, (3, 8, 36, 3))}
+VARIANTS = ('a', 'b', 'c', 'd')
+
+
+def check_arch(depth: int, variant: str) -> str:
+    """Validate ``depth`` and ``variant``; return the variant in lower case."""
+    variant = variant.lower() if isinstance(variant, str) else variant
+    if variant not in VARIANTS:
+        raise ValueError(f'variant must be one of {VARIANTS}, got {variant!r}')
+    if depth not in ARCH:
+        raise ValueError(f'depth must be one of {tuple(ARCH)}, got {depth!r}')
+    return variant
+
+
+def stage_in_channels(depth: int, stage: int, stem_channels: int = 64,
+                      base_channels: int = 64) -> int:
+    """Input channels of residual stage ``stage`` (0-based) of a ResNet of ``depth``."""
+    block = ARCH[depth][0]
+    return stem_channels if stage == 0 else base_channels * 2**(stage - 1) * block.expansion
+
+
+def make_res_layer(depth: int, variant: str, stage: int, inplanes: int, stride: int,
+                   dilation: int, norm_cfg: dict, base_channels: int = 64,
+                   contract_dilation: bool = False) -> nn.Sequential:
+    """Residual stage ``stage`` (0-based, ``layer{stage + 1}``) of a BoTResNet.
+
+    The one place a stage is built, shared by the backbone and the C4 RoI head
+    (:class:`~tricks_mm.models.roi_heads.BoTResLayer`), so both have the same modules and keys.
+    """
+    block, stage_blocks = ARCH[depth]
+    planes = base_channels * 2**stage
+    first_dilation = dilation // 2 if contract_dilation and dilation > 1 else dilation
+    downsample = None
+    if stride != 1 or inplanes != planes * block.expansion:
+        downsample = make_shortcut(inplanes, planes * block.expansion, stride, norm_cfg,
+                                   avg_down=variant == 'd')
+    kw = dict(norm_cfg=norm_cfg, stride_in_1x1=variant == 'a')
+    blocks = [block(inplanes, planes, stride, first_dilation, downsample, **kw)]
+    blocks += [block(planes * block.expansion, planes, 1, dilation, None, **kw)
+               for _ in range(1, stage_blocks[stage])]
+    return nn.Sequential(*blocks)

@@ -8,14 +8,10 @@ from mmengine.runner.checkpoint import _load_checkpoint
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from tricks_mm.models.backbones._blocks import (BasicBlock, Bottleneck, build_norm,
-                                                make_deep_stem, make_shortcut)
+from tricks_mm.models.backbones._blocks import (ARCH, build_norm, check_arch, make_deep_stem,
+                                                make_res_layer)
 from tricks_mm.registry import MODELS
 
-_VARIANTS = ('a', 'b', 'c', 'd')
-_ARCH = {18: (BasicBlock, (2, 2, 2, 2)), 34: (BasicBlock, (3, 4, 6, 3)),
-         50: (Bottleneck, (3, 4, 6, 3)), 101: (Bottleneck, (3, 4, 23, 3)),
-         152: (Bottleneck, (3, 8, 36, 3))}
 _STYLES = {'a': 'caffe', 'b': 'pytorch', 'c': 'pytorch', 'd': 'pytorch'}
 
 
@@ -30,7 +26,8 @@ def _head(keys: Sequence[str], n: int = 10) -> str:
 
 
 def load_strict(module: nn.Module, filename: str, prefix: Optional[str] = None,
-                map_location: Union[str, torch.device, None] = 'cpu') -> None:
+                map_location: Union[str, torch.device, None] = 'cpu',
+                exclude: Sequence[str] = ()) -> None:
     """Load ``filename`` into ``module``; any missing, unexpected or misshaped key raises.
 
     mmengine's ``Pretrained`` init only warns on mismatches, which silently leaves e.g. a deep stem
@@ -43,6 +40,10 @@ def load_strict(module: nn.Module, filename: str, prefix: Optional[str] = None,
             strip it. ``None`` uses the state dict as is (minus ``fc.*`` for ``torchvision://``
             checkpoints, whose only non-backbone keys those are).
         map_location: Passed to mmengine's ``_load_checkpoint``.
+        exclude: Key prefixes (after ``prefix`` is stripped) that another module loads, e.g.
+            ``['layer4.']`` for the C4 Faster R-CNN backbone, whose stage 4 is the RoI head
+            (:class:`~tricks_mm.models.roi_heads.BoTResLayer`). Each must match at least one
+            key, so a typo cannot hide a real mismatch.
 
     Raises:
         CheckpointMismatchError: Naming the missing, unexpected and misshaped keys.
@@ -61,6 +62,13 @@ def load_strict(module: nn.Module, filename: str, prefix: Optional[str] = None,
                 f'no key of {filename!r} starts with prefix {prefix!r} (its keys begin '
                 f'[{_head(list(state), 5)}]): fix the init_cfg prefix')
         state = kept
+    exclude = (exclude,) if isinstance(exclude, str) else tuple(exclude)
+    for skip in exclude:
+        if not any(k.startswith(skip) for k in state):
+            raise CheckpointMismatchError(
+                f'exclude={list(exclude)!r}: no key of {filename!r} (after prefix {prefix!r}) '
+                f'starts with {skip!r}; its keys begin [{_head(list(state), 5)}]')
+    state = {k: v for k, v in state.items() if not any(k.startswith(s) for s in exclude)}
     own = module.state_dict()
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
@@ -77,13 +85,22 @@ def load_strict(module: nn.Module, filename: str, prefix: Optional[str] = None,
     module.load_state_dict(state, strict=True)
 
 
-def _split_pretrained(init_cfg: Union[dict, List[dict], None]) -> Tuple[Optional[dict],
-                                                                         List[dict]]:
+_PRETRAINED_KEYS = {'type', 'checkpoint', 'prefix', 'map_location', 'exclude'}
+
+
+def split_pretrained(init_cfg: Union[dict, List[dict], None]) -> Tuple[Optional[dict],
+                                                                        List[dict]]:
+    """``(the Pretrained init_cfg or None, the other init_cfgs)``; unknown Pretrained keys raise."""
     cfgs = [] if init_cfg is None else list(init_cfg) if isinstance(init_cfg, list) else [
         init_cfg]
     pretrained = [c for c in cfgs if c.get('type') == 'Pretrained']
     if len(pretrained) > 1:
         raise ValueError(f'at most one Pretrained init_cfg allowed, got {pretrained!r}')
+    for cfg in pretrained:
+        unknown = set(cfg) - _PRETRAINED_KEYS
+        if unknown:
+            raise ValueError(f'unknown Pretrained init_cfg keys {sorted(unknown)} in {cfg!r}; '
+                             f'allowed: {sorted(_PRETRAINED_KEYS)}')
     return (pretrained[0] if pretrained else None,
             [c for c in cfgs if c.get('type') != 'Pretrained'])
 
@@ -135,8 +152,9 @@ class BoTResNet(BaseModule):
             init trick, the checkpoint's weights win.
         style: Accepted for compatibility with mmdet/mmseg/mmpretrain base configs; if given it
             must agree with ``variant`` (``'caffe'`` for a, ``'pytorch'`` for b/c/d).
-        init_cfg: ``dict(type='Pretrained', checkpoint=..., prefix=...)`` loads strictly (see
-            :func:`load_strict`); other init configs are applied by mmengine after the default init.
+        init_cfg: ``dict(type='Pretrained', checkpoint=..., prefix=..., exclude=...)`` loads
+            strictly (see :func:`load_strict`); other init configs are applied by mmengine after
+            the default init.
     """
 
     def __init__(self, depth: int, variant: str = 'd', in_channels: int = 3,
@@ -148,11 +166,7 @@ class BoTResNet(BaseModule):
                  zero_init_residual: bool = True, style: Optional[str] = None,
                  init_cfg: Union[dict, List[dict], None] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        variant = variant.lower() if isinstance(variant, str) else variant
-        if variant not in _VARIANTS:
-            raise ValueError(f'variant must be one of {_VARIANTS}, got {variant!r}')
-        if depth not in _ARCH:
-            raise ValueError(f'depth must be one of {tuple(_ARCH)}, got {depth!r}')
+        variant = check_arch(depth, variant)
         if style is not None and style != _STYLES[variant]:
             raise ValueError(f'style={style!r} contradicts variant={variant!r} (which means '
                              f'style {_STYLES[variant]!r}); drop style or change the variant')
@@ -184,22 +198,12 @@ class BoTResNet(BaseModule):
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
 
-        block, stage_blocks = _ARCH[depth]
         inplanes = stem_channels
         for i in range(num_stages):
-            planes = base_channels * 2**i
-            dilation = dilations[i]
-            first_dilation = dilation // 2 if contract_dilation and dilation > 1 else dilation
-            downsample = None
-            if strides[i] != 1 or inplanes != planes * block.expansion:
-                downsample = make_shortcut(inplanes, planes * block.expansion, strides[i],
-                                           norm_cfg, avg_down=variant == 'd')
-            kw = dict(norm_cfg=norm_cfg, stride_in_1x1=variant == 'a')
-            blocks = [block(inplanes, planes, strides[i], first_dilation, downsample, **kw)]
-            inplanes = planes * block.expansion
-            blocks += [block(inplanes, planes, 1, dilation, None, **kw)
-                       for _ in range(1, stage_blocks[i])]
-            self.add_module(f'layer{i + 1}', nn.Sequential(*blocks))
+            self.add_module(f'layer{i + 1}', make_res_layer(
+                depth, variant, i, inplanes, strides[i], dilations[i], norm_cfg, base_channels,
+                contract_dilation))
+            inplanes = base_channels * 2**i * ARCH[depth][0].expansion
         self.feat_dim = inplanes
         self._freeze_stages()
 
@@ -220,7 +224,7 @@ class BoTResNet(BaseModule):
     def init_weights(self) -> None:
         """Kaiming (fan_out) convs, norms 1/0, zero gamma; then other init_cfgs; then a strict
         load of a ``Pretrained`` init_cfg (which overrides zero gamma)."""
-        pretrained, others = _split_pretrained(self.init_cfg)
+        pretrained, others = split_pretrained(self.init_cfg)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
@@ -235,7 +239,8 @@ class BoTResNet(BaseModule):
             initialize(self, others)
         if pretrained is not None:
             load_strict(self, pretrained['checkpoint'], prefix=pretrained.get('prefix'),
-                        map_location=pretrained.get('map_location', 'cpu'))
+                        map_location=pretrained.get('map_location', 'cpu'),
+                        exclude=pretrained.get('exclude', ()))
         self._is_init = True
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:

@@ -1,0 +1,86 @@
+"""Stage 4 of a BoTResNet as the shared RoI head of a C4 Faster R-CNN."""
+from typing import Dict, List, Optional, Union
+
+import torch
+from mmengine.model import BaseModule
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from tricks_mm.models.backbones._blocks import (check_arch, make_res_layer,
+                                                stage_in_channels)
+from tricks_mm.models.backbones.bot_resnet import load_strict, split_pretrained
+from tricks_mm.registry import MODELS
+
+
+@MODELS.register_module()
+class BoTResLayer(BaseModule):
+    """One residual stage of a BoTResNet, run on RoI features (the C4 detector design).
+
+    In the C4 Faster R-CNN of Detectron / GluonCV (the paper's Sec. 6 detector), the backbone
+    stops after stage 3 (stride 16) and stage 4 becomes the per-RoI head: RoIAlign 14x14 ->
+    ``layer4`` (stride 2) -> 7x7 -> average pool -> classifier. mmdet's ``ResLayer`` shared head
+    plays this role but builds mmdet's ResNet stage, which has neither the ResNet-D shortcut nor
+    BoTResNet's keys, and loads its ``Pretrained`` init with warnings only. This head builds the
+    stage from the same code as :class:`~tricks_mm.models.BoTResNet` (so a classifier's
+    ``backbone.layer4.*`` weights fit key for key) and loads strictly.
+
+    Args:
+        depth: Depth of the ResNet the stage comes from (18..152).
+        variant: ``'a'``..``'d'``, as the backbone's.
+        stage: 0-based stage index; the module is ``layer{stage + 1}`` (mmdet's convention, so
+            detector keys read ``roi_head.shared_head.layer4.*``).
+        stride: Stride of the stage's first block.
+        dilation: Dilation of the stage's 3x3 convs.
+        norm_cfg: Norm layer config; the C4 design freezes BN
+            (``dict(type='BN', requires_grad=False)`` with ``norm_eval=True``).
+        norm_eval: Keep the BatchNorms in eval mode in ``train()``.
+        init_cfg: ``dict(type='Pretrained', checkpoint=CONVERTED, prefix='backbone.layer4.')``
+            loads the stage strictly (any missing, unexpected or misshaped key raises
+            :class:`~tricks_mm.models.CheckpointMismatchError`); otherwise Kaiming init.
+    """
+
+    def __init__(self, depth: int = 50, variant: str = 'd', stage: int = 3, stride: int = 2,
+                 dilation: int = 1, norm_cfg: Optional[Dict] = None, norm_eval: bool = True,
+                 init_cfg: Union[dict, List[dict], None] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        variant = check_arch(depth, variant)
+        if not isinstance(stage, int) or not 0 <= stage <= 3:
+            raise ValueError(f'stage must be an int in 0..3, got {stage!r}')
+        norm_cfg = dict(norm_cfg) if norm_cfg is not None else dict(type='BN', requires_grad=True)
+        norm_cfg.pop('_scope_', None)
+        self.stage, self.norm_eval = stage, norm_eval
+        self.layer_name = f'layer{stage + 1}'
+        self.add_module(self.layer_name, make_res_layer(
+            depth, variant, stage, stage_in_channels(depth, stage), stride, dilation, norm_cfg))
+
+    def init_weights(self) -> None:
+        """Kaiming (fan_out) convs and unit norms, or a strict load of the Pretrained init_cfg."""
+        pretrained, others = split_pretrained(self.init_cfg)
+        if others:
+            raise ValueError(f'BoTResLayer takes only a Pretrained init_cfg, got {others!r}')
+        layer = getattr(self, self.layer_name)
+        if pretrained is None:
+            for m in self.modules():
+                if isinstance(m, nn.Conv2d):
+                    nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
+                elif isinstance(m, (_BatchNorm, nn.GroupNorm)):
+                    nn.init.ones_(m.weight)
+                    nn.init.zeros_(m.bias)
+        else:
+            load_strict(layer, pretrained['checkpoint'], prefix=pretrained.get('prefix'),
+                        map_location=pretrained.get('map_location', 'cpu'),
+                        exclude=pretrained.get('exclude', ()))
+        self._is_init = True
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """RoI features (N, C_in, 14, 14) -> (N, C_out, 7, 7) for stride 2."""
+        return getattr(self, self.layer_name)(x)
+
+    def train(self, mode: bool = True) -> 'BoTResLayer':
+        """Set train mode, keeping every BatchNorm in eval with ``norm_eval``."""
+        super().train(mode)
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
+        return self
