@@ -3,13 +3,13 @@
 # (configs/toy/), so the report shows the protocol, not the paper's numbers.
 C = 'configs/classification/'
 ladder = dict(
-    name='toy_demo',
-    # 32-px crops, more of them: a from-scratch classifier needs iterations more than pixels
-    synthetic_data=dict(out='data/synthetic', seed=0, cls_size=32, cls_train_per_class=300,
+    name='demo',  # -> work_dirs/demo/
+    # 46-px crops (40-px training crops, configs/toy/classification.py)
+    synthetic_data=dict(out='data/synthetic', seed=0, cls_size=46, cls_train_per_class=300,
                         cls_val_per_class=50, det_train=120, det_test=40, seg_train=120,
                         seg_val=40, scene_size=128),
     seeds=[0],
-    classify=dict(overlays=['configs/toy/classification.py'], epoch_scale=0.1,
+    classify=dict(overlays=['configs/toy/classification.py'], epoch_scale=0.15,
                   auto_scale_lr=True),
     detect=dict(config='configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'),
     segment=dict(config='configs/toy/fcn_botr18-d-d8_toy-ade.py'),

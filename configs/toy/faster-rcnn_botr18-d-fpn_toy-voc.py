@@ -1,5 +1,5 @@
-# Toy-scale Faster R-CNN for the embedded VOC-format suite: the paper-scale config with a
-# ResNet-18 backbone, 64-channel FPN and a small RoI head (the stock head's two 1024-wide FC
+# Toy-scale Faster R-CNN for the embedded VOC-format suite: the paper-scale config with the toy
+# classifier's half-width ResNet-18 (configs/toy/classification.py), 64-channel FPN and a small RoI head (the stock head's two 1024-wide FC
 # layers over 512 RoIs per image dominate a CPU step), 128-px scenes and a short schedule.
 _base_ = ['../detection/faster-rcnn_botr50-d-fpn_1x_voc0712.py', './synthetic_classes.py']
 
@@ -8,8 +8,8 @@ metainfo = {{_base_.metainfo}}
 channels = 64
 
 model = dict(
-    backbone=dict(depth=18),
-    neck=dict(in_channels=[64, 128, 256, 512], out_channels=channels),
+    backbone=dict(depth=18, stem_channels=32, base_channels=32),
+    neck=dict(in_channels=[32, 64, 128, 256], out_channels=channels),
     rpn_head=dict(in_channels=channels, feat_channels=channels,
                   anchor_generator=dict(scales=[4])),
     roi_head=dict(

@@ -1,5 +1,6 @@
-# Toy-scale FCN for the embedded ADE20K-format suite: the paper-scale config with a dilated
-# ResNet-18 backbone, narrow heads, 96-px crops of 128-px scenes and a short iteration schedule.
+# Toy-scale FCN for the embedded ADE20K-format suite: the paper-scale config with the toy
+# classifier's half-width ResNet-18 (configs/toy/classification.py), dilated, narrow heads, 96-px
+# crops of 128-px scenes and a short iteration schedule.
 _base_ = ['../segmentation/fcn_botr50-d-d8_4xb4-80k_ade20k-512x512.py', './synthetic_classes.py']
 
 data_root = 'data/synthetic/seg'
@@ -8,9 +9,9 @@ crop_size = (96, 96)
 
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    backbone=dict(depth=18),
-    decode_head=dict(in_channels=512, channels=128, num_classes=6),
-    auxiliary_head=dict(in_channels=256, channels=64, num_classes=6))
+    backbone=dict(depth=18, stem_channels=32, base_channels=32),
+    decode_head=dict(in_channels=256, channels=128, num_classes=6),
+    auxiliary_head=dict(in_channels=128, channels=64, num_classes=6))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -39,7 +40,9 @@ test_dataloader = val_dataloader
 
 max_iters = 200
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
-optim_wrapper = dict(optimizer=dict(lr=0.01))
+# lr 0.05, not the paper config's 0.01: measured after 200 iterations from a toy ResNet-B
+# classifier, mIoU 11.4 at 0.05 vs 6.0 at 0.01 (the control: 5.4 at 0.01, 6.3 after 400 at 0.05)
+optim_wrapper = dict(optimizer=dict(lr=0.05))
 param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=max_iters,
                         by_epoch=False)]
 default_hooks = dict(logger=dict(interval=20),

@@ -148,6 +148,9 @@ def test_downstream_config_binds_backbone_and_c4_head(repo, pretrained):
     backbone, head = cfg.model.backbone, cfg.model.roi_head.shared_head
     assert (backbone.depth, backbone.variant, head.depth, head.variant) == (101, 'c', 101, 'c')
     assert cfg.randomness.seed == 3
+    # evaluated once, by the step's test process, not again at the end of training
+    assert cfg.val_cfg is None and cfg.val_dataloader is None and cfg.val_evaluator is None
+    assert cfg.test_dataloader.dataset.ann_file == 'VOC2007/ImageSets/Main/test.txt'
     if pretrained is None:
         assert backbone.init_cfg is None and head.init_cfg is None
         assert backbone.frozen_stages == -1

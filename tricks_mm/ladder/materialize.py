@@ -20,6 +20,9 @@ def _finish(cfg: Config, task: TaskSpec, seed: int, extra: Optional[Dict[str, An
     if extra:
         cfg.merge_from_dict(extra)
     cfg.randomness = dict(cfg.get('randomness', {}), seed=seed)
+    # Each step is evaluated once, by its test process (tools/test.py on the test split, whose
+    # numbers the report shows); validating at the end of training as well would only repeat it.
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     return cfg
 
 
