@@ -38,12 +38,14 @@ test_pipeline = [
     dict(type='CenterCrop', crop_size=40),
     dict(type='PackInputs'),
 ]
+# No loader worker: on 2 cores the training step is faster without one competing for them
+# (measured 0.10 vs 0.12 s per iteration); the toy pipeline is cheap.
 train_dataloader = dict(
-    batch_size=32, num_workers=1, persistent_workers=True,
+    batch_size=32, num_workers=0, persistent_workers=False,
     dataset=dict(data_root=data_root, split='train', classes=data_root + '/classes.txt',
                  pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=64, num_workers=1, persistent_workers=True,
+    batch_size=64, num_workers=0, persistent_workers=False,
     dataset=dict(data_root=data_root, split='val', classes=data_root + '/classes.txt',
                  pipeline=test_pipeline))
 test_dataloader = val_dataloader

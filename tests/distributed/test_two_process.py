@@ -1,6 +1,6 @@
-"""Two-process training on CPU (torchrun + gloo) for each host: both ranks train on disjoint
-shards, end with identical weights, the LR follows the total batch (--auto-scale-lr), and only
-rank 0 writes checkpoints."""
+"""Two-process training on CPU (torchrun + gloo) for each host, and through the slurm launcher:
+both ranks train on disjoint shards, end with identical weights, the LR follows the total batch
+(--auto-scale-lr), and only rank 0 writes checkpoints."""
 import json
 import os
 import signal
@@ -78,6 +78,48 @@ class _Run:
         return out
 
 
+class _SlurmRun(_Run):
+    """Two ``tricks_mm.cli.train --launcher slurm`` processes with the variables ``srun`` would
+    set (``MASTER_ADDR`` given, as on a cluster without ``scontrol`` in the test)."""
+
+    def __init__(self, args, work_dir: Path, limit: int):
+        work_dir.mkdir(parents=True)
+        self.work_dir, self.limit = work_dir, limit
+        self.log = work_dir.parent / f'{work_dir.name}.out'
+        port = str(_free_port())
+        self.procs = []
+        for rank in (0, 1):
+            env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONWARNINGS='ignore',
+                       SLURM_PROCID=str(rank), SLURM_LOCALID=str(rank), SLURM_NTASKS='2',
+                       SLURM_NODELIST='localhost', MASTER_ADDR='127.0.0.1', MASTER_PORT=port,
+                       PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get('PYTHONPATH', '')]))
+            for key in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK'):
+                env.pop(key, None)
+            cmd = ['timeout', '-k', '5', str(limit), sys.executable, '-m', 'tricks_mm.cli.train',
+                   *args, '--launcher', 'slurm', '--work-dir', str(work_dir)]
+            out = open(self.log if rank == 0 else f'{self.log}.rank1', 'w')
+            self.procs.append(subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out,
+                                               stderr=subprocess.STDOUT,
+                                               start_new_session=True))
+        self.proc = self.procs[0]
+
+    def finish(self) -> None:
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=self.limit + 15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+    def output(self) -> str:
+        self.finish()
+        out = self.log.read_text()
+        codes = [p.returncode for p in self.procs]
+        assert codes == [0, 0], f'slurm ranks failed {codes}:\n{out[-6000:]}\n' + Path(
+            f'{self.log}.rank1').read_text()[-3000:]
+        return out
+
+
 def _probes(work_dir: Path):
     probes = [json.loads((work_dir / f'probe_rank{r}.json').read_text()) for r in (0, 1)]
     assert [p['rank'] for p in probes] == [0, 1]
@@ -134,7 +176,11 @@ def runs(suite, probe_overlay, tmp_path_factory):
         seg=_Run([str(REPO / 'configs/toy/fcn_botr18-d-d8_toy-ade.py'),
                   '--overlay', probe_overlay, '--cfg-options', *seg_opts, *NO_VAL],
                  base / 'seg', 120),
-        nan=_Run([str(base / 'nan')], base / 'nan', 60, module='_nan_ddp', launcher=False))
+        nan=_Run([str(base / 'nan')], base / 'nan', 60, module='_nan_ddp', launcher=False),
+        slurm=_SlurmRun([str(REPO / 'configs/classification/resnet50b_efficient_8xb128_in1k.py'),
+                         '--overlay', str(REPO / 'configs/toy/classification.py'),
+                         probe_overlay, '--auto-scale-lr', '--cfg-options', *cls_opts, *NO_VAL],
+                        base / 'slurm', 120))
     for run in started.values():
         run.finish()
     return started
@@ -147,8 +193,8 @@ def test_classification_two_ranks_auto_scale_lr(runs):
     seen = _check_common(run.work_dir, probes, iters=4, per_rank_batch=CLS_BATCH,
                          expected_ckpt='epoch_1.pth')
     assert len(seen[0] | seen[1]) == 24  # together the ranks covered the epoch once
-    # linear scaling: lr = 0.4 x (2 ranks x 3) / base batch (the toy overlay's reference: 256)
-    expected_lr = 0.4 * (2 * CLS_BATCH) / 256
+    # linear scaling: lr = 0.4 x (2 ranks x 3) / base batch (the toy overlay's reference: 64)
+    expected_lr = 0.4 * (2 * CLS_BATCH) / 64
     assert 'current batch size is 6. Scaling the original LR by' in out
     assert [p['initial_lr'] for p in probes] == pytest.approx([expected_lr] * 2, rel=1e-9)
     ckpt = safe_torch_load(str(run.work_dir / 'epoch_1.pth'))
@@ -179,7 +225,7 @@ def test_segmentation_two_ranks(runs):
                          expected_ckpt='iter_2.pth')
     assert len(seen[0] | seen[1]) == 8
     # no --auto-scale-lr: the config's LR whatever the world size
-    assert [p['initial_lr'] for p in probes] == pytest.approx([0.01, 0.01])
+    assert [p['initial_lr'] for p in probes] == pytest.approx([0.05, 0.05])
 
 
 def test_nonfinite_loss_on_one_rank_skips_the_step_on_both(runs):
@@ -192,3 +238,15 @@ def test_nonfinite_loss_on_one_rank_skips_the_step_on_both(runs):
         assert record['weights'][2] != record['weights'][1]  # training went on
         assert all(w == w for ws in record['weights'] for w in ws)  # no NaN anywhere
     assert records[0]['weights'] == records[1]['weights']  # replicas still identical
+
+
+def test_slurm_launcher_without_cuda(runs):
+    """``--launcher slurm`` on CPU: mmengine's slurm init would call torch.cuda.set_device;
+    tools/train.py builds the gloo group from slurm's variables instead."""
+    run = runs['slurm']
+    out = run.output()
+    probes = _probes(run.work_dir)
+    seen = _check_common(run.work_dir, probes, iters=4, per_rank_batch=CLS_BATCH,
+                         expected_ckpt='epoch_1.pth')
+    assert len(seen[0] | seen[1]) == 24
+    assert 'current batch size is 6. Scaling the original LR by' in out

@@ -1,7 +1,13 @@
-"""The ladder end to end on tiny data: steps run once, are skipped on rerun, and report."""
+"""The ladder end to end on tiny data: steps run once, are skipped on rerun, resume after a kill,
+and report."""
 import csv
 import os
+import re
+import signal
+import subprocess
+import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -163,3 +169,58 @@ def test_downstream_config_binds_backbone_and_c4_head(repo, pretrained):
                                      prefix='backbone.layer4.')
         assert backbone.frozen_stages == 1 and backbone.norm_eval and head.norm_eval
         assert backbone.norm_cfg.requires_grad is False
+
+
+@pytest.mark.slow
+def test_killed_ladder_resumes_the_step_without_redoing_finished_ones(in_workspace, repo,
+                                                                      tmp_path, monkeypatch,
+                                                                      capsys):
+    """kill -9 the ladder (and its training process) in the middle of the classification step,
+    after its first epoch's checkpoint: the rerun skips the finished control steps and resumes
+    the classifier from that checkpoint instead of starting it again."""
+    marker = tmp_path / 'paused'
+    hook = (f"'custom_imports': dict(imports=['_pause_hook'], allow_failed_imports=False), "
+            f"'custom_hooks': [dict(type='PauseAfterFirstEpochHook', marker='{marker}')], ")
+    text = _TINY_LADDER.format(repo=repo, scale=2 / 120).replace("name='tiny'", "name='killed'")
+    text = text.replace("'train_dataloader.batch_size': 8, ",
+                        "'train_dataloader.batch_size': 8, " + hook, 1)
+    ladder_file = in_workspace / 'killed.py'
+    ladder_file.write_text(text)
+    monkeypatch.setenv('PYTHONPATH', os.pathsep.join(
+        [str(Path(__file__).parent), os.environ.get('PYTHONPATH', '')]))
+    monkeypatch.setenv('PYTHONWARNINGS', 'ignore')
+
+    with open(tmp_path / 'first.out', 'w') as out:
+        first = subprocess.Popen([sys.executable, '-m', 'tricks_mm.cli.ladder', str(ladder_file)],
+                                 cwd=in_workspace, stdout=out, stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+    try:
+        deadline = time.time() + 600
+        while not marker.exists():
+            assert first.poll() is None, (tmp_path / 'first.out').read_text()[-3000:]
+            assert time.time() < deadline, 'the classification step never reached epoch 1'
+            time.sleep(0.2)
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)  # the ladder and the training process under it
+        first.wait()
+
+    work = Path('work_dirs/killed')
+    step_dir = work / 'seed0' / 'd-cosine' / 'classify'
+    finished = ['seed0-no-pretraining-detect', 'seed0-no-pretraining-segment']
+    assert sorted(RecordBook(str(work)).all()) == finished  # the classifier was not recorded
+    assert (step_dir / 'epoch_1.pth').is_file() and not (step_dir / 'epoch_2.pth').exists()
+    before = {k: (work / 'records' / f'{k}.json').stat().st_mtime_ns for k in finished}
+    control_logs = {p: p.stat().st_size for p in (work / 'seed0' / 'no-pretraining').rglob('*.log')}
+
+    ladder_main([str(ladder_file)])
+    out = capsys.readouterr().out
+    assert out.count('done before, skipped') == 2
+    assert {k: (work / 'records' / f'{k}.json').stat().st_mtime_ns for k in finished} == before
+    assert {p: p.stat().st_size for p in control_logs} == control_logs  # nothing reran there
+    records = RecordBook(str(work)).all()
+    assert len(records) == 6
+    assert records['seed0-d-cosine-classify']['outputs']['checkpoint'].endswith('epoch_2.pth')
+    log = (step_dir / 'run.log').read_text()
+    resumed = log[log.index('resumed epoch: 1'):]  # mmengine's resume message, then epoch 2 only
+    assert re.search(r'Epoch\(train\)\s+\[2\]', resumed)
+    assert not re.search(r'Epoch\(train\)\s+\[1\]', resumed)

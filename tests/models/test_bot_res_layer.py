@@ -19,11 +19,14 @@ def _randomize_bn_(module: nn.Module) -> nn.Module:
     return module
 
 
-@pytest.mark.parametrize('variant, depth', [('a', 50), ('b', 50), ('d', 50), ('d', 18)])
-def test_equals_the_backbone_stage(variant, depth):
+@pytest.mark.parametrize('variant, depth, width', [('a', 50, 64), ('b', 50, 64), ('d', 50, 64),
+                                                   ('d', 18, 64), ('d', 18, 32)])
+def test_equals_the_backbone_stage(variant, depth, width):
     torch.manual_seed(0)
-    backbone = _randomize_bn_(BoTResNet(depth=depth, variant=variant)).eval()
-    head = BoTResLayer(depth=depth, variant=variant, stage=3, stride=2).eval()
+    backbone = _randomize_bn_(BoTResNet(depth=depth, variant=variant, stem_channels=width,
+                                        base_channels=width)).eval()
+    head = BoTResLayer(depth=depth, variant=variant, stage=3, stride=2,
+                       base_channels=width).eval()
     layer4 = {f'layer4.{k}': v for k, v in backbone.layer4.state_dict().items()}
     assert list(head.state_dict()) == list(layer4)
     head.load_state_dict(layer4, strict=True)

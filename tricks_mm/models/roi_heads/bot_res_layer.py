@@ -34,6 +34,8 @@ class BoTResLayer(BaseModule):
         norm_cfg: Norm layer config; the C4 design freezes BN
             (``dict(type='BN', requires_grad=False)`` with ``norm_eval=True``).
         norm_eval: Keep the BatchNorms in eval mode in ``train()``.
+        stem_channels: As the backbone's (sets the input width of stage 0 only).
+        base_channels: As the backbone's: width of stage 0, doubled per stage.
         init_cfg: ``dict(type='Pretrained', checkpoint=CONVERTED, prefix='backbone.layer4.')``
             loads the stage strictly (any missing, unexpected or misshaped key raises
             :class:`~tricks_mm.models.CheckpointMismatchError`); otherwise Kaiming init.
@@ -41,6 +43,7 @@ class BoTResLayer(BaseModule):
 
     def __init__(self, depth: int = 50, variant: str = 'd', stage: int = 3, stride: int = 2,
                  dilation: int = 1, norm_cfg: Optional[Dict] = None, norm_eval: bool = True,
+                 stem_channels: int = 64, base_channels: int = 64,
                  init_cfg: Union[dict, List[dict], None] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         variant = check_arch(depth, variant)
@@ -51,7 +54,8 @@ class BoTResLayer(BaseModule):
         self.stage, self.norm_eval = stage, norm_eval
         self.layer_name = f'layer{stage + 1}'
         self.add_module(self.layer_name, make_res_layer(
-            depth, variant, stage, stage_in_channels(depth, stage), stride, dilation, norm_cfg))
+            depth, variant, stage, stage_in_channels(depth, stage, stem_channels, base_channels),
+            stride, dilation, norm_cfg, base_channels))
 
     def init_weights(self) -> None:
         """Kaiming (fan_out) convs and unit norms, or a strict load of the Pretrained init_cfg."""
