@@ -9,6 +9,17 @@ from typing import Dict, Optional, Tuple, Type, Union
 import torch
 from mmcv.cnn import build_norm_layer
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+
+def kaiming_init_(module: nn.Module) -> None:
+    """torchvision's ResNet init: Kaiming-normal (fan_out) convs, norms at weight 1, bias 0."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
+        elif isinstance(m, (_BatchNorm, nn.GroupNorm)):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
 
 
 def build_norm(norm_cfg: dict, channels: int) -> nn.Module:

@@ -8,8 +8,9 @@ from mmengine.runner.checkpoint import _load_checkpoint
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from tricks_mm.models.backbones._blocks import (ARCH, build_norm, check_arch, make_deep_stem,
-                                                make_res_layer)
+from tricks_mm.models.backbones._blocks import (build_norm, check_arch, kaiming_init_,
+                                                make_deep_stem, make_res_layer,
+                                                stage_in_channels)
 from tricks_mm.registry import MODELS
 
 _STYLES = {'a': 'caffe', 'b': 'pytorch', 'c': 'pytorch', 'd': 'pytorch'}
@@ -203,7 +204,7 @@ class BoTResNet(BaseModule):
             self.add_module(f'layer{i + 1}', make_res_layer(
                 depth, variant, i, inplanes, strides[i], dilations[i], norm_cfg, base_channels,
                 contract_dilation))
-            inplanes = base_channels * 2**i * ARCH[depth][0].expansion
+            inplanes = stage_in_channels(depth, i + 1, stem_channels, base_channels)
         self.feat_dim = inplanes
         self._freeze_stages()
 
@@ -225,12 +226,7 @@ class BoTResNet(BaseModule):
         """Kaiming (fan_out) convs, norms 1/0, zero gamma; then other init_cfgs; then a strict
         load of a ``Pretrained`` init_cfg (which overrides zero gamma)."""
         pretrained, others = split_pretrained(self.init_cfg)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
-            elif isinstance(m, (_BatchNorm, nn.GroupNorm)):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        kaiming_init_(self)
         if self.zero_init_residual and pretrained is None:
             for layer in self.res_layers:
                 for blk in layer:

@@ -3,10 +3,9 @@ from typing import Dict, List, Optional, Union
 
 import torch
 from mmengine.model import BaseModule
-from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from tricks_mm.models.backbones._blocks import (check_arch, make_res_layer,
+from tricks_mm.models.backbones._blocks import (check_arch, kaiming_init_, make_res_layer,
                                                 stage_in_channels)
 from tricks_mm.models.backbones.bot_resnet import load_strict, split_pretrained
 from tricks_mm.registry import MODELS
@@ -64,12 +63,7 @@ class BoTResLayer(BaseModule):
             raise ValueError(f'BoTResLayer takes only a Pretrained init_cfg, got {others!r}')
         layer = getattr(self, self.layer_name)
         if pretrained is None:
-            for m in self.modules():
-                if isinstance(m, nn.Conv2d):
-                    nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
-                elif isinstance(m, (_BatchNorm, nn.GroupNorm)):
-                    nn.init.ones_(m.weight)
-                    nn.init.zeros_(m.bias)
+            kaiming_init_(self)
         else:
             load_strict(layer, pretrained['checkpoint'], prefix=pretrained.get('prefix'),
                         map_location=pretrained.get('map_location', 'cpu'),
