@@ -7,6 +7,8 @@ ladder = dict(
     launch=dict(launcher='pytorch', nproc_per_node=8),
     seeds=[0],
     classify=dict(),
+    # mmdet's standard FPN 1x; the paper's own (GluonCV) design is C4:
+    # configs/detection/faster-rcnn_botr50-d-c4_1x_voc0712.py (the ladder binds its RoI head too)
     detect=dict(config='configs/detection/faster-rcnn_botr50-d-fpn_1x_voc0712.py'),
     segment=dict(config='configs/segmentation/fcn_botr50-d-d8_4xb4-80k_ade20k-512x512.py'),
     rungs=[
