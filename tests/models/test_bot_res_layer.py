@@ -7,24 +7,15 @@ from torch import nn
 from tricks_mm.models.backbones import BoTResNet, CheckpointMismatchError
 from tricks_mm.models.roi_heads import BoTResLayer
 
-
-def _randomize_bn_(module: nn.Module) -> nn.Module:
-    with torch.no_grad():
-        for m in module.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.weight.uniform_(0.5, 1.0)
-                m.bias.normal_(0, 0.1)
-                m.running_mean.normal_(0, 0.1)
-                m.running_var.uniform_(0.5, 1.5)
-    return module
+from _random_bn import randomize_bn_
 
 
 @pytest.mark.parametrize('variant, depth, width', [('a', 50, 64), ('b', 50, 64), ('d', 50, 64),
                                                    ('d', 18, 64), ('d', 18, 32)])
 def test_equals_the_backbone_stage(variant, depth, width):
     torch.manual_seed(0)
-    backbone = _randomize_bn_(BoTResNet(depth=depth, variant=variant, stem_channels=width,
-                                        base_channels=width)).eval()
+    backbone = randomize_bn_(BoTResNet(depth=depth, variant=variant, stem_channels=width,
+                                       base_channels=width)).eval()
     head = BoTResLayer(depth=depth, variant=variant, stage=3, stride=2,
                        base_channels=width).eval()
     layer4 = {f'layer4.{k}': v for k, v in backbone.layer4.state_dict().items()}
@@ -48,8 +39,8 @@ def test_equals_mmdet_res_layer(variant, mmdet_kwargs):
     from mmdet.models.backbones.resnet import Bottleneck as MMDetBottleneck
     from mmdet.models.layers import ResLayer as MMDetResLayer
     torch.manual_seed(0)
-    ref = _randomize_bn_(MMDetResLayer(MMDetBottleneck, 1024, 512, 3, stride=2,
-                                       **mmdet_kwargs)).eval()
+    ref = randomize_bn_(MMDetResLayer(MMDetBottleneck, 1024, 512, 3, stride=2,
+                                      **mmdet_kwargs)).eval()
     head = BoTResLayer(depth=50, variant=variant).eval()
     head.load_state_dict({f'layer4.{k}': v for k, v in ref.state_dict().items()}, strict=True)
     x = torch.randn(2, 1024, 14, 14)
@@ -85,7 +76,7 @@ def test_bad_arguments_name_the_value(kwargs, bad):
 
 def test_pretrained_init_cfg_is_strict(tmp_path):
     torch.manual_seed(0)
-    src = _randomize_bn_(BoTResNet(depth=50, variant='b'))
+    src = randomize_bn_(BoTResNet(depth=50, variant='b'))
     ckpt = tmp_path / 'b50.pth'
     torch.save({'state_dict': {f'backbone.{k}': v for k, v in src.state_dict().items()}}, ckpt)
     same = BoTResLayer(depth=50, variant='b', init_cfg=dict(

@@ -9,25 +9,14 @@ from torch import nn
 
 from tricks_mm.models.backbones import BoTResNet, CheckpointMismatchError
 
+from _random_bn import randomize_bn_
+
 # Measured with BoTResNet(depth=50, variant=v).parameters() (3 input channels, no fc).
 PARAMS_R50 = {'a': 23_508_032, 'b': 23_508_032, 'c': 23_527_264, 'd': 23_527_264}
 
 
 def _n_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
-
-
-def _randomize_(module: nn.Module) -> nn.Module:
-    """Random norm affine parameters and statistics, so eval-mode BN is not the identity
-    (conv weights keep their random init)."""
-    with torch.no_grad():
-        for m in module.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.weight.uniform_(0.5, 1.0)
-                m.bias.normal_(0, 0.1)
-                m.running_mean.normal_(0, 0.1)
-                m.running_var.uniform_(0.5, 1.5)
-    return module
 
 
 def _copy_positionally(src: nn.Module, dst: nn.Module) -> None:
@@ -49,7 +38,7 @@ def _torchvision_features(tv: nn.Module, x: torch.Tensor) -> torch.Tensor:
 def test_variant_b_equals_torchvision_resnet50():
     torchvision = pytest.importorskip('torchvision')
     torch.manual_seed(0)
-    tv = _randomize_(torchvision.models.resnet50(weights=None)).eval()
+    tv = randomize_bn_(torchvision.models.resnet50(weights=None)).eval()
     model = BoTResNet(depth=50, variant='b').eval()
     tv_sd = {k: v for k, v in tv.state_dict().items() if not k.startswith('fc.')}
     assert list(tv_sd) == list(model.state_dict())
@@ -71,7 +60,7 @@ def test_variants_equal_mmpretrain(variant, ref_type, ref_kwargs):
     from mmpretrain.registry import MODELS
     torch.manual_seed(0)
     ref = MODELS.build(dict(type=ref_type, depth=50, out_indices=(0, 1, 2, 3), **ref_kwargs))
-    _randomize_(ref).eval()  # mmpretrain's ResNet.train() returns None, hence no chaining
+    randomize_bn_(ref).eval()  # mmpretrain's ResNet.train() returns None, hence no chaining
     model = BoTResNet(depth=50, variant=variant).eval()
     _copy_positionally(ref, model)
     x = torch.randn(2, 3, 64, 64)
@@ -117,7 +106,7 @@ def test_variant_d_structure():
 def test_variant_d_equals_timm_resnet50d():
     timm = pytest.importorskip('timm')
     torch.manual_seed(0)
-    ref = _randomize_(timm.create_model('resnet50d', pretrained=False)).eval()
+    ref = randomize_bn_(timm.create_model('resnet50d', pretrained=False)).eval()
     model = BoTResNet(depth=50, variant='d').eval()
     ref_sd = {k: v for k, v in ref.state_dict().items() if not k.startswith('fc.')}
     assert list(ref_sd) == list(model.state_dict())
@@ -162,7 +151,7 @@ def _save_backbone_ckpt(model, path):
 
 def test_pretrained_loads_strictly_and_skips_zero_gamma(tmp_path):
     torch.manual_seed(0)
-    src = _randomize_(BoTResNet(depth=18, variant='d'))
+    src = randomize_bn_(BoTResNet(depth=18, variant='d'))
     ckpt = _save_backbone_ckpt(src, tmp_path / 'cls.pth')
     model = BoTResNet(depth=18, variant='d', dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1),
                       init_cfg=dict(type='Pretrained', checkpoint=ckpt, prefix='backbone.'))
@@ -196,7 +185,7 @@ def test_torchvision_checkpoint_drops_fc_only(monkeypatch):
     torchvision = pytest.importorskip('torchvision')
     from tricks_mm.models.backbones import bot_resnet
     torch.manual_seed(0)
-    tv = _randomize_(torchvision.models.resnet18(weights=None))
+    tv = randomize_bn_(torchvision.models.resnet18(weights=None))
     seen = []
     monkeypatch.setattr(bot_resnet, '_load_checkpoint',
                         lambda name, map_location: seen.append(name) or tv.state_dict())
