@@ -103,6 +103,13 @@ def write_section(name: str, body: str, path: Optional[Path] = None) -> Path:
     return path
 
 
+def publish(section: str, md: str, args: argparse.Namespace) -> None:
+    """Print the report and, unless ``--no-write``, put it in its section of ``--md``."""
+    if not args.no_write:
+        write_section(section, md, args.md)
+    print(md)
+
+
 def sync(device: str) -> None:
     """Wait for queued GPU work so wall-clock times cover it (no-op on CPU)."""
     if device.startswith('cuda'):

@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from _common import (REPO, log, machine_info, machine_md, md_table, median,  # noqa: E402
-                     write_section)
+                     publish)
 
 BOT_DATASET = 'configs/_base_/datasets/imagenet_bot.py'
 # AlexNet PCA lighting in RGB order (the config holds the same, BGR-ordered, for cv2 images).
@@ -223,9 +223,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     args = parse_args(argv)
     res = run(args.images, args.passes, args.gpu_img_per_s, args.folder)
     md = report(res, machine_info())
-    if not args.no_write:
-        write_section('data_pipeline', md, args.md)
-    print(md)
+    publish('data_pipeline', md, args)
     return res
 
 

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import torch  # noqa: E402
 
 from _common import (REPO, add_common_args, interleave, log, machine_info, machine_md, md_table,  # noqa: E402
-                     median, quiet_mmengine, spread, write_section)
+                     median, quiet_mmengine, publish, spread)
 
 DET_CONFIG = 'configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'
 SEG_CONFIG = 'configs/toy/fcn_botr18-d-d8_toy-ade.py'
@@ -201,9 +201,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     res = run(args.depth, args.det_iters, args.seg_iters, args.rounds, tuple(args.tasks),
               args.device, args.scale)
     md = report(res, machine_info(args.device))
-    if not args.no_write:
-        write_section('downstream', md, args.md)
-    print(md)
+    publish('downstream', md, args)
     return res
 
 

@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import torch  # noqa: E402
 from torch.utils.data import Dataset  # noqa: E402
 
-from _common import (REPO, interleave, log, machine_info, machine_md, md_table,  # noqa: E402
-                     median, spread, sync, write_section)
+from _common import (REPO, log, machine_info, machine_md, md_table,  # noqa: E402
+                     median, publish, spread, sync)
 
 DEFAULT_CONFIG = 'configs/classification/resnet50d_cosine_ls_8xb128_in1k.py'
 DEFAULT_OVERLAY = 'configs/toy/classification.py'
@@ -421,9 +421,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     res = run(args.config, args.overlay, args.batch_size, args.img_size, args.iters,
               args.rounds, args.warmup, args.profile, collate=args.collate)
     md = report(res, machine_info(res['device']))
-    if not args.no_write:
-        write_section(args.section, md, args.md)
-    print(md)
+    publish(args.section, md, args)
     return res
 
 

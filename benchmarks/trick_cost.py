@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import torch  # noqa: E402
 
 from _common import (add_common_args, interleave, log, machine_info, machine_md, md_table, median,  # noqa: E402
-                     quiet_mmengine, spread, sync, write_section)
+                     publish, quiet_mmengine, spread, sync)
 
 MEAN, STD = [123.68, 116.779, 103.939], [58.393, 57.12, 57.375]
 
@@ -236,9 +236,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     res = run(args.batch_size, args.img_size, args.num_classes, args.teacher_depths,
               args.iters, args.rounds, args.device)
     md = report(res, machine_info(args.device))
-    if not args.no_write:
-        write_section('trick_cost', md, args.md)
-    print(md)
+    publish('trick_cost', md, args)
     return res
 
 
