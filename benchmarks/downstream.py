@@ -40,7 +40,7 @@ SHARED_KEYS = ('depth', 'out_indices', 'strides', 'dilations', 'contract_dilatio
 
 def _load(config: str, depth: int) -> Any:
     import tricks_mm  # noqa: F401
-    from tricks_mm.cli.config_setup import import_host, load_config, syncbn_to_bn_if_needed
+    from tricks_mm.config.setup import import_host, load_config, syncbn_to_bn_if_needed
     cfg = load_config(str(REPO / config))
     import_host(cfg)
     syncbn_to_bn_if_needed(cfg, 'none')

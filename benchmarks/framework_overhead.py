@@ -80,7 +80,7 @@ def build_config(config: str, overlays: Sequence[str], work_dir: str, batch_size
                  ) -> Any:
     """The config ``tools/train.py`` would run, with the in-memory dataset and no val/ckpt."""
     import tricks_mm  # noqa: F401  (safe loader, atomic saves: as tools/train.py)
-    from tricks_mm.cli.config_setup import apply_common_flags, import_host, load_config
+    from tricks_mm.config.setup import apply_common_flags, import_host, load_config
     cfg = load_config(str(REPO / config), [str(REPO / o) for o in overlays])
     import_host(cfg)
     apply_common_flags(cfg, work_dir, 'none')

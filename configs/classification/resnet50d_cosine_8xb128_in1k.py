@@ -2,8 +2,7 @@
 # Paper top-1 77.91.
 _base_ = ['./resnet50d_efficient_8xb128_in1k.py']
 param_scheduler = [
-    dict(type='tricks_mm.BoTLinearWarmupLR', by_epoch=True, begin=0, end=5,
-         convert_to_iter_based=True),
+    {{_base_.BOT_WARMUP}},
     dict(type='CosineAnnealingLR', by_epoch=True, begin=5, end=120, T_max=115, eta_min=0.0,
          convert_to_iter_based=True),
 ]

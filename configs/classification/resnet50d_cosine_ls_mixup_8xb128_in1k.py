@@ -5,8 +5,7 @@ _base_ = ['./resnet50d_cosine_ls_8xb128_in1k.py']
 model = dict(train_cfg=dict(augments=dict(type='Mixup', alpha=0.2)))
 train_cfg = dict(max_epochs=200)
 param_scheduler = [
-    dict(type='tricks_mm.BoTLinearWarmupLR', by_epoch=True, begin=0, end=5,
-         convert_to_iter_based=True),
+    {{_base_.BOT_WARMUP}},
     dict(type='CosineAnnealingLR', by_epoch=True, begin=5, end=200, T_max=195, eta_min=0.0,
          convert_to_iter_based=True),
 ]

@@ -6,12 +6,13 @@
 # model.backbone.init_cfg.checkpoint to the converted file. Peer: 80.4 mAP with torchvision R-50.
 _base_ = [
     'mmdet::_base_/models/faster-rcnn_r50_fpn.py', '../_base_/datasets/voc0712_bot.py',
-    'mmdet::_base_/default_runtime.py', '../_base_/schedules/voc0712_1x.py'
+    'mmdet::_base_/default_runtime.py', '../_base_/schedules/voc0712_1x.py',
+    '../_base_/bot_normalization.py'
 ]
 
 model = dict(
     # the classifier's normalisation (the paper's mean/std), so transferred features match
-    data_preprocessor=dict(mean=[123.68, 116.779, 103.939], std=[58.393, 57.12, 57.375]),
+    data_preprocessor=dict(mean={{_base_.BOT_MEAN}}, std={{_base_.BOT_STD}}),
     backbone=dict(
         _delete_=True,
         type='tricks_mm.BoTResNet',

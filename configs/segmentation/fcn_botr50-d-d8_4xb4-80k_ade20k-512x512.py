@@ -3,11 +3,11 @@
 # SyncBN when distributed on GPUs; tools/train.py switches to BN for single-process/CPU runs.
 # Set model.backbone.variant/depth and model.backbone.init_cfg.checkpoint as for detection.
 # Peer: 35.94 mIoU with mmseg's ResNetV1c-50.
-_base_ = ['mmseg::fcn/fcn_r50-d8_4xb4-80k_ade20k-512x512.py']
+_base_ = ['mmseg::fcn/fcn_r50-d8_4xb4-80k_ade20k-512x512.py', '../_base_/bot_normalization.py']
 
 model = dict(
     pretrained=None,
-    data_preprocessor=dict(mean=[123.68, 116.779, 103.939], std=[58.393, 57.12, 57.375]),
+    data_preprocessor=dict(mean={{_base_.BOT_MEAN}}, std={{_base_.BOT_STD}}),
     backbone=dict(
         _delete_=True,
         type='tricks_mm.BoTResNet',

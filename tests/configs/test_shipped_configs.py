@@ -22,7 +22,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 from tricks_mm.cli import train as cli_train
-from tricks_mm.cli.config_setup import import_host, load_config, syncbn_to_bn_if_needed
+from tricks_mm.config.setup import import_host, load_config, syncbn_to_bn_if_needed
 from tricks_mm.engine.nan_guard import BoTFiniteOptimWrapper
 from tricks_mm.engine.runner import StrictRunner
 from tricks_mm.engine.safe_checkpoint import safe_torch_load

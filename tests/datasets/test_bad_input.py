@@ -133,7 +133,7 @@ def test_gray_and_rgba_become_three_channels(images, name, loader):
 def test_train_guard_swaps_the_loader(tmp_path):
     from mmengine.config import Config
 
-    from tricks_mm.cli.guards import install_train_guards, strict_image_loading
+    from tricks_mm.config.guards import install_train_guards, strict_image_loading
     cfg = Config(dict(
         optim_wrapper=dict(type='AmpOptimWrapper', optimizer=dict(type='SGD', lr=0.1)),
         train_dataloader=dict(dataset=dict(type='ConcatDataset', datasets=[

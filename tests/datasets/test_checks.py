@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tricks_mm.cli.config_setup import import_host, load_config
+from tricks_mm.config.setup import import_host, load_config
 from tricks_mm.datasets.checks import DatasetLayoutError, _iter_datasets, check_config_datasets
 from tricks_mm.datasets.synthetic import generate_suite
 

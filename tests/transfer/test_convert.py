@@ -20,11 +20,12 @@ from mmengine.registry import DefaultScope
 from tricks_mm.cli import test as cli_test
 from tricks_mm.cli import train as cli_train
 from tricks_mm.cli import transfer as cli_transfer
-from tricks_mm.cli.config_setup import load_config
+from tricks_mm.config.setup import load_config
 from tricks_mm.datasets.synthetic import CLASSES, PALETTE
 from tricks_mm.engine.runner import StrictRunner
 from tricks_mm.engine.safe_checkpoint import safe_torch_load
-from tricks_mm.models.backbones.bot_resnet import BoTResNet, CheckpointMismatchError
+from tricks_mm.models.backbones.bot_resnet import BoTResNet
+from tricks_mm.models.pretrained import CheckpointMismatchError
 from tricks_mm.registry import MODELS as TRICKS_MODELS
 from tricks_mm.transfer.convert import convert_classifier
 

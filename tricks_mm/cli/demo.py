@@ -9,7 +9,7 @@ import os
 import os.path as osp
 from typing import Dict, List, Optional
 
-from tricks_mm.cli.ladder import run_ladder
+from tricks_mm.ladder.orchestrate import run_ladder
 from tricks_mm.ladder.spec import load_ladder
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

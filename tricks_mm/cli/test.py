@@ -10,7 +10,7 @@ from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 
 import tricks_mm  # noqa: F401  (installs the safe checkpoint loader)
-from tricks_mm.cli.config_setup import apply_common_flags, import_host, load_config
+from tricks_mm.config.setup import apply_common_flags, import_host, load_config
 from tricks_mm.engine.atomic_io import atomic_write_bytes
 from tricks_mm.engine.runner import StrictRunner
 

@@ -9,9 +9,10 @@ from typing import List, Optional
 from mmengine.config import Config, DictAction
 
 import tricks_mm  # noqa: F401  (installs the safe checkpoint loader and atomic saves)
-from tricks_mm.cli.config_setup import apply_common_flags, import_host, load_config
-from tricks_mm.cli.guards import init_distributed_without_cuda, install_train_guards
+from tricks_mm.config.guards import install_train_guards
+from tricks_mm.config.setup import apply_common_flags, import_host, load_config
 from tricks_mm.datasets.checks import check_config_datasets
+from tricks_mm.engine.distributed import init_distributed_without_cuda
 from tricks_mm.engine.runner import StrictRunner, find_resume_checkpoint
 
 

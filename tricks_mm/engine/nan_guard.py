@@ -29,7 +29,7 @@ itself is broken (fp16 overflow in activations, log(0), a bad label, a diverging
 Scope: the guard covers models that train through ``optim_wrapper.update_params`` (mmpretrain,
 mmdet and mmseg models, and tricks_mm's). A custom ``train_step`` calling ``backward``/``step``
 directly bypasses it. ``tools/train.py`` enables both pieces for every host
-(:mod:`tricks_mm.cli.guards`).
+(:mod:`tricks_mm.config.guards`).
 """
 import logging
 import math

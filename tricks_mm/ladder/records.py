@@ -10,7 +10,7 @@ import os.path as osp
 from typing import Any, Dict, Iterable, Optional
 
 from tricks_mm.engine.atomic_io import atomic_write_bytes
-from tricks_mm.transfer.convert import file_sha256
+from tricks_mm.utils.hashing import file_sha256
 
 
 def step_key(kind: str, config_text: str, inputs: Iterable[str], extra: Any = None) -> str:

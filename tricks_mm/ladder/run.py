@@ -2,10 +2,8 @@
 import json
 import os
 import os.path as osp
-import re
 import shutil
 import time
-from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from mmengine.config import Config
@@ -13,26 +11,11 @@ from mmengine.config import Config
 from tricks_mm.ladder import launch
 from tricks_mm.ladder.materialize import classification_config, downstream_config
 from tricks_mm.ladder.records import RecordBook, step_key
-from tricks_mm.ladder.spec import LadderSpec, Rung
+from tricks_mm.ladder.spec import LadderSpec
+from tricks_mm.ladder.step import Step, slug
 from tricks_mm.transfer.convert import convert_classifier
 
 KINDS = ('classify', 'convert', 'detect', 'segment')
-
-
-def slug(name: str) -> str:
-    """A rung name as a directory name."""
-    return re.sub(r'[^A-Za-z0-9]+', '-', name).strip('-').lower()
-
-
-@dataclass
-class Step:
-    seed: int
-    rung: Rung
-    kind: str
-
-    @property
-    def step_id(self) -> str:
-        return f'seed{self.seed}-{slug(self.rung.name)}-{self.kind}'
 
 
 class Progress:

@@ -4,7 +4,6 @@ The output keeps the ``backbone.`` prefix, so downstream configs load it with
 ``init_cfg=dict(type='Pretrained', checkpoint=OUT, prefix='backbone.')``; ``BoTResNet`` makes
 that load strict (any missing or unexpected key is an error).
 """
-import hashlib
 import io
 import time
 from typing import Any, Dict, Optional
@@ -15,17 +14,9 @@ from mmengine.config import Config
 from tricks_mm.engine.atomic_io import atomic_write_bytes
 from tricks_mm.engine.safe_checkpoint import safe_torch_load
 from tricks_mm.transfer.tricks import describe_tricks
+from tricks_mm.utils.hashing import file_sha256
 
 BACKBONE_PREFIX = 'backbone.'
-
-
-def file_sha256(path: str) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _source_config(checkpoint: Dict[str, Any], config: Optional[str]) -> Optional[Config]:

@@ -1,5 +1,5 @@
 # ImageNet with the paper's augmentation (Sec. 2.1 of He et al. 2019), over mmpretrain's ImageNet base.
-_base_ = ['mmpretrain::_base_/datasets/imagenet_bs32.py']
+_base_ = ['mmpretrain::_base_/datasets/imagenet_bs32.py', '../bot_normalization.py']
 
 # PCA lighting of AlexNet, in BGR order (images are loaded BGR; to_rgb happens in the preprocessor).
 EIGVAL = [55.4625, 4.7940, 1.1475]
@@ -9,8 +9,8 @@ EIGVEC = [[-0.5836, -0.6948, 0.4203],
 
 data_preprocessor = dict(
     num_classes=1000,
-    mean=[123.68, 116.779, 103.939],
-    std=[58.393, 57.12, 57.375],
+    mean={{_base_.BOT_MEAN}},
+    std={{_base_.BOT_STD}},
     to_rgb=True)
 
 train_pipeline = [

@@ -4,15 +4,14 @@
 # followed by average pooling. BN frozen (statistics and affine), stem + layer1 frozen.
 # One converted classifier checkpoint feeds both: backbone.conv1..layer3 into the backbone,
 # backbone.layer4 into the RoI head, each strictly (the union is every key of the checkpoint).
-_base_ = ['mmdet::_base_/models/faster-rcnn_r50-caffe-c4.py']
+_base_ = ['mmdet::_base_/models/faster-rcnn_r50-caffe-c4.py', '../bot_normalization.py']
 
 checkpoint = 'work_dirs/transfer/resnet50d_backbone.pth'  # tools/transfer.py convert
 norm_cfg = dict(type='BN', requires_grad=False)
 
 model = dict(
     # the classifier's input convention (RGB, the paper's mean/std), not caffe's BGR
-    data_preprocessor=dict(mean=[123.68, 116.779, 103.939], std=[58.393, 57.12, 57.375],
-                           bgr_to_rgb=True),
+    data_preprocessor=dict(mean={{_base_.BOT_MEAN}}, std={{_base_.BOT_STD}}, bgr_to_rgb=True),
     backbone=dict(
         _delete_=True,
         type='tricks_mm.BoTResNet',

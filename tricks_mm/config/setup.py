@@ -5,13 +5,14 @@ learning-rate scaling the same way.
 """
 import importlib
 import os.path as osp
-from typing import Any, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-from tricks_mm.cli.schedule_scale import scale_schedule
+from tricks_mm.config.schedule_scale import scale_schedule
+from tricks_mm.config.walk import DATALOADERS, iter_dicts
 
 #: ``default_scope`` of a config -> the host library that runs it.
 HOSTS = {'mmpretrain': 'classification', 'mmdet': 'detection', 'mmseg': 'segmentation'}
@@ -35,18 +36,6 @@ def import_host(cfg: Config) -> str:
     return scope
 
 
-def _replace_norm_type(node: Any, old: str, new: str, path: str, found: List[str]) -> None:
-    if isinstance(node, dict):
-        if node.get('type') == old:
-            node['type'] = new
-            found.append(path or '<root>')
-        for key, value in node.items():
-            _replace_norm_type(value, old, new, f'{path}.{key}' if path else str(key), found)
-    elif isinstance(node, (list, tuple)):
-        for i, value in enumerate(node):
-            _replace_norm_type(value, old, new, f'{path}[{i}]', found)
-
-
 def syncbn_to_bn_if_needed(cfg: Config, launcher: str) -> List[str]:
     """Replace ``SyncBN`` with ``BN`` in ``cfg.model`` when SyncBN cannot run.
 
@@ -60,7 +49,10 @@ def syncbn_to_bn_if_needed(cfg: Config, launcher: str) -> List[str]:
     if launcher != 'none' and torch.cuda.is_available():
         return []
     changed: List[str] = []
-    _replace_norm_type(cfg.model, 'SyncBN', 'BN', 'model', changed)
+    for path, node in iter_dicts(cfg.model, 'model'):
+        if node.get('type') == 'SyncBN':
+            node['type'] = 'BN'
+            changed.append(path)
     if changed:
         reason = 'single-process run' if launcher == 'none' else 'no CUDA device'
         print_log(f'SyncBN -> BN ({reason}) at: {", ".join(changed)}', logger='current')
@@ -112,7 +104,7 @@ def fp32_without_gpu(cfg: Config) -> bool:
 def no_persistent_workers_without_workers(cfg: Config) -> None:
     """``num_workers=0`` with a host base's ``persistent_workers=True`` is a torch error; a
     loader without workers has nothing to keep alive, so drop the flag."""
-    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+    for name in DATALOADERS:
         loader = cfg.get(name)
         if loader and loader.get('num_workers', 0) == 0 and loader.get('persistent_workers'):
             loader.persistent_workers = False

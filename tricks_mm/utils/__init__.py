@@ -1,0 +1,1 @@
+"""Helpers with no OpenMMLab dependency that several packages share."""
