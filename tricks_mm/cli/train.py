@@ -11,7 +11,7 @@ from mmengine.config import Config, DictAction
 import tricks_mm  # noqa: F401  (installs the safe checkpoint loader and atomic saves)
 from tricks_mm.config.guards import install_train_guards
 from tricks_mm.config.setup import apply_common_flags, import_host, load_config
-from tricks_mm.datasets.checks import check_config_datasets
+from tricks_mm.datasets.checks import DEFAULT_LABEL_MAP_SAMPLE, check_before_training
 from tricks_mm.engine.distributed import init_distributed_without_cuda
 from tricks_mm.engine.runner import StrictRunner, find_resume_checkpoint
 
@@ -39,6 +39,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--skip-data-check', action='store_true',
                         help='do not check the datasets on disk before training '
                              '(tricks_mm.datasets.checks)')
+    parser.add_argument('--data-check-sample', type=int, default=DEFAULT_LABEL_MAP_SAMPLE,
+                        metavar='N',
+                        help='the data check reads every label map of a dataset with at most N, '
+                             'a seeded random sample of N above (default: %(default)s)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher (pytorch = torchrun)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
@@ -67,7 +71,8 @@ def main(argv: Optional[List[str]] = None) -> StrictRunner:
     args = parse_args(argv)
     cfg = build_train_config(args)
     if not args.skip_data_check:
-        check_config_datasets(cfg, loaders=('train_dataloader', 'val_dataloader'))
+        check_before_training(cfg, loaders=('train_dataloader', 'val_dataloader'),
+                              label_map_sample=args.data_check_sample)
     init_distributed_without_cuda(cfg)
     runner = StrictRunner.from_cfg(cfg)
     runner.train()

@@ -1,6 +1,6 @@
-"""Check the on-disk layout of a config's datasets before training starts.
+"""Check the data a config's datasets will read, before training starts.
 
-Why: the hosts find most layout problems late, obscurely, or never:
+Why: the hosts find most data problems late, obscurely, or never:
 
 =====================================  ==========================================================
 problem                                host behaviour (mmdet 3.3 / mmseg 1.2 / mmpretrain 1.2)
@@ -21,17 +21,26 @@ head ``num_classes`` != dataset        CE index error, or silently unused logits
 =====================================  ==========================================================
 
 :func:`check_config_datasets` walks the dataloaders of a config (through ``ConcatDataset``,
-``RepeatDataset``, ``ClassBalancedDataset`` and other ``dataset=``/``datasets=`` wrappers) and
-checks every VOC-style (mmdet ``XMLDataset``), segmentation (mmseg ``BaseSegDataset``) and
-classification (mmpretrain ``CustomDataset``/``ImageNet``) dataset it finds with ``listdir``/
-``stat``, XML parsing and one read of each label map. Problems that would train a wrong model are
-collected into one :class:`DatasetLayoutError` naming the files and the fix; the ones the host
-handles safely are logged as warnings with counts.
+``RepeatDataset``, ``ClassBalancedDataset`` and other ``dataset=``/``datasets=`` wrappers). Every
+VOC-style (mmdet ``XMLDataset``), segmentation (mmseg ``BaseSegDataset``) and classification
+(mmpretrain ``CustomDataset``/``ImageNet``) dataset it finds is built by its host with
+``lazy_init=True`` and lists its own samples with ``load_data_list()``: the paths, defaults, split
+conventions and directory scans are the host's. On those samples it adds only what the hosts
+lack: files present and non-empty, unknown VOC class names, zero-area and outside boxes (read
+from the XML, which the host reads without checking), label values in range, head and dataset
+class counts. Problems that would train a wrong model are collected into one
+:class:`DatasetLayoutError` naming the files and the fix; the ones the host handles safely are
+logged as warnings with counts. Label maps are all read for datasets of up to
+``label_map_sample`` images, a seeded random sample of that many (logged) above.
+
+``tools/train.py`` runs it through :func:`check_before_training`: on the launching rank only, and
+not again when a run resumes.
 """
-import inspect
+import copy
 import logging
 import os
 import os.path as osp
+import random
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -43,9 +52,12 @@ from mmengine.logging import print_log
 from mmengine.registry import DATASETS
 from PIL import Image
 
+from tricks_mm.config.walk import DATALOADERS, iter_dicts
+
 #: How many offending files an error message lists before "... and N more".
 _SHOW = 5
-_LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+#: Label maps read per dataset before the scan samples (a few minutes of reads at most).
+DEFAULT_LABEL_MAP_SAMPLE = 2000
 
 
 class DatasetLayoutError(ValueError):
@@ -89,7 +101,7 @@ def _listed(files: Sequence[str]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# config walking
+# config walking and building
 
 
 def _iter_datasets(node: Any, path: str) -> Iterator[Tuple[str, dict]]:
@@ -130,57 +142,29 @@ def _family(cls: Optional[type]) -> Optional[str]:
     return None
 
 
-def _default(cls: type, name: str, fallback: Any = None) -> Any:
-    """Default of ``name`` in ``cls.__init__`` or any base's (what the dataset would use)."""
-    for klass in cls.__mro__:
-        init = klass.__dict__.get('__init__')
-        if init is None:
-            continue
-        param = inspect.signature(init).parameters.get(name)
-        if param is not None and param.default is not inspect.Parameter.empty:
-            return param.default
-    return fallback
+def _build_lazily(ds: dict, cls: type, problems: _Problems) -> Any:
+    """The host's dataset object, its samples not yet listed (no pipeline: nothing is loaded).
 
-
-def _arg(ds: dict, cls: type, name: str, fallback: Any = None) -> Any:
-    return ds[name] if name in ds else _default(cls, name, fallback)
-
-
-def _join(root: Optional[str], path: Optional[str]) -> str:
-    """``BaseDataset._join_prefix``: relative paths are under ``data_root``."""
-    path = path or ''
-    if root and not osp.isabs(path):
-        return osp.join(root, path)
-    return path
-
-
-def _metainfo_classes(ds: dict, cls: type) -> Optional[Tuple[str, ...]]:
-    metainfo = ds.get('metainfo') or {}
-    classes = metainfo.get('classes') if isinstance(metainfo, dict) else None
-    if classes is None:
-        classes = getattr(cls, 'METAINFO', {}).get('classes')
-    return tuple(classes) if classes is not None else None
+    Returns None (a problem added) when the host refuses the arguments.
+    """
+    kwargs = copy.deepcopy({k: v for k, v in ds.items() if k not in ('type', '_scope_')})
+    kwargs.update(pipeline=[], lazy_init=True)
+    try:
+        return cls(**kwargs)
+    except Exception as err:  # the host's own argument checks
+        problems.add(f'{cls.__name__} does not accept this config: {type(err).__name__}: {err}')
+        return None
 
 
 def _head_num_classes(cfg: Config) -> List[Tuple[str, int]]:
     """Every ``num_classes`` under ``cfg.model`` (and ``cfg.data_preprocessor``), with its path;
     the RPN's (always 1, class-agnostic) excluded."""
     found: List[Tuple[str, int]] = []
-
-    def walk(node: Any, path: str) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                sub = f'{path}.{key}'
-                if key == 'num_classes' and isinstance(value, int) and 'rpn' not in path:
-                    found.append((sub, value))
-                else:
-                    walk(value, sub)
-        elif isinstance(node, (list, tuple)):
-            for i, value in enumerate(node):
-                walk(value, f'{path}[{i}]')
-
-    walk(cfg.get('model', {}), 'model')
-    walk(cfg.get('data_preprocessor', None) or {}, 'data_preprocessor')
+    for root in ('model', 'data_preprocessor'):
+        for path, node in iter_dicts(cfg.get(root, None) or {}, root):
+            value = node.get('num_classes')
+            if isinstance(value, int) and 'rpn' not in path:
+                found.append((f'{path}.num_classes', value))
     return found
 
 
@@ -236,12 +220,20 @@ def _present(paths: Iterable[str], problems: _Problems, report: CheckReport, wha
                      'replace them, or remove their entries from the split list')
 
 
+def _usable(path: str) -> bool:
+    return osp.isfile(path) and osp.getsize(path) > 0
+
+
 # ---------------------------------------------------------------------------------------------
 # VOC (mmdet XMLDataset)
 
 
 def _parse_voc_xml(path: str) -> Tuple[Optional[Tuple[int, int]], List[Tuple[str, Any]]]:
-    """(width, height) or None, and [(class name, (xmin, ymin, xmax, ymax) or error string)]."""
+    """(width, height) or None, and [(class name, (xmin, ymin, xmax, ymax) or error string)].
+
+    Our own read of the XML: the host's ``parse_data_info`` drops objects of unknown classes
+    and truncates the coordinates before anything could be checked.
+    """
     root = ET.parse(path).getroot()
     size = None
     size_node = root.find('size')
@@ -267,43 +259,52 @@ def _parse_voc_xml(path: str) -> Tuple[Optional[Tuple[int, int]], List[Tuple[str
     return size, objects
 
 
-def _check_voc(ds: dict, cls: type, cfg: Config, problems: _Problems,
+def _voc_samples(dataset: Any) -> List[dict]:
+    """The host's sample list (``img_id``, ``file_name``, ``xml_path``), its XML not yet read.
+
+    ``XMLDataset.load_data_list`` reads the split list and names each sample's files, then hands
+    each to ``parse_data_info``, which reads the XML and stops at the first missing or broken
+    one; this dataset object's ``parse_data_info`` returns the raw sample instead, so every
+    file can be checked (and read once, by :func:`_parse_voc_xml`).
+    """
+    dataset.parse_data_info = dict
+    return dataset.load_data_list()
+
+
+def _check_voc(ds: dict, dataset: Any, cfg: Config, problems: _Problems,
                report: CheckReport) -> None:
-    data_root = ds.get('data_root')
+    data_root = dataset.data_root
     if data_root and not osp.isdir(data_root):
         _missing_root(problems, 'data_root', data_root, 'data_root')
         return
-    ann_file = _join(data_root, ds.get('ann_file'))
-    prefix = ds.get('data_prefix') or {}
-    sub_root = _join(data_root, prefix.get('sub_data_root', '') if isinstance(prefix, dict)
-                     else '')
-    img_dir = osp.join(sub_root, _arg(ds, cls, 'img_subdir', 'JPEGImages'))
-    ann_dir = osp.join(sub_root, _arg(ds, cls, 'ann_subdir', 'Annotations'))
+    ann_file = dataset.ann_file
     if not osp.isfile(ann_file):
         problems.add(f'split list (ann_file) {ann_file} does not exist',
                      fix='check data_root / ann_file (VOC: VOC2007/ImageSets/Main/trainval.txt)')
         return
-    with open(ann_file) as f:
-        ids = [line.strip() for line in f if line.strip()]
-    if not ids:
+    samples = _voc_samples(dataset)
+    if not samples:
         problems.add(f'split list {ann_file} is empty')
         return
-    for directory in (img_dir, ann_dir):
+    sub_root = dataset.sub_data_root
+    for subdir in (dataset.img_subdir, dataset.ann_subdir):
+        directory = osp.join(sub_root, subdir)
         if not osp.isdir(directory):
             _missing_root(problems, 'directory', directory, 'data_prefix.sub_data_root')
             return
-    _present([osp.join(img_dir, f'{i}.jpg') for i in ids], problems, report, 'images',
+    # XMLDataset.parse_data_info: img_path = sub_data_root / file_name
+    _present([osp.join(sub_root, s['file_name']) for s in samples], problems, report, 'images',
              f'add the JPEGs or remove the ids from {ann_file}')
-    xmls = [osp.join(ann_dir, f'{i}.xml') for i in ids]
+    xmls = [s['xml_path'] for s in samples]
     _present(xmls, problems, report, 'annotations',
              f'add the XML files or remove the ids from {ann_file}')
 
-    classes = _metainfo_classes(ds, cls) or ()
+    classes = tuple(dataset.metainfo.get('classes') or ())
     known = set(classes)
     unknown: Dict[str, List[str]] = defaultdict(list)
     broken, degenerate, outside, partly, empty = [], [], [], [], []
     for path in xmls:
-        if not osp.isfile(path) or osp.getsize(path) == 0:
+        if not _usable(path):
             continue  # reported above
         try:
             size, objects = _parse_voc_xml(path)
@@ -377,62 +378,56 @@ def _label_values(path: str) -> Tuple[Optional[np.ndarray], Optional[str]]:
     return np.unique(array), None
 
 
-def _check_seg(ds: dict, cls: type, cfg: Config, problems: _Problems, report: CheckReport,
-               scan_labels: bool) -> None:
-    data_root = ds.get('data_root')
+def _sample(samples: List[dict], limit: Optional[int], report: CheckReport,
+            where: str) -> List[dict]:
+    """All of ``samples`` up to ``limit``; above, a seeded random ``limit`` of them (logged)."""
+    if limit is None or len(samples) <= limit:
+        return samples
+    chosen = random.Random(0).sample(range(len(samples)), limit)
+    print_log(f'dataset check: {where}: reading {limit} of {len(samples)} label maps (a seeded '
+              f'random sample; label_map_sample=None reads all)', logger='current')
+    report.counts['label_maps_not_scanned'] += len(samples) - limit
+    return [samples[i] for i in sorted(chosen)]
+
+
+def _check_seg(ds: dict, dataset: Any, cfg: Config, problems: _Problems, report: CheckReport,
+               scan_labels: bool, label_map_sample: Optional[int]) -> None:
+    data_root = dataset.data_root
     if data_root and not osp.isdir(data_root):
         _missing_root(problems, 'data_root', data_root, 'data_root')
         return
-    prefix = ds.get('data_prefix') or _default(cls, 'data_prefix') or {}
-    img_dir = _join(data_root, prefix.get('img_path', ''))
-    seg_dir = _join(data_root, prefix.get('seg_map_path', ''))
-    img_suffix = _arg(ds, cls, 'img_suffix', '.jpg')
-    seg_suffix = _arg(ds, cls, 'seg_map_suffix', '.png')
-    reduce_zero_label = _arg(ds, cls, 'reduce_zero_label', False)
+    img_dir = dataset.data_prefix.get('img_path', '')
+    seg_dir = dataset.data_prefix.get('seg_map_path', '')
     for what, directory in (('image dir', img_dir), ('label map dir', seg_dir)):
         if not osp.isdir(directory):
             _missing_root(problems, what, directory, 'data_prefix')
             return
-    ann_file = ds.get('ann_file')
-    if ann_file:
-        ann_file = _join(data_root, ann_file)
-        if not osp.isfile(ann_file):
-            problems.add(f'split list (ann_file) {ann_file} does not exist')
-            return
-        with open(ann_file) as f:
-            names = [line.strip() + img_suffix for line in f if line.strip()]
-        _present([osp.join(img_dir, n) for n in names], problems, report, 'images',
-                 f'add the images or remove them from {ann_file}')
-    else:  # what mmseg does: every file with img_suffix under img_dir, recursively
-        names = sorted(osp.relpath(osp.join(d, f), img_dir)
-                       for d, _, files in os.walk(img_dir) for f in files
-                       if f.endswith(img_suffix))
-        report.counts['images'] += len(names)
-        if not names:
-            problems.add(f'no *{img_suffix} image in {img_dir}',
-                         fix='check data_prefix.img_path and img_suffix')
-            return
-    seg_maps = [osp.join(seg_dir, n[:-len(img_suffix)] + seg_suffix) for n in names]
-    _present(seg_maps, problems, report, 'label_maps',
-             f'every image needs its label map ({seg_suffix}) under {seg_dir}')
+    ann_file = dataset.ann_file
+    if ann_file and not osp.isfile(ann_file):
+        problems.add(f'split list (ann_file) {ann_file} does not exist')
+        return
+    samples = dataset.load_data_list()  # the split list, or mmseg's scan of img_dir
+    if not samples:
+        problems.add(f'no *{dataset.img_suffix} image in {img_dir}',
+                     fix='check data_prefix.img_path and img_suffix')
+        return
+    _present([s['img_path'] for s in samples], problems, report, 'images',
+             f'add the images or remove them from {ann_file}' if ann_file else
+             'replace or remove them')
+    _present([s['seg_map_path'] for s in samples], problems, report, 'label_maps',
+             f'every image needs its label map ({dataset.seg_map_suffix}) under {seg_dir}')
 
-    classes = _metainfo_classes(ds, cls)
+    classes = dataset.metainfo.get('classes')
     if classes is None:
         return
     k = len(classes)
     _check_num_classes(cfg, k, f'metainfo.classes of {problems.where}', problems, report)
     if not scan_labels:
         return
-    label_map = None
-    if (ds.get('metainfo') or {}).get('classes') and getattr(cls, 'METAINFO', {}).get('classes'):
-        try:  # what mmseg does for a class subset: old id -> new id, dropped classes -> 255
-            label_map = cls.get_label_map(list(classes))
-        except ValueError as err:
-            problems.add(f'metainfo.classes do not fit {cls.__name__}: {err}')
-            return
     bad, shaped = [], []
-    for path in seg_maps:
-        if not osp.isfile(path) or osp.getsize(path) == 0:
+    for sample in _sample(samples, label_map_sample, report, problems.where):
+        path = sample['seg_map_path']
+        if not _usable(path):
             continue
         try:
             values, problem = _label_values(path)
@@ -443,9 +438,10 @@ def _check_seg(ds: dict, cls: type, cfg: Config, problems: _Problems, report: Ch
             shaped.append(problem)
             continue
         report.counts['label_maps_scanned'] += 1
-        if reduce_zero_label:  # LoadAnnotations: 0 -> 255, v -> v - 1, 255 stays
+        if sample.get('reduce_zero_label'):  # LoadAnnotations: 0 -> 255, v -> v - 1, 255 stays
             values = np.array([255 if v in (0, 255) else v - 1 for v in values.tolist()])
-        if label_map:
+        label_map = sample.get('label_map')
+        if label_map:  # a class subset: old id -> new id, dropped classes -> 255
             values = np.array([label_map.get(int(v), v) for v in values.tolist()])
         invalid = sorted(int(v) for v in values if not (0 <= v < k or v == 255))
         if invalid:
@@ -454,7 +450,7 @@ def _check_seg(ds: dict, cls: type, cfg: Config, problems: _Problems, report: Ch
         problems.add(f'{len(shaped)} label map(s) cannot be used:', shaped,
                      'save label maps as single-channel PNGs of class indices')
     if bad:
-        after = ' after reduce_zero_label' if reduce_zero_label else ''
+        after = ' after reduce_zero_label' if dataset.reduce_zero_label else ''
         problems.add(f'{len(bad)} label map(s) hold values outside 0..{k - 1} and 255 '
                      f'(ignore){after}:', bad,
                      f'the dataset has {k} classes (metainfo.classes); fix the label maps, or '
@@ -471,76 +467,63 @@ def _check_cls(ds: dict, cls: type, cfg: Config, problems: _Problems,
     if data_root and not osp.isdir(data_root):
         _missing_root(problems, 'data_root', data_root, 'data_root')
         return
-    split = ds.get('split', '')
-    data_prefix = ds.get('data_prefix', '') or ''
-    if isinstance(data_prefix, dict):
-        data_prefix = data_prefix.get('img_path', '')
-    ann_file = ds.get('ann_file', '') or ''
-    if split:  # mmpretrain ImageNet's split conventions
-        data_prefix = data_prefix or split
-        if not ann_file and osp.isfile(osp.join(data_root, 'meta', f'{split}.txt')):
-            ann_file = osp.join('meta', f'{split}.txt')
-    with_label = ds.get('with_label', split != 'test')
-    img_prefix = _join(data_root, data_prefix)
+    classes_cfg = ds.get('classes')
+    if isinstance(classes_cfg, str) and not osp.isfile(osp.expanduser(classes_cfg)):
+        problems.add(f'classes file {classes_cfg} does not exist (mmpretrain reads it relative '
+                     f'to the working directory, not data_root)',
+                     fix='point dataset.classes at the class list (one name per line)')
+        return
+    dataset = _build_lazily(ds, cls, problems)
+    if dataset is None:
+        return
+    split = getattr(dataset, 'split', '') or ''
+    img_prefix = dataset.img_prefix
     if not osp.isdir(img_prefix):
         _missing_root(problems, f'image folder{f" of split {split!r}" if split else ""}',
                       img_prefix, 'data_prefix')
         return
-
-    classes = ds.get('classes')
-    source = None
-    if isinstance(classes, str):
-        if not osp.isfile(osp.expanduser(classes)):
-            problems.add(f'classes file {classes} does not exist (mmpretrain reads it relative '
-                         f'to the working directory, not data_root)',
-                         fix='point dataset.classes at the class list (one name per line)')
-            return
-        with open(osp.expanduser(classes)) as f:
-            classes = [line.strip() for line in f if line.strip()]
-        source = f'{len(classes)} names in {ds["classes"]}'
-    elif classes is not None:
+    classes = dataset.metainfo.get('classes')
+    if isinstance(classes_cfg, str):
+        source = f'{len(classes)} names in {classes_cfg}'
+    elif classes_cfg is not None:
         source = 'dataset.classes'
     else:
-        classes = _metainfo_classes(ds, cls)
         source = f'metainfo.classes of {cls.__name__}' if classes else None
     k = len(classes) if classes else None
 
-    if ann_file:
-        ann_path = _join(data_root, ann_file)
-        if not osp.isfile(ann_path):
-            problems.add(f'annotation file {ann_path} does not exist')
-            return
-        with open(ann_path) as f:
-            lines = [line.strip() for line in f if line.strip()]
-        files, labels = [], []
-        for line in lines:
-            name, _, label = line.rpartition(' ') if with_label else (line, '', '')
-            files.append(osp.join(img_prefix, name))
-            if with_label:
-                try:
-                    labels.append(int(label))
-                except ValueError:
-                    problems.add(f'{ann_path}: line {line!r} is not "<path> <int label>"')
-                    return
-        _present(files, problems, report, 'images', f'add the images or fix {ann_path}')
-        if labels:
-            if k is None:
-                k, source = max(labels) + 1, f'largest label in {ann_path} + 1'
-            out = sorted({lab for lab in labels if not 0 <= lab < k})
-            if out:
-                problems.add(f'{ann_path} has labels {out[:10]} outside 0..{k - 1} '
-                             f'({source})', fix='fix the labels or the class list')
-    elif with_label:
-        folders = sorted(d for d in os.listdir(img_prefix)
-                         if osp.isdir(osp.join(img_prefix, d)))
-        report.counts['images'] += sum(len(os.listdir(osp.join(img_prefix, d)))
-                                       for d in folders)
+    ann_file = dataset.ann_file
+    if ann_file and not osp.isfile(ann_file):
+        problems.add(f'annotation file {ann_file} does not exist')
+        return
+    if not ann_file and dataset.with_label:
+        # mmpretrain asserts this (without the paths) while it lists the folders
+        from mmpretrain.datasets.custom import find_folders
+        folders, _ = find_folders(img_prefix)
         if classes is not None and len(folders) != len(classes):
             problems.add(f'{img_prefix} has {len(folders)} class folders but {source} lists '
                          f'{len(classes)} classes', fix='make the folders and the class list agree')
+            return
+    try:
+        samples = dataset.load_data_list()
+    except (ValueError, RuntimeError) as err:
+        problems.add(f'{cls.__name__} cannot list its samples: {type(err).__name__}: {err}',
+                     fix=f'split list lines are "<path> <int label>" ({ann_file})' if ann_file
+                     else f'put the images in one folder per class under {img_prefix}')
+        return
+    _present([s['img_path'] for s in samples], problems, report, 'images',
+             f'add the images or fix {ann_file}' if ann_file else 'replace or remove them')
+    labels = [s['gt_label'] for s in samples if 'gt_label' in s]
+    if ann_file and labels:
         if k is None:
-            k, source = len(folders), f'{len(folders)} class folders in {img_prefix}'
-    if k is not None and with_label:
+            k, source = max(labels) + 1, f'largest label in {ann_file} + 1'
+        out = sorted({lab for lab in labels if not 0 <= lab < k})
+        if out:
+            problems.add(f'{ann_file} has labels {out[:10]} outside 0..{k - 1} ({source})',
+                         fix='fix the labels or the class list')
+    elif not ann_file and dataset.with_label and k is None:
+        found = dataset.metainfo.get('classes') or ()  # the folders, as mmpretrain named them
+        k, source = len(found), f'{len(found)} class folders in {img_prefix}'
+    if k is not None and dataset.with_label:
         _check_num_classes(cfg, k, source, problems, report)
 
 
@@ -552,14 +535,18 @@ def _warn(report: CheckReport, message: str) -> None:
     print_log(f'dataset check: {message}', logger='current', level=logging.WARNING)
 
 
-def check_config_datasets(cfg: Config, loaders: Sequence[str] = _LOADERS,
-                          scan_labels: bool = True) -> CheckReport:
+def check_config_datasets(cfg: Config, loaders: Sequence[str] = DATALOADERS,
+                          scan_labels: bool = True,
+                          label_map_sample: Optional[int] = DEFAULT_LABEL_MAP_SAMPLE
+                          ) -> CheckReport:
     """Check the datasets of ``cfg``'s dataloaders on disk (see the module docstring).
 
     Args:
         cfg: A host config (its ``default_scope`` resolves the dataset types).
         loaders: Dataloader keys to walk; missing or ``None`` ones are skipped.
-        scan_labels: Read every segmentation label map to check its values.
+        scan_labels: Read segmentation label maps to check their values.
+        label_map_sample: Read every label map of a dataset with at most this many, a seeded
+            random sample of this many above (logged); ``None`` reads all.
 
     Returns:
         What was checked, the warnings and counts.
@@ -568,6 +555,8 @@ def check_config_datasets(cfg: Config, loaders: Sequence[str] = _LOADERS,
         DatasetLayoutError: all problems that would stop or silently corrupt training, per
             dataset, with the files and the fix.
     """
+    if label_map_sample is not None and label_map_sample < 1:
+        raise ValueError(f'label_map_sample must be >= 1 or None (all), got {label_map_sample!r}')
     report = CheckReport()
     scope = cfg.get('default_scope')
     errors: List[str] = []
@@ -587,12 +576,15 @@ def check_config_datasets(cfg: Config, loaders: Sequence[str] = _LOADERS,
                 report.skipped.append(f'{path} ({ds.get("type")})')
                 continue
             problems = _Problems(path)
-            if family == 'voc':
-                _check_voc(ds, cls, cfg, problems, report)
-            elif family == 'seg':
-                _check_seg(ds, cls, cfg, problems, report, scan_labels)
-            else:
+            if family == 'cls':
                 _check_cls(ds, cls, cfg, problems, report)
+            else:
+                dataset = _build_lazily(ds, cls, problems)
+                if dataset is not None and family == 'voc':
+                    _check_voc(ds, dataset, cfg, problems, report)
+                elif dataset is not None:
+                    _check_seg(ds, dataset, cfg, problems, report, scan_labels,
+                               label_map_sample)
             report.checked.append(f'{path} ({cls.__name__}): {ds.get("data_root")}')
             if problems.errors:
                 errors.append(f'{path} ({cls.__name__}, data_root={ds.get("data_root")!r}):\n'
@@ -605,3 +597,31 @@ def check_config_datasets(cfg: Config, loaders: Sequence[str] = _LOADERS,
               + ', '.join(f'{n} {k}' for k, n in sorted(report.counts.items())),
               logger='current')
     return report
+
+
+def _launch_rank() -> int:
+    """This process's rank as the launcher set it (the process group does not exist yet)."""
+    for key in ('RANK', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK'):
+        if key in os.environ:
+            return int(os.environ[key])
+    return 0
+
+
+def check_before_training(cfg: Config, loaders: Sequence[str] = DATALOADERS,
+                          label_map_sample: Optional[int] = DEFAULT_LABEL_MAP_SAMPLE
+                          ) -> Optional[CheckReport]:
+    """:func:`check_config_datasets` once per run: on rank 0, and not when the run resumes.
+
+    Every rank reads the same files, so one check is enough (a failure stops rank 0 and the
+    launcher stops the others); a resumed run was checked when it started.
+
+    Returns:
+        The report, or None where the check was not this process's to run.
+    """
+    if _launch_rank() != 0:
+        return None
+    if cfg.get('resume') and cfg.get('load_from'):
+        print_log(f'dataset check skipped: resuming from {cfg.load_from} (checked when the run '
+                  'started)', logger='current')
+        return None
+    return check_config_datasets(cfg, loaders=loaders, label_map_sample=label_map_sample)

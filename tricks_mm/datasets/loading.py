@@ -13,17 +13,16 @@ corrupt / truncated JPEG      cv2: ``AssertionError: failed to load image: <path
 grayscale / RGBA / 16-bit     converted to 3-channel uint8 BGR (``color_type='color'``): fine
 ============================  ====================================================================
 
-:class:`BoTLoadImageFromFile` is a drop-in subclass: same arguments, same results, but every
-failure is an :class:`ImageLoadError` naming the file, its size and the reason, or, with
-``on_error='skip'``, a logged and counted skip (the transform returns ``None`` and mmengine's
-``BaseDataset`` draws another training sample; mmengine refuses ``None`` at test time, so keep
-``'raise'`` for val/test pipelines). ``tools/train.py`` swaps it in for ``LoadImageFromFile``.
+:class:`BoTLoadImageFromFile` is a drop-in subclass: same arguments, same results (mmcv's own
+``transform`` loads the image), but every failure is an :class:`ImageLoadError` naming the file,
+its size and the reason, or, with ``on_error='skip'``, a logged and counted skip (the transform
+returns ``None`` and mmengine's ``BaseDataset`` draws another training sample; mmengine refuses
+``None`` at test time, so keep ``'raise'`` for val/test pipelines). ``tools/train.py`` swaps it
+in for ``LoadImageFromFile``.
 """
 import logging
 from typing import Optional
 
-import mmcv
-import numpy as np
 from mmcv.transforms import LoadImageFromFile
 from mmengine import fileio
 from mmengine.logging import print_log
@@ -72,32 +71,35 @@ class BoTLoadImageFromFile(LoadImageFromFile):
                   logger='current', level=logging.WARNING)
 
     def transform(self, results: dict) -> Optional[dict]:
+        """mmcv's ``transform``; a failure is diagnosed from the file and raised or skipped.
+
+        With ``ignore_empty=True`` mmcv returns ``None`` on any failure; an image that is
+        still ``None`` after decoding (the assertion mmcv uses is gone under ``python -O``)
+        makes mmcv fail on ``img.shape``. Both end in :meth:`_fail` here.
+        """
         filename = results['img_path']
+        try:
+            loaded = super().transform(results)
+        except Exception as err:  # cv2 / PIL / the file backends raise a zoo of types
+            loaded, error = None, err
+        else:
+            error = None
+        if loaded is not None:
+            return loaded
+        self._fail(filename, self._diagnose(filename, error))
+        return None
+
+    def _diagnose(self, filename: str, error: Optional[Exception]) -> str:
+        """Why ``filename`` did not load: unreadable, empty, or bytes the decoder refused."""
         try:
             img_bytes = self._read_bytes(filename)
         except (FileNotFoundError, IsADirectoryError, PermissionError) as err:
-            self._fail(filename, f'{type(err).__name__}: {err}')
-            return None
+            return f'{type(err).__name__}: {err}'
         if not img_bytes:
-            self._fail(filename, 'empty file (0 bytes)')
-            return None
-        try:
-            img = mmcv.imfrombytes(img_bytes, flag=self.color_type,
-                                   backend=self.imdecode_backend)
-        except Exception as err:  # cv2 / PIL raise a zoo of types for bad bytes
-            self._fail(filename, f'{len(img_bytes)} bytes, {self.imdecode_backend} could not '
-                                 f'decode it ({type(err).__name__}: {err})')
-            return None
-        if img is None:
-            self._fail(filename, f'{len(img_bytes)} bytes, {self.imdecode_backend} could not '
-                                 f'decode it (corrupt or truncated file)')
-            return None
-        if self.to_float32:
-            img = img.astype(np.float32)
-        results['img'] = img
-        results['img_shape'] = img.shape[:2]
-        results['ori_shape'] = img.shape[:2]
-        return results
+            return 'empty file (0 bytes)'
+        detail = (f'{type(error).__name__}: {error}' if error is not None
+                  else 'corrupt or truncated file')
+        return f'{len(img_bytes)} bytes, {self.imdecode_backend} could not decode it ({detail})'
 
     def __repr__(self) -> str:
         return super().__repr__()[:-1] + f", on_error='{self.on_error}')"

@@ -2,9 +2,9 @@
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmpretrain.models.losses.cross_entropy_loss import soft_cross_entropy
 
-from tricks_mm.models.losses.label_smooth import (SMOOTH_MODES, smooth_targets,
-                                                  soft_cross_entropy, to_soft_targets)
+from tricks_mm.models.losses.label_smooth import SMOOTH_MODES, smooth_targets, to_soft_targets
 from tricks_mm.registry import MODELS
 
 
@@ -80,8 +80,9 @@ class BoTDistillLoss(nn.Module):
                 f'match the logits batch size {student_logits.shape[0]}')
         num_classes = student_logits.shape[1]
         hard = soft_cross_entropy(
-            student_logits, self.hard_targets(target, num_classes).to(student_logits.dtype))
+            student_logits, self.hard_targets(target, num_classes).to(student_logits.dtype),
+            reduction='none')
         t = self.temperature
         teacher_probs = F.softmax(teacher_logits.detach() / t, dim=1)
-        soft = soft_cross_entropy(student_logits / t, teacher_probs) * (t * t)
+        soft = soft_cross_entropy(student_logits / t, teacher_probs, reduction='none') * (t * t)
         return (self.hard_weight * hard + self.soft_weight * soft).mean()

@@ -22,7 +22,9 @@ How this relates to mmpretrain's ``LabelSmoothLoss`` (``label_smooth_val=v``):
 None of its modes *names* the paper's target, but ``'original'`` with
 ``v = eps * K / (K - 1)`` reproduces it (only for ``eps < (K - 1) / K``); this module states the
 paper's parametrisation directly, so a config's ``eps=0.1`` means what the paper's eps means,
-and it accepts hard labels ``(N,)`` and soft (mixup) targets ``(N, K)`` alike.
+and it accepts hard labels ``(N,)`` and soft (mixup) targets ``(N, K)`` alike. Only the target is
+ours: the cross entropy against it and its reduction (``weight``, ``avg_factor``) are mmpretrain's
+``soft_cross_entropy`` / ``weight_reduce_loss``, so ``ClsHead`` treats it like its own losses.
 """
 import numbers
 from typing import Optional
@@ -30,6 +32,7 @@ from typing import Optional
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmpretrain.models.losses.cross_entropy_loss import soft_cross_entropy
 
 from tricks_mm.registry import MODELS
 
@@ -101,25 +104,6 @@ def smooth_targets(label: torch.Tensor, num_classes: int, eps: float,
     return q * (1 - eps) + eps / num_classes
 
 
-def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Per-sample cross entropy ``-sum_i q_i log softmax(z)_i`` for target distributions ``q``."""
-    return -(targets * F.log_softmax(logits, dim=1)).sum(dim=1)
-
-
-def _reduce(loss: torch.Tensor, weight: Optional[torch.Tensor], reduction: str,
-            avg_factor: Optional[float]) -> torch.Tensor:
-    """mmpretrain's ``weight_reduce_loss`` semantics, so ``ClsHead``'s ``avg_factor`` works."""
-    if weight is not None:
-        loss = loss * weight.reshape(-1).to(loss.dtype)
-    if avg_factor is None:
-        return {'none': loss, 'mean': loss.mean(), 'sum': loss.sum()}[reduction]
-    if reduction == 'mean':
-        return loss.sum() / avg_factor
-    if reduction == 'none':
-        return loss
-    raise ValueError(f'avg_factor can not be used with reduction={reduction!r}')
-
-
 @MODELS.register_module()
 class BoTLabelSmoothLoss(nn.Module):
     """Cross entropy against the label-smoothed target of the paper (Sec. 5.2).
@@ -180,5 +164,6 @@ class BoTLabelSmoothLoss(nn.Module):
                 f'label batch size {label.shape[0]} (shape {tuple(label.shape)}) does not match '
                 f'cls_score batch size {cls_score.shape[0]}')
         targets = smooth_targets(label, num_classes, self.eps, self.mode)
-        loss = soft_cross_entropy(cls_score, targets.to(cls_score.dtype))
-        return self.loss_weight * _reduce(loss, weight, reduction, avg_factor)
+        loss = soft_cross_entropy(cls_score, targets.to(cls_score.dtype), weight=weight,
+                                  reduction=reduction, avg_factor=avg_factor)
+        return self.loss_weight * loss
