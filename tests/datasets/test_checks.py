@@ -251,3 +251,33 @@ def test_train_cli_checks_before_building_the_runner(suite, tmp_path, monkeypatc
     assert [h['type'] for h in cfg.custom_hooks] == ['tricks_mm.BoTNonFiniteLossHook',
                                                    'tricks_mm.BoTRNGStateHook']
     assert cfg.train_dataloader.dataset.pipeline[0].type == 'tricks_mm.BoTLoadImageFromFile'
+
+
+def test_label_map_sample_reads_a_logged_sample(suite, monkeypatch):
+    """Above ``label_map_sample`` maps a dataset's scan reads a seeded sample of that many."""
+    import tricks_mm.datasets.checks as checks
+    logged = []
+    monkeypatch.setattr(checks, 'print_log', lambda msg, **kw: logged.append(msg))
+    report = check_config_datasets(_cfg(SEG, suite), label_map_sample=2)
+    # 3 training maps -> 2 read, 2 validation maps -> both read
+    assert report.counts['label_maps_scanned'] == 2 + 2
+    assert report.counts['label_maps_not_scanned'] == 1
+    assert report.counts['label_maps'] == 3 + 2  # every map is still checked on disk
+    assert sum('reading 2 of 3 label maps' in m for m in logged) == 1
+    with pytest.raises(ValueError, match='label_map_sample must be >= 1 .* got 0'):
+        check_config_datasets(_cfg(SEG, suite), label_map_sample=0)
+
+
+def test_check_before_training_runs_once_on_rank_0(suite, monkeypatch):
+    from tricks_mm.datasets.checks import check_before_training
+    shutil.rmtree(suite / 'seg/images/validation')
+    cfg = _cfg(SEG, suite)
+    for key in ('RANK', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK'):
+        monkeypatch.delenv(key, raising=False)
+    with pytest.raises(DatasetLayoutError, match='seg/images/validation does not exist'):
+        check_before_training(cfg)
+    monkeypatch.setenv('RANK', '1')  # torchrun's other ranks: rank 0 checks for them
+    assert check_before_training(cfg) is None
+    monkeypatch.setenv('RANK', '0')
+    cfg.resume, cfg.load_from = True, str(suite / 'epoch_1.pth')  # checked when it started
+    assert check_before_training(cfg) is None

@@ -16,7 +16,14 @@ from mmengine.config import Config
 def _slurm_env_to_torch_env(port: Any = None) -> None:
     """What mmengine's ``_init_dist_slurm`` derives from slurm's variables, minus the GPU: rank,
     world size, local rank, and the first node of the allocation as the rendezvous address
-    (``MASTER_ADDR``/``MASTER_PORT`` from the environment win, the port defaults to 29500)."""
+    (``MASTER_ADDR``/``MASTER_PORT`` from the environment win, the port defaults to 29500).
+
+    Ours, not a call to mmengine's: that one function also reads the GPU count and calls
+    ``torch.cuda.set_device`` between reading the variables and ``init_process_group`` (no
+    hook in between, nothing to subclass), and passes no ``timeout``; here only the variables
+    are set, and :func:`init_distributed_without_cuda` creates the gloo group with the
+    config's timeout.
+    """
     missing = [k for k in ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST')
                if k not in os.environ]
     if missing:
