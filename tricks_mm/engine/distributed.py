@@ -3,42 +3,34 @@
 ``tools/train.py`` calls :func:`init_distributed_without_cuda` before building the Runner; on a
 machine with CUDA it does nothing and mmengine's own set-up runs.
 """
+import contextlib
 import datetime
 import os
-import subprocess
-from typing import Any
+from typing import Iterator
+from unittest import mock
 
 import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
+from mmengine.dist.utils import _init_dist_pytorch, _init_dist_slurm
+
+_SLURM_VARIABLES = ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST')
 
 
-def _slurm_env_to_torch_env(port: Any = None) -> None:
-    """What mmengine's ``_init_dist_slurm`` derives from slurm's variables, minus the GPU: rank,
-    world size, local rank, and the first node of the allocation as the rendezvous address
-    (``MASTER_ADDR``/``MASTER_PORT`` from the environment win, the port defaults to 29500).
+@contextlib.contextmanager
+def _no_gpu_binding() -> Iterator[None]:
+    """mmengine's launchers as they are, minus binding the process to a GPU.
 
-    Ours, not a call to mmengine's: that one function also reads the GPU count and calls
-    ``torch.cuda.set_device`` between reading the variables and ``init_process_group`` (no
-    hook in between, nothing to subclass), and passes no ``timeout``; here only the variables
-    are set, and :func:`init_distributed_without_cuda` creates the gloo group with the
-    config's timeout.
+    ``_init_dist_pytorch`` / ``_init_dist_slurm`` read the launcher's variables, set the torch
+    ones (slurm: rank, world size, local rank, the allocation's first node as ``MASTER_ADDR``,
+    ``MASTER_PORT`` from the port, the environment or 29500) and call ``init_process_group``;
+    in between they call ``torch.cuda.set_device`` (and slurm without ``SLURM_LOCALID`` takes
+    the rank modulo the GPU count), in the same function, with no hook to override. For that
+    call only, ``set_device`` does nothing and the machine counts one device (local rank 0).
     """
-    missing = [k for k in ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST')
-               if k not in os.environ]
-    if missing:
-        raise RuntimeError(f'--launcher slurm needs the slurm variables {missing}: start the '
-                           'job with srun (or use --launcher pytorch with torchrun)')
-    os.environ['RANK'] = os.environ['SLURM_PROCID']
-    os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
-    os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', '0')
-    if port is not None:
-        os.environ['MASTER_PORT'] = str(port)
-    os.environ.setdefault('MASTER_PORT', '29500')
-    if 'MASTER_ADDR' not in os.environ:
-        node_list = os.environ['SLURM_NODELIST']
-        os.environ['MASTER_ADDR'] = subprocess.getoutput(
-            f'scontrol show hostname {node_list} | head -n1')
+    with mock.patch.object(torch.cuda, 'set_device', lambda device: None), \
+            mock.patch.object(torch.cuda, 'device_count', lambda: 1):
+        yield
 
 
 def init_distributed_without_cuda(cfg: Config) -> bool:
@@ -48,10 +40,11 @@ def init_distributed_without_cuda(cfg: Config) -> bool:
     ``_init_dist_slurm`` call ``torch.cuda.set_device(local_rank)`` before
     ``init_process_group`` whatever the backend ("Found no NVIDIA driver"; slurm without
     ``SLURM_LOCALID`` even divides by the GPU count); the Runner skips them when a process group
-    exists, so the gloo group is created here first (from slurm's variables as mmengine would
-    read them). ``Runner.wrap_model`` passes ``device_ids=[LOCAL_RANK]`` to DDP, which DDP
-    refuses for CPU modules; ``model_wrapper_cfg`` with ``device_ids=None`` overrides that
-    default (same wrapper and arguments otherwise).
+    exists, so the gloo group is created here first, by those same functions with the GPU
+    binding taken out (:func:`_no_gpu_binding`). ``Runner.wrap_model`` passes
+    ``device_ids=[LOCAL_RANK]`` to DDP, which DDP refuses for CPU modules;
+    ``model_wrapper_cfg`` with ``device_ids=None`` overrides that default (same wrapper and
+    arguments otherwise).
 
     Returns:
         True when it initialised the process group.
@@ -67,10 +60,16 @@ def init_distributed_without_cuda(cfg: Config) -> bool:
     if torch_dist.is_initialized():
         return False
     dist_cfg = cfg.get('env_cfg', {}).get('dist_cfg', {})
-    if launcher == 'slurm':
-        _slurm_env_to_torch_env(dist_cfg.get('port'))
     timeout = dist_cfg.get('timeout')
-    torch_dist.init_process_group(
-        backend='gloo', rank=int(os.environ['RANK']), world_size=int(os.environ['WORLD_SIZE']),
-        **({'timeout': datetime.timedelta(seconds=timeout)} if timeout else {}))
+    kwargs = {'timeout': datetime.timedelta(seconds=timeout)} if timeout else {}
+    if launcher == 'slurm':
+        missing = [k for k in _SLURM_VARIABLES if k not in os.environ]
+        if missing:
+            raise RuntimeError(f'--launcher slurm needs the slurm variables {missing}: start the '
+                               'job with srun (or use --launcher pytorch with torchrun)')
+    with _no_gpu_binding():
+        if launcher == 'slurm':
+            _init_dist_slurm('gloo', port=dist_cfg.get('port'), **kwargs)
+        else:
+            _init_dist_pytorch('gloo', **kwargs)
     return True
