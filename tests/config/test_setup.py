@@ -2,9 +2,13 @@
 import pytest
 from mmengine.config import Config
 
-from tricks_mm.config.setup import (apply_common_flags, import_host, load_config,
-                                        syncbn_to_bn_if_needed)
 from tricks_mm.config.schedule_scale import scale_schedule
+from tricks_mm.config.setup import (
+    apply_common_flags,
+    import_host,
+    load_config,
+    syncbn_to_bn_if_needed,
+)
 
 
 def test_stock_mmseg_syncbn_becomes_bn_in_a_single_process(tmp_path):

@@ -337,6 +337,7 @@ def test_paper_scale_detection_train_step(config):
 @pytest.mark.parametrize('config', C4_CONFIGS, ids=lambda p: p.stem)
 def test_paper_scale_c4_detection_train_step(config):
     from mmdet.registry import MODELS
+
     from tricks_mm.models.roi_heads import BoTResLayer
     cfg = Config.fromfile(str(config))
     assert import_host(cfg) == 'mmdet'

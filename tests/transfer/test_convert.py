@@ -49,7 +49,7 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load(path: Path, overlay: bool = False) -> Config:
     """Parse a config once per module (parsing dominates the cheap tests); callers copy."""
     return load_config(str(path), [str(OVERLAY)] if overlay else [])

@@ -31,7 +31,8 @@ def scale_schedule(cfg: Config, factor: float) -> Config:
     """
     if not factor > 0:
         raise ValueError(f'epoch scale must be > 0, got {factor!r}')
-    if not cfg.train_cfg.get('by_epoch', False) and cfg.train_cfg.get('type') != 'EpochBasedTrainLoop':
+    if not cfg.train_cfg.get('by_epoch', False) \
+            and cfg.train_cfg.get('type') != 'EpochBasedTrainLoop':
         raise ValueError('scale_schedule needs an epoch-based train_cfg (by_epoch=True); '
                          f'got train_cfg={cfg.train_cfg!r}')
     max_epochs = max(1, int(round(cfg.train_cfg.max_epochs * factor)))

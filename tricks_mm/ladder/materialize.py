@@ -7,8 +7,8 @@ from typing import Any, Dict, Optional
 
 from mmengine.config import Config
 
-from tricks_mm.config.setup import load_config
 from tricks_mm.config.schedule_scale import scale_schedule
+from tricks_mm.config.setup import load_config
 from tricks_mm.ladder.spec import Rung, TaskSpec
 
 

@@ -7,8 +7,8 @@ import statistics
 from typing import Dict, List, Optional, Sequence
 
 from tricks_mm.engine.atomic_io import atomic_write_bytes
-from tricks_mm.ladder.step import Step
 from tricks_mm.ladder.spec import METRIC_KEYS, LadderSpec
+from tricks_mm.ladder.step import Step
 
 # (column, task, metric key in the host's output, factor to percent)
 COLUMNS = [

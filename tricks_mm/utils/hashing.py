@@ -1,4 +1,4 @@
-"""File digests: checkpoint provenance (``transfer``) and step keys (``ladder``) hash the same way."""
+"""File digests: checkpoint provenance (``transfer``) and step keys (``ladder``) hash alike."""
 import hashlib
 
 

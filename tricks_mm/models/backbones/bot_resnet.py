@@ -6,9 +6,14 @@ from mmengine.model import BaseModule, initialize
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from tricks_mm.models.backbones._blocks import (build_norm, check_arch, kaiming_init_,
-                                                make_deep_stem, make_res_layer,
-                                                stage_in_channels)
+from tricks_mm.models.backbones._blocks import (
+    build_norm,
+    check_arch,
+    kaiming_init_,
+    make_deep_stem,
+    make_res_layer,
+    stage_in_channels,
+)
 from tricks_mm.models.pretrained import load_strict, split_pretrained
 from tricks_mm.registry import MODELS
 

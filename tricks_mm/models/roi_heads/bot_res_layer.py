@@ -5,8 +5,12 @@ import torch
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from tricks_mm.models.backbones._blocks import (check_arch, kaiming_init_, make_res_layer,
-                                                stage_in_channels)
+from tricks_mm.models.backbones._blocks import (
+    check_arch,
+    kaiming_init_,
+    make_res_layer,
+    stage_in_channels,
+)
 from tricks_mm.models.pretrained import load_strict, split_pretrained
 from tricks_mm.registry import MODELS
 
