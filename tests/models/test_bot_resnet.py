@@ -183,11 +183,11 @@ def test_torchvision_checkpoint_drops_fc_only(monkeypatch):
     """``torchvision://resnet18`` (mmdet's default init) loads into variant B: only ``fc.*`` is
     dropped; the download is replaced by a freshly built torchvision model."""
     torchvision = pytest.importorskip('torchvision')
-    from tricks_mm.models.backbones import bot_resnet
+    from tricks_mm.models import pretrained
     torch.manual_seed(0)
     tv = randomize_bn_(torchvision.models.resnet18(weights=None))
     seen = []
-    monkeypatch.setattr(bot_resnet, '_load_checkpoint',
+    monkeypatch.setattr(pretrained, '_load_checkpoint',
                         lambda name, map_location: seen.append(name) or tv.state_dict())
     model = BoTResNet(depth=18, variant='b',
                       init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet18'))
