@@ -15,7 +15,9 @@
 * RNG state in every checkpoint (:mod:`tricks_mm.engine.rng_state`), so ``--resume`` continues
   the same random stream.
 
-Process-group set-up without CUDA lives in :mod:`tricks_mm.engine.distributed`.
+The rewrites name the components by ``type='tricks_mm.X'`` strings only: the registries import
+them when the Runner builds them (``locations`` in :mod:`tricks_mm.registry`). Process-group
+set-up without CUDA lives in :mod:`tricks_mm.engine.distributed`.
 """
 import logging
 from typing import Any, List
@@ -23,8 +25,6 @@ from typing import Any, List
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-import tricks_mm.datasets.loading  # noqa: F401  (registers BoTLoadImageFromFile)
-import tricks_mm.engine.nan_guard  # noqa: F401  (registers the wrappers and the hook)
 from tricks_mm.config.walk import DATALOADERS, iter_dicts
 
 _GUARDED_WRAPPERS = {
