@@ -1,0 +1,137 @@
+"""Refuse, at import, an OpenMMLab stack that tricks_mm does not support (as mmdet does for mmcv).
+
+``pyproject.toml`` declares torch and the OpenMMLab libraries only in the ``[mm]`` extra, so that
+``pip install tricks_mm`` never replaces a working environment's torch or compiled mmcv. The
+price is that pip no longer guarantees the versions: this module does, before any of them is
+imported, by reading the installed *distributions* with :mod:`importlib.metadata` (no import of
+torch or mmcv, a few milliseconds). The maintained fork of the OpenMMLab libraries installs the
+same import names under other distribution names (``onedl-mmcv``, ...), with its own version
+numbers, so each library has one supported range per distribution.
+
+``TRICKS_MM_SKIP_VERSION_CHECK=1`` turns the error into a warning, to try an untested
+combination on purpose.
+"""
+import importlib.metadata
+import os
+import warnings
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Tuple
+
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+SKIP_ENV = 'TRICKS_MM_SKIP_VERSION_CHECK'
+
+
+@dataclass(frozen=True)
+class Library:
+    """One importable library and the distributions that may provide it.
+
+    Attributes:
+        module: the import name (``mmseg``).
+        ranges: distribution name -> supported PEP 440 range; the first entry is the upstream
+            distribution, the one the ``[mm]`` extra of ``pyproject.toml`` installs.
+        why: where the bounds come from (shown in the error).
+        required: tricks_mm cannot be imported without it.
+    """
+    module: str
+    ranges: Dict[str, str]
+    why: str
+    required: bool = False
+
+    @property
+    def upstream(self) -> str:
+        return next(iter(self.ranges))
+
+
+#: The supported ranges. The upstream ones are repeated in ``pyproject.toml`` (``[mm]``) and
+#: ``tests/packaging/test_version_check.py`` checks that both say the same. Tested: the pins of
+#: ``requirements/constraints.txt``; everything else is declared (README, "Compatibility").
+LIBRARIES: Tuple[Library, ...] = (
+    Library('torch', {'torch': '>=2.5,<2.15'}, required=True,
+            why='the checkpoint allowlist needs torch.serialization.safe_globals, new in 2.5; '
+                '2.14 is the newest torch tested'),
+    Library('torchvision', {'torchvision': '>=0.20,<0.30'},
+            why='the torchvision releases that go with torch 2.5 - 2.14'),
+    Library('mmengine', {'mmengine': '>=0.10.0,<0.11', 'onedl-mmengine': '>=0.10.8,<0.11'},
+            required=True,
+            why='tricks_mm replaces mmengine checkpoint loaders and the local file backend, '
+                'internals that exist from 0.10.0 through the fork\'s 0.10.x'),
+    Library('mmcv', {'mmcv': '>=2.0.0,<2.2.0', 'onedl-mmcv': '>=2.3.0,<2.4'},
+            why='the mmcv 2 transforms API; upstream mmdet 3.3 and mmseg 1.2 refuse mmcv>=2.2, '
+                'the fork continues at 2.3'),
+    Library('mmdet', {'mmdet': '>=3.3.0,<3.4', 'onedl-mmdetection': '>=3.4.0,<3.6'},
+            why='upstream 3.3, the last upstream line; the fork\'s 3.4 and 3.5'),
+    Library('mmseg', {'mmsegmentation': '>=1.2.0,<1.3', 'onedl-mmsegmentation': '>=1.3.0,<1.5'},
+            why='upstream 1.2, the last upstream line; the fork\'s 1.3 and 1.4'),
+    Library('mmpretrain', {'mmpretrain': '>=1.2.0,<1.3', 'onedl-mmpretrain': '>=1.3.0,<1.4'},
+            why='upstream 1.2, the last upstream line; the fork\'s 1.3'),
+)
+
+FIX = ('mmcv\'s compiled ops must match torch: after changing torch, rebuild mmcv for it '
+       '(tricks_mm README, "Set-up"). On a fresh machine, '
+       '`make install` in the checkout sets up the tested stack. '
+       f'{SKIP_ENV}=1 turns this error into a warning, to try a combination anyway.')
+
+
+class IncompatibleVersionError(ImportError):
+    """An installed library is outside the range tricks_mm supports (or missing, or doubled)."""
+
+
+def installed_version(dist: str) -> Optional[str]:
+    """The installed version of distribution ``dist``, ``None`` if it is not installed."""
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _problem(lib: Library, dist: str, version: str) -> Optional[str]:
+    wanted = lib.ranges[dist]
+    try:
+        ok = SpecifierSet(wanted).contains(Version(version), prereleases=True)
+    except InvalidVersion:
+        ok = False
+    if ok:
+        return None
+    return (f'{dist}=={version} is installed (import name `{lib.module}`), but tricks_mm '
+            f'supports {dist}{wanted}: {lib.why}. Fix: pip install "{dist}{wanted}"')
+
+
+def find_problems(version_of: Callable[[str], Optional[str]] = installed_version) -> List[str]:
+    """Every way the installed libraries differ from :data:`LIBRARIES`, one sentence each."""
+    problems = []
+    for lib in LIBRARIES:
+        found = {dist: v for dist in lib.ranges if (v := version_of(dist)) is not None}
+        if not found:
+            if lib.required:
+                wanted = lib.upstream + lib.ranges[lib.upstream]
+                fork = ' or its onedl fork' if len(lib.ranges) > 1 else ''
+                problems.append(f'`{lib.module}` is not installed; tricks_mm needs {wanted}'
+                                f'{fork}. Fix: pip install "tricks_mm[mm]"')
+        elif len(found) > 1:
+            both = ' and '.join(f'{d}=={v}' for d, v in found.items())
+            problems.append(f'{both} are both installed and overwrite each other\'s '
+                            f'`{lib.module}` package; `pip uninstall` one of them (then reinstall '
+                            f'the other).')
+        else:
+            (dist, version), = found.items()
+            problem = _problem(lib, dist, version)
+            if problem:
+                problems.append(problem)
+    return problems
+
+
+def check_versions(version_of: Callable[[str], Optional[str]] = installed_version) -> None:
+    """Raise :class:`IncompatibleVersionError` naming each unsupported library and the fix.
+
+    With ``TRICKS_MM_SKIP_VERSION_CHECK=1`` the same message is a warning instead.
+    """
+    problems = find_problems(version_of)
+    if not problems:
+        return
+    message = 'tricks_mm cannot run on this environment:\n  ' + '\n  '.join(problems) + '\n' + FIX
+    if os.environ.get(SKIP_ENV) == '1':
+        warnings.warn(message.replace(FIX, f'({SKIP_ENV}=1: going on anyway)'), stacklevel=2)
+        return
+    raise IncompatibleVersionError(message)
