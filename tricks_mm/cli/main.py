@@ -31,10 +31,11 @@ def main(argv: Optional[List[str]] = None) -> None:
         prog='tricks-mm',
         description='Bag of Tricks (He et al., CVPR 2019) as OpenMMLab components, and the '
                     "paper's Section 6 transfer protocol.",
-        epilog='`tricks-mm COMMAND --help` shows the options of COMMAND.',
+        epilog='commands:\n' + ''.join(f'  {name:<10}{text}\n' for name, text in COMMANDS.items())
+               + '\n`tricks-mm COMMAND --help` shows the options of COMMAND.',
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('command', choices=list(COMMANDS), metavar='COMMAND',
-                        help='; '.join(f'{name}: {text}' for name, text in COMMANDS.items()))
+                        help='one of the commands below')
     parser.add_argument('args', nargs=argparse.REMAINDER, help='arguments of COMMAND')
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     module = importlib.import_module(f'tricks_mm.cli.{args.command}')

@@ -117,6 +117,7 @@ def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
         ValueError: a field is missing, unknown or inconsistent (the message names it).
         FileNotFoundError: the ladder file does not exist.
     """
+    path = resolve_config(path)
     if not osp.isfile(path):
         raise FileNotFoundError(f'ladder file {path!r} does not exist')
     raw = Config.fromfile(path).to_dict().get('ladder')
