@@ -4,7 +4,7 @@
 ``pip install tricks_mm`` never replaces a working environment's torch or compiled mmcv. The
 price is that pip no longer guarantees the versions: this module does, before any of them is
 imported, by reading the installed *distributions* with :mod:`importlib.metadata` (no import of
-torch or mmcv, a few milliseconds). The maintained fork of the OpenMMLab libraries installs the
+torch or mmcv; about 20 ms). The maintained fork of the OpenMMLab libraries installs the
 same import names under other distribution names (``onedl-mmcv``, ...), with its own version
 numbers, so each library has one supported range per distribution.
 
@@ -12,10 +12,11 @@ numbers, so each library has one supported range per distribution.
 combination on purpose.
 """
 import importlib.metadata
+import importlib.util
 import os
 import warnings
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -86,8 +87,44 @@ def installed_version(dist: str) -> Optional[str]:
         return None
 
 
+def _module_exists(module: str) -> bool:
+    """Whether top-level ``module`` is importable (found on the path, not imported)."""
+    return importlib.util.find_spec(module) is not None
+
+
+def _providers(module: str) -> List[str]:
+    """Every installed distribution holding top-level ``module``.
+
+    Scans all installed distributions (tens of milliseconds), so it runs only when none of the
+    known distribution names is installed but the module is there: the fork's per-CUDA wheels
+    (``onedl-mmcv-cu128-torch2-8``), ``mmcv-lite``, a renamed build.
+    """
+    return list(importlib.metadata.packages_distributions().get(module, []))
+
+
+def _family(lib: Library, dist: str) -> Optional[str]:
+    """The known distribution that ``dist`` is, or is a variant of (``onedl-mmcv-cu128...``)."""
+    dist = dist.lower().replace('_', '-')
+    matches = [known for known in lib.ranges if dist == known or dist.startswith(known + '-')]
+    return max(matches, key=len) if matches else None
+
+
+def _installed(lib: Library) -> Dict[str, str]:
+    """Installed distribution -> version for the distributions providing ``lib.module``."""
+    found = {dist: v for dist in lib.ranges if (v := installed_version(dist)) is not None}
+    if found or not _module_exists(lib.module):
+        return found
+    return {dist: v for dist in _providers(lib.module) if (v := installed_version(dist))}
+
+
 def _problem(lib: Library, dist: str, version: str) -> Optional[str]:
-    wanted = lib.ranges[dist]
+    family = _family(lib, dist)
+    if family is None:
+        known = ', '.join(f'{d}{r}' for d, r in lib.ranges.items())
+        return (f'`{lib.module}` comes from {dist}=={version}, a distribution tricks_mm does not '
+                f'know (it supports {known}). Fix: pip install "{lib.upstream}'
+                f'{lib.ranges[lib.upstream]}"')
+    wanted = lib.ranges[family]
     try:
         ok = SpecifierSet(wanted).contains(Version(version), prereleases=True)
     except InvalidVersion:
@@ -95,39 +132,41 @@ def _problem(lib: Library, dist: str, version: str) -> Optional[str]:
     if ok:
         return None
     return (f'{dist}=={version} is installed (import name `{lib.module}`), but tricks_mm '
-            f'supports {dist}{wanted}: {lib.why}. Fix: pip install "{dist}{wanted}"')
+            f'supports {family}{wanted}: {lib.why}. Fix: pip install "{family}{wanted}"')
 
 
-def find_problems(version_of: Callable[[str], Optional[str]] = installed_version) -> List[str]:
+def find_problems() -> List[str]:
     """Every way the installed libraries differ from :data:`LIBRARIES`, one sentence each."""
     problems = []
     for lib in LIBRARIES:
-        found = {dist: v for dist in lib.ranges if (v := version_of(dist)) is not None}
-        if not found:
-            if lib.required:
-                wanted = lib.upstream + lib.ranges[lib.upstream]
-                fork = ' or its onedl fork' if len(lib.ranges) > 1 else ''
-                problems.append(f'`{lib.module}` is not installed; tricks_mm needs {wanted}'
-                                f'{fork}. Fix: pip install "tricks_mm[mm]"')
-        elif len(found) > 1:
+        found = _installed(lib)
+        if len(found) > 1:
             both = ' and '.join(f'{d}=={v}' for d, v in found.items())
             problems.append(f'{both} are both installed and overwrite each other\'s '
                             f'`{lib.module}` package; `pip uninstall` one of them (then reinstall '
                             f'the other).')
-        else:
-            (dist, version), = found.items()
-            problem = _problem(lib, dist, version)
+        elif found:
+            problem = _problem(lib, *next(iter(found.items())))
             if problem:
                 problems.append(problem)
+        elif _module_exists(lib.module):
+            problems.append(f'`{lib.module}` is importable but no installed distribution provides '
+                            f'it (a source tree on PYTHONPATH?), so its version is unknown. Fix: '
+                            f'install it with pip (`pip install -e DIR` for a source tree)')
+        elif lib.required:
+            wanted = lib.upstream + lib.ranges[lib.upstream]
+            fork = ' or its onedl fork' if len(lib.ranges) > 1 else ''
+            problems.append(f'`{lib.module}` is not installed; tricks_mm needs {wanted}'
+                            f'{fork}. Fix: pip install "tricks_mm[mm]"')
     return problems
 
 
-def check_versions(version_of: Callable[[str], Optional[str]] = installed_version) -> None:
+def check_versions() -> None:
     """Raise :class:`IncompatibleVersionError` naming each unsupported library and the fix.
 
     With ``TRICKS_MM_SKIP_VERSION_CHECK=1`` the same message is a warning instead.
     """
-    problems = find_problems(version_of)
+    problems = find_problems()
     if not problems:
         return
     message = 'tricks_mm cannot run on this environment:\n  ' + '\n  '.join(problems) + '\n' + FIX

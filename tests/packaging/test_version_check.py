@@ -25,13 +25,21 @@ UPSTREAM_PINS = {'torch': '2.14.1+cpu', 'torchvision': '0.29.1+cpu', 'mmengine':
                  'mmpretrain': '1.2.0'}
 
 
-def fake_metadata(monkeypatch, versions):
-    """Make ``importlib.metadata.version`` see exactly ``versions`` (dist -> version)."""
+def fake_metadata(monkeypatch, versions, providers=None):
+    """Fake an environment: ``versions`` (dist -> version) as ``importlib.metadata`` sees them,
+    ``providers`` (import name -> dists; default: the known names among ``versions``) as
+    ``packages_distributions`` sees them; a module exists iff it has a provider."""
+    if providers is None:
+        providers = {lib.module: [d for d in lib.ranges if d in versions] for lib in vc.LIBRARIES}
+    providers = {module: dists for module, dists in providers.items() if dists}
+
     def version(dist):
         if dist in versions:
             return versions[dist]
         raise importlib.metadata.PackageNotFoundError(dist)
     monkeypatch.setattr(importlib.metadata, 'version', version)
+    monkeypatch.setattr(importlib.metadata, 'packages_distributions', lambda: providers)
+    monkeypatch.setattr(vc, '_module_exists', lambda module: module in providers)
     monkeypatch.delenv(vc.SKIP_ENV, raising=False)
 
 
@@ -86,6 +94,40 @@ def test_onedl_is_told_apart_by_distribution_name(monkeypatch):
     assert len(problems) == 1
     assert 'onedl-mmcv==2.1.0 is installed (import name `mmcv`)' in problems[0]
     assert 'pip install "onedl-mmcv>=2.3.0,<2.4"' in problems[0]
+
+
+def test_fork_wheel_variants_are_recognised(monkeypatch):
+    """The fork publishes CUDA builds of mmcv under names like onedl-mmcv-cu128-torch2-8."""
+    versions = dict(ONEDL_OK)
+    versions.pop('onedl-mmcv')
+    fake_metadata(monkeypatch, dict(versions, **{'onedl-mmcv-cu128-torch2-8': '2.3.1'}),
+                  providers={'mmcv': ['onedl-mmcv-cu128-torch2-8'], 'torch': ['torch'],
+                             'mmengine': ['onedl-mmengine']})
+    assert vc.find_problems() == []
+    fake_metadata(monkeypatch, dict(versions, **{'onedl-mmcv-cu128-torch2-8': '2.2.0'}),
+                  providers={'mmcv': ['onedl-mmcv-cu128-torch2-8'], 'torch': ['torch'],
+                             'mmengine': ['onedl-mmengine']})
+    why = next(lib.why for lib in vc.LIBRARIES if lib.module == 'mmcv')
+    assert vc.find_problems() == [
+        'onedl-mmcv-cu128-torch2-8==2.2.0 is installed (import name `mmcv`), but tricks_mm '
+        f'supports onedl-mmcv>=2.3.0,<2.4: {why}. Fix: pip install "onedl-mmcv>=2.3.0,<2.4"']
+
+
+def test_unknown_provider_and_unknown_version(monkeypatch):
+    versions = {k: v for k, v in UPSTREAM_PINS.items() if k not in ('mmdet', 'mmsegmentation')}
+    fake_metadata(monkeypatch, dict(versions, **{'my-mmdet-build': '3.3.0'}),
+                  providers={'mmdet': ['my-mmdet-build'], 'mmseg': [], 'torch': ['torch'],
+                             'mmengine': ['mmengine']})
+    assert vc.find_problems() == [
+        '`mmdet` comes from my-mmdet-build==3.3.0, a distribution tricks_mm does not know (it '
+        'supports mmdet>=3.3.0,<3.4, onedl-mmdetection>=3.4.0,<3.6). Fix: pip install '
+        '"mmdet>=3.3.0,<3.4"']
+    # importable without any distribution: a source tree on PYTHONPATH
+    monkeypatch.setattr(vc, '_module_exists', lambda module: module in ('torch', 'mmengine',
+                                                                         'mmseg'))
+    problems = vc.find_problems()
+    assert len(problems) == 1 and problems[0].startswith(
+        '`mmseg` is importable but no installed distribution provides it')
 
 
 def test_upstream_and_fork_together_is_an_error(monkeypatch):

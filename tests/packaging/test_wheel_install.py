@@ -122,7 +122,7 @@ def test_installed_wheel_works_outside_the_repository(wheel, tmp_path):
         import json, os, sys
         import tricks_mm
         import tricks_mm.cli.demo as demo
-        from tricks_mm.cli.config_setup import load_config
+        from mmengine.config import Config
         seen = {}
         def run_ladder(spec, echo=False):
             seen.update(package=tricks_mm.__file__, work_dir=os.path.abspath(spec.work_dir),
@@ -130,9 +130,8 @@ def test_installed_wheel_works_outside_the_repository(wheel, tmp_path):
                         configs=[spec.detect.config, spec.segment.config, *spec.classify.overlays]
                         + [r.cls_config for r in spec.rungs if r.cls_config])
             # the _base_ chains resolve inside the package copy
-            seen['det_type'] = load_config(spec.detect.config, spec.detect.overlays).model.type
-            seen['cls_type'] = load_config(spec.rungs[1].cls_config,
-                                           spec.classify.overlays).model.type
+            seen['det_type'] = Config.fromfile(spec.detect.config).model.type
+            seen['cls_type'] = Config.fromfile(spec.rungs[1].cls_config).model.type
         demo.run_ladder = run_ladder
         demo.main([])
         print(json.dumps(seen))
