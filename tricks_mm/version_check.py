@@ -69,6 +69,14 @@ LIBRARIES: Tuple[Library, ...] = (
             why='upstream 1.2, the last upstream line; the fork\'s 1.3'),
 )
 
+#: Bounds on other packages that hold only beside some versions of a library:
+#: (distribution family, its versions, other distribution, its supported range, why).
+COMPANIONS: Tuple[Tuple[str, str, str, str, str], ...] = (
+    ('mmcv', '<2.2', 'numpy', '<2',
+     "mmcv 2.1's image ops overflow under numpy 2 (adjust_hue, used by the paper's ColorJitter: "
+     'np.uint8 of a negative value raises)'),
+)
+
 FIX = ('mmcv\'s compiled ops must match torch: after changing torch, rebuild mmcv for it '
        '(tricks_mm README, "Set-up"). On a fresh machine, '
        '`make install` in the checkout sets up the tested stack. '
@@ -117,6 +125,14 @@ def _installed(lib: Library) -> Dict[str, str]:
     return {dist: v for dist in _providers(lib.module) if (v := installed_version(dist))}
 
 
+def _contains(spec: str, version: str) -> bool:
+    """PEP 440 membership; pre-releases count (the fork publishes rc versions)."""
+    try:
+        return SpecifierSet(spec).contains(Version(version), prereleases=True)
+    except InvalidVersion:
+        return False
+
+
 def _problem(lib: Library, dist: str, version: str) -> Optional[str]:
     family = _family(lib, dist)
     if family is None:
@@ -125,14 +141,23 @@ def _problem(lib: Library, dist: str, version: str) -> Optional[str]:
                 f'know (it supports {known}). Fix: pip install "{lib.upstream}'
                 f'{lib.ranges[lib.upstream]}"')
     wanted = lib.ranges[family]
-    try:
-        ok = SpecifierSet(wanted).contains(Version(version), prereleases=True)
-    except InvalidVersion:
-        ok = False
-    if ok:
+    if _contains(wanted, version):
         return None
     return (f'{dist}=={version} is installed (import name `{lib.module}`), but tricks_mm '
             f'supports {family}{wanted}: {lib.why}. Fix: pip install "{family}{wanted}"')
+
+
+def _companion_problems(lib: Library, dist: str, version: str) -> List[str]:
+    problems = []
+    for family, versions, other, wanted, why in COMPANIONS:
+        if _family(lib, dist) != family or not _contains(versions, version):
+            continue
+        other_version = installed_version(other)
+        if other_version is not None and not _contains(wanted, other_version):
+            problems.append(f'{other}=={other_version} is installed beside {dist}=={version}, '
+                            f'which needs {other}{wanted}: {why}. Fix: pip install '
+                            f'"{other}{wanted}"')
+    return problems
 
 
 def find_problems() -> List[str]:
@@ -146,9 +171,9 @@ def find_problems() -> List[str]:
                             f'`{lib.module}` package; `pip uninstall` one of them (then reinstall '
                             f'the other).')
         elif found:
-            problem = _problem(lib, *next(iter(found.items())))
-            if problem:
-                problems.append(problem)
+            dist, version = next(iter(found.items()))
+            problems += filter(None, [_problem(lib, dist, version),
+                                      *_companion_problems(lib, dist, version)])
         elif _module_exists(lib.module):
             problems.append(f'`{lib.module}` is importable but no installed distribution provides '
                             f'it (a source tree on PYTHONPATH?), so its version is unknown. Fix: '

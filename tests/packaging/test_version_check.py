@@ -82,6 +82,20 @@ def test_range_edges(monkeypatch, dist, version, ok):
     assert (vc.find_problems() == []) is ok
 
 
+def test_upstream_mmcv_2_1_needs_numpy_1(monkeypatch):
+    fake_metadata(monkeypatch, dict(UPSTREAM_PINS, numpy='2.2.6'))
+    problems = vc.find_problems()
+    assert len(problems) == 1
+    assert problems[0].startswith('numpy==2.2.6 is installed beside mmcv==2.1.0, which needs '
+                                  'numpy<2')
+    assert problems[0].endswith('Fix: pip install "numpy<2"')
+    fake_metadata(monkeypatch, dict(UPSTREAM_PINS, numpy='1.26.4'))
+    assert vc.find_problems() == []
+    # the fork's mmcv has no such bound (its mmseg even requires numpy>2)
+    fake_metadata(monkeypatch, dict(ONEDL_OK, numpy='2.2.6'))
+    assert vc.find_problems() == []
+
+
 def test_onedl_distributions_are_recognised(monkeypatch):
     fake_metadata(monkeypatch, ONEDL_OK)
     assert vc.find_problems() == []
