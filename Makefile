@@ -9,7 +9,7 @@ STAMP := $(VENV)/.tricks_mm_installed
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/install.sh
+$(STAMP): pyproject.toml scripts/install.sh requirements/constraints.txt
 	VENV=$(VENV) bash scripts/install.sh
 	touch $(STAMP)
 

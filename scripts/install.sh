@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Set up .venv with the pinned OpenMMLab stack. Idempotent: finished steps are skipped.
+# The pins live in one file, requirements/constraints.txt, passed to every pip install here
+# (pyproject.toml only declares the supported ranges).
 # Called by `make install` (and so by `make test` / `make demo`). Environment:
 #   PYTHON            interpreter for the venv (default: python3, must be >= 3.10)
 #   VENV              venv path (default: .venv)
@@ -11,9 +13,7 @@ set -euo pipefail
 PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 WHEELS=${TRICKS_MM_WHEELS:-$HOME/.cache/tricks_mm/wheels}
-TORCH_VERSION=2.14.1
-TORCHVISION_VERSION=0.29.1
-MMCV_VERSION=2.1.0
+CONSTRAINTS="$(cd "$(dirname "$0")/.." && pwd)/requirements/constraints.txt"
 PY="$VENV/bin/python"
 STEP=""
 
@@ -25,6 +25,17 @@ fail() {
   exit 1
 }
 trap 'fail "see the output above; fix the cause and rerun make install (finished steps are skipped)."' ERR
+
+# the exact version pinned in $CONSTRAINTS for package $1
+pin() {
+  local v
+  v=$(sed -n "s/^$1==\([^ ;#]*\).*/\1/p" "$CONSTRAINTS")
+  [ -n "$v" ] || fail "$CONSTRAINTS has no '$1==VERSION' line."
+  echo "$v"
+}
+TORCH_VERSION=$(pin torch)
+TORCHVISION_VERSION=$(pin torchvision)
+MMCV_VERSION=$(pin mmcv)
 
 step "checking the interpreter ($PYTHON)"
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
@@ -38,14 +49,13 @@ fi
 PY="$(cd "$VENV" && pwd)/bin/python"
 
 step "build tools: pip, setuptools >=77,<81 (torch needs >=77; mmcv's setup.py still imports pkg_resources, gone in 81), wheel"
-"$PY" -m pip install -q --disable-pip-version-check 'setuptools>=77.0.3,<81' wheel
+"$PY" -m pip install -q --disable-pip-version-check -c "$CONSTRAINTS" setuptools wheel
 
 if ! "$PY" -c "import torch, torchvision, sys; sys.exit(not (torch.__version__.startswith('$TORCH_VERSION') and torchvision.__version__.startswith('$TORCHVISION_VERSION')))" 2>/dev/null; then
   step "torch $TORCH_VERSION + torchvision $TORCHVISION_VERSION (large download on a machine without local wheels)"
-  "$PY" -m pip install -q --disable-pip-version-check "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" \
+  # -c keeps setuptools inside the window mmcv's build needs while torch's requirements install
+  "$PY" -m pip install -q --disable-pip-version-check -c "$CONSTRAINTS" torch torchvision \
     || fail "pip could not install torch==$TORCH_VERSION torchvision==$TORCHVISION_VERSION: check the package index / network."
-  # torch's requirements may have moved setuptools out of the window mmcv's build needs
-  "$PY" -m pip install -q --disable-pip-version-check 'setuptools>=77.0.3,<81'
 else
   step "torch $TORCH_VERSION + torchvision $TORCHVISION_VERSION already installed"
 fi
@@ -75,9 +85,9 @@ else
   "$PY" -m pip install -q --disable-pip-version-check --no-deps --force-reinstall "$CACHE_DIR"/mmcv-$MMCV_VERSION-*.whl
 fi
 
-step "OpenMMLab libraries and tricks_mm itself (editable)"
-"$PY" -m pip install -q --disable-pip-version-check -e '.[test]' \
-  || fail "pip could not install the pinned OpenMMLab libraries; see pyproject.toml for the pins."
+step "OpenMMLab libraries and tricks_mm itself (editable, extras mm and test, pins from $CONSTRAINTS)"
+"$PY" -m pip install -q --disable-pip-version-check -c "$CONSTRAINTS" -e '.[mm,test]' \
+  || fail "pip could not install the pinned OpenMMLab libraries; see $CONSTRAINTS for the pins."
 
 step "checking the installation"
 "$PY" -c "import tricks_mm, mmdet, mmseg, mmpretrain; from mmcv.ops import nms, RoIAlign" \

@@ -13,6 +13,7 @@ from mmengine.logging import print_log
 
 from tricks_mm.config.schedule_scale import scale_schedule
 from tricks_mm.config.walk import DATALOADERS, iter_dicts
+from tricks_mm.utils.paths import resolve_config
 
 #: ``default_scope`` of a config -> the host library that runs it.
 HOSTS = {'mmpretrain': 'classification', 'mmdet': 'detection', 'mmseg': 'segmentation'}
@@ -64,10 +65,11 @@ def load_config(path: str, overlays: Sequence[str] = ()) -> Config:
 
     An overlay is an ordinary config file holding only what it changes (e.g.
     ``configs/toy/classification.py``: data root, image size, class count); ``_delete_=True``
-    replaces a dict instead of merging into it, as in ``_base_`` inheritance.
+    replaces a dict instead of merging into it, as in ``_base_`` inheritance. Paths written as
+    in the checkout (``configs/...``) also work from an installed wheel (:func:`resolve_config`).
     """
-    cfg = Config.fromfile(path)
-    for overlay in overlays:
+    cfg = Config.fromfile(resolve_config(path))
+    for overlay in map(resolve_config, overlays):
         if not osp.isfile(overlay):
             raise FileNotFoundError(f'overlay config {overlay!r} does not exist')
         cfg.merge_from_dict(Config.fromfile(overlay).to_dict())

@@ -2,13 +2,17 @@
 
 A ladder file is an mmengine config (Python) with one dict ``ladder``; see
 ``configs/ladders/`` for the paper-scale ladder and the toy demo. Validation happens here, before
-anything runs, with errors that name the bad field.
+anything runs, with errors that name the bad field. Config paths are written as in the checkout
+(``configs/...``) and resolve to the installed package's copy when the current directory has
+none (:func:`tricks_mm.utils.paths.resolve_config`).
 """
 import os.path as osp
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from mmengine.config import Config
+
+from tricks_mm.utils.paths import resolve_config
 
 #: Metric keys the hosts report, and the report column each one fills.
 METRIC_KEYS = {
@@ -96,6 +100,9 @@ def _task(raw: Dict[str, Any], name: str, needs_config: bool) -> TaskSpec:
     _require(not unknown, f'ladder.{name} has unknown keys {sorted(unknown)}; '
              f'allowed: {sorted(TaskSpec.__dataclass_fields__)}')
     spec = TaskSpec(**raw)
+    if spec.config is not None:
+        spec.config = resolve_config(spec.config)
+    spec.overlays = [resolve_config(path) for path in spec.overlays]
     if needs_config:
         _require(spec.config is not None, f'ladder.{name}.config is required')
     for path in ([spec.config] if spec.config else []) + list(spec.overlays):
@@ -110,6 +117,7 @@ def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
         ValueError: a field is missing, unknown or inconsistent (the message names it).
         FileNotFoundError: the ladder file does not exist.
     """
+    path = resolve_config(path)
     if not osp.isfile(path):
         raise FileNotFoundError(f'ladder file {path!r} does not exist')
     raw = Config.fromfile(path).to_dict().get('ladder')
@@ -122,6 +130,7 @@ def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
     _require(len(set(names)) == len(names), f'{path}: rung names repeat: {names}')
     for rung in rungs:
         if rung.cls_config is not None:
+            rung.cls_config = resolve_config(rung.cls_config)
             _require(osp.isfile(rung.cls_config),
                      f'rung {rung.name!r}: cls_config {rung.cls_config!r} does not exist')
         if rung.teacher is not None:

@@ -1,1 +1,1 @@
-"""Helpers with no OpenMMLab dependency that several packages share."""
+"""Helpers with no OpenMMLab dependency that several packages share (hashing, config paths)."""

@@ -12,6 +12,7 @@ from mmpretrain.models.classifiers import ImageClassifier
 from mmpretrain.structures import DataSample
 
 from tricks_mm.registry import MODELS, scoped
+from tricks_mm.utils.paths import resolve_config
 
 TeacherSpec = Union[str, os.PathLike, dict, nn.Module]
 
@@ -27,7 +28,7 @@ def _teacher_cfg(teacher: Union[str, os.PathLike, dict]) -> dict:
         cfg = copy.deepcopy(dict(teacher))
         cfg.setdefault('_scope_', 'mmpretrain')
         return cfg
-    path = os.fspath(teacher)
+    path = resolve_config(os.fspath(teacher))  # `configs/...` also from an installed wheel
     if not os.path.isfile(path):
         raise ValueError(f'teacher config file does not exist: {path!r}')
     file_cfg = Config.fromfile(path)
