@@ -26,6 +26,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--report-only', action='store_true',
                         help='only (re)write the report from the recorded steps')
     parser.add_argument('--echo', action='store_true', help="stream every step's log")
+    parser.add_argument('--reuse-stale', action='store_true',
+                        help='keep recorded steps whose config and inputs match but whose code '
+                             '(tricks_mm source, version, host libraries) changed; the report '
+                             'marks them stale (default: rerun them)')
     return parser.parse_args(argv)
 
 
@@ -41,10 +45,11 @@ def prepare_data(spec: LadderSpec) -> None:
           flush=True)
 
 
-def run_ladder(spec: LadderSpec, echo: bool = False) -> Dict[str, str]:
+def run_ladder(spec: LadderSpec, echo: bool = False, reuse_stale: bool = False
+               ) -> Dict[str, str]:
     started = time.time()
     prepare_data(spec)
-    LadderRunner(spec, echo=echo).run()
+    LadderRunner(spec, echo=echo, reuse_stale=reuse_stale).run()
     paths = report(spec)
     print(f'[ladder {spec.name}] finished in {time.time() - started:.0f}s', flush=True)
     return paths
@@ -62,7 +67,7 @@ def report(spec: LadderSpec) -> Dict[str, str]:
 def main(argv: Optional[List[str]] = None) -> Dict[str, str]:
     args = parse_args(argv)
     spec = load_ladder(args.ladder, args.work_dir)
-    return report(spec) if args.report_only else run_ladder(spec, args.echo)
+    return report(spec) if args.report_only else run_ladder(spec, args.echo, args.reuse_stale)
 
 
 if __name__ == '__main__':
