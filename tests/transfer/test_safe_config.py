@@ -26,7 +26,7 @@ def test_runner_pretty_text_reads_back_as_mmengine_parses_it(config):
     ("model = dict(depth=50)\nprint('hi')\n", 'line 2: Expr'),
     ("x = [i for i in range(3)]\n", 'ListComp'),
     ("x = dict(**other)\n", 'line 1: Call'),
-    ("x = {**other}\n", '** unpacking'),
+    ("x = {**other}\n", r"\*\* unpacking"),
     ("x = y = 1\n", 'line 1: Assign'),
     ("x = open\n", "Name 'open'"),
     ("x = (1).__class__\n", 'Attribute'),
