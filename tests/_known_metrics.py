@@ -20,8 +20,9 @@ def perfect_scores(cfg: Config) -> Dict[str, float]:
             from mmengine.structures import InstanceData
         else:
             from mmseg.registry import DATASETS
-        dataset = DATASETS.build(copy.deepcopy(cfg.test_dataloader.dataset.to_dict()))
-        evaluator = Evaluator(copy.deepcopy(cfg.test_evaluator.to_dict()))
+        plain = copy.deepcopy(cfg.to_dict())
+        dataset = DATASETS.build(plain['test_dataloader']['dataset'])
+        evaluator = Evaluator(plain['test_evaluator'])
         evaluator.dataset_meta = dataset.metainfo
         for i in range(len(dataset)):
             sample = dataset[i]['data_samples']
