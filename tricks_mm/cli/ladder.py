@@ -2,8 +2,9 @@
 
 For every seed and rung: train the classifier, convert it to a backbone, train and evaluate
 Faster R-CNN and FCN on it; then write Tables 8/9 (Markdown), a CSV and a plot to the ladder's
-work dir. Finished steps are recorded by a hash of their config and inputs and skipped on rerun;
-an interrupted step resumes from its last checkpoint.
+work dir. Finished steps are recorded by a hash of their config, inputs and code and skipped on
+rerun (a step whose code changed reruns unless --reuse-stale); an interrupted step resumes from
+its last checkpoint.
 """
 import argparse
 import time
