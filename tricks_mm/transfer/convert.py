@@ -7,7 +7,7 @@ that load strict (any missing or unexpected key is an error).
 Nothing read from the checkpoint is executed: the weights load with ``weights_only=True``
 (:mod:`tricks_mm.engine.safe_checkpoint`), the architecture comes from the weights' keys and
 shapes (:mod:`tricks_mm.transfer.architecture`), and the config the runner stored in
-``meta.cfg`` is parsed, never run (:mod:`tricks_mm.transfer.safe_config`). Only a config the user
+``meta.cfg`` is parsed, never run (:mod:`tricks_mm.engine.safe_config`). Only a config the user
 names with ``config=`` is executed, as any config the user runs.
 """
 import hashlib
@@ -21,7 +21,7 @@ from mmengine.config import Config
 from tricks_mm.engine.atomic_io import atomic_write_bytes
 from tricks_mm.engine.safe_checkpoint import safe_torch_load
 from tricks_mm.transfer.architecture import infer_architecture
-from tricks_mm.transfer.safe_config import UnsafeConfigText, read_literal_config
+from tricks_mm.engine.safe_config import UnsafeConfigText, read_literal_config
 from tricks_mm.transfer.tricks import backbone_settings, describe_tricks
 
 BACKBONE_PREFIX = 'backbone.'

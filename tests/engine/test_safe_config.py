@@ -5,7 +5,7 @@ import pytest
 from mmengine.config import Config
 
 from tricks_mm.cli.config_setup import load_config
-from tricks_mm.transfer.safe_config import UnsafeConfigText, read_literal_config
+from tricks_mm.engine.safe_config import UnsafeConfigText, read_literal_config
 
 REPO = Path(__file__).resolve().parents[2]
 CLS_CONFIGS = sorted((REPO / 'configs' / 'classification').glob('*.py'))
@@ -44,3 +44,22 @@ def test_literals():
             "e = b'raw'\n")
     assert read_literal_config(text) == dict(
         a=dict(b=(1, -2.5, 3), c=[None, True, 'x'], d={'k-1': {1, 2}}), e=b'raw')
+
+
+def test_resume_gets_gpu_ids_without_executing_meta_config(tmp_path):
+    """mmengine's Runner.resume runs Config.fromstring(meta['config']) to read gpu_ids: the
+    strict runner keeps exactly that value, read as a literal, and drops text that is code."""
+    from tricks_mm.engine.runner import defuse_stored_config
+    marker = tmp_path / 'pwned'
+    checkpoint = dict(meta=dict(config=f"gpu_ids = [0, 1]\nmodel = dict(depth=50)\n"))
+    defuse_stored_config(checkpoint, 'ckpt.pth')
+    assert checkpoint['meta']['config'] == 'gpu_ids = [0, 1]\n'
+    assert Config.fromstring(checkpoint['meta']['config'], '.py').gpu_ids == [0, 1]
+    for text in (f"import os\nopen({str(marker)!r}, 'w')\ngpu_ids = [0]\n", 42):
+        checkpoint = dict(meta=dict(config=text, epoch=3))
+        defuse_stored_config(checkpoint, 'ckpt.pth')
+        assert checkpoint['meta'] == dict(epoch=3)
+    checkpoint = dict(meta=dict(config="gpu_ids = 'all'\n"))  # not a list of ints: dropped
+    defuse_stored_config(checkpoint, 'ckpt.pth')
+    assert 'config' not in checkpoint['meta']
+    assert not marker.exists()

@@ -1,4 +1,4 @@
-"""Read the config text stored in a checkpoint (``meta.cfg``) without executing any of it.
+"""Read config text stored in a checkpoint (``meta.cfg`` / ``meta.config``) without executing it.
 
 Why our own reader: mmengine's ``Config.fromstring`` writes the text to a temporary ``.py`` file
 and ``Config.fromfile`` runs it (``exec`` of the module; its lazy-import mode executes too): a
