@@ -3,7 +3,8 @@
 # lr 0.4 is tuned for batch 1024: --auto-scale-lr rescales it linearly for another total batch.
 _base_ = ['./resnet50_baseline_8xb32_in1k.py', '../_base_/schedules/bot_warmup_5e.py']
 
-model = dict(backbone=dict(zero_init_residual=True, init_cfg=None))
+# Same init as the baseline (Xavier conv + FC), then zero gamma.
+model = dict(backbone=dict(zero_init_residual=True))
 train_dataloader = dict(batch_size=128)
 optim_wrapper = dict(
     type='AmpOptimWrapper',

@@ -23,5 +23,10 @@ model = dict(
         init_cfg=dict(type='Pretrained', prefix='backbone.',
                       checkpoint='work_dirs/transfer/resnet50d_backbone.pth')))
 
+# mmseg's recipe is 4 GPUs x 4 images: its LR 0.01 and 80k iterations are for total batch 16.
+# mmseg's configs do not say so in a key; this one does, so the ladder can refuse another total
+# batch (e.g. this config on 8 processes) unless the LR is scaled on purpose.
+auto_scale_lr = dict(enable=False, base_batch_size=16)
+
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator

@@ -58,6 +58,7 @@ test_dataloader = val_dataloader
 max_epochs = 5
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 optim_wrapper = dict(optimizer=dict(lr=0.02))
+auto_scale_lr = dict(enable=False, base_batch_size=4)  # that lr is for this batch, 1 process
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
     dict(type='MultiStepLR', by_epoch=True, begin=0, end=max_epochs, milestones=[4], gamma=0.1),

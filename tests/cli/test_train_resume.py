@@ -69,6 +69,24 @@ def test_resume_refuses_a_checkpoint_with_a_foreign_object(in_workspace, repo, t
     assert not (tmp_path / 'pwned').exists()
 
 
+@pytest.mark.slow
+def test_resume_never_executes_the_config_text_in_a_checkpoint(in_workspace, repo, tmp_path):
+    """mmengine's resume would run ``Config.fromstring(meta['config'])``: a checkpoint whose
+    meta.config writes a file resumes normally and the file never appears."""
+    from tricks_mm.cli import train
+    argv = _train_cmd(repo, 'hostile')[3:]  # the same run, in this process
+    argv[argv.index('--epoch-scale') + 1] = str(1 / 200)
+    train.main(argv)
+    checkpoint = safe_torch_load('hostile/epoch_1.pth')
+    marker = tmp_path / 'pwned'
+    checkpoint['meta']['config'] = f"import os\nopen({str(marker)!r}, 'w')\ngpu_ids = [0]\n"
+    torch.save(checkpoint, 'hostile/epoch_1.pth')
+    argv[argv.index('--epoch-scale') + 1] = str(2 / 200)
+    runner = train.main(argv + ['--resume', 'hostile/epoch_1.pth'])
+    assert runner.epoch == 2 and os.path.isfile('hostile/epoch_2.pth')
+    assert not marker.exists()
+
+
 def test_dangling_last_checkpoint_falls_back_to_the_newest_on_disk(tmp_path):
     """mmengine deletes the oldest kept checkpoint before rewriting last_checkpoint."""
     from tricks_mm.engine.runner import find_resume_checkpoint

@@ -213,8 +213,20 @@ def test_amp_wrapper_checks_the_loss_value(monkeypatch):
     assert wrapper.pop_nonfinite().bad_ranks == 1 and wrapper.pop_nonfinite() is None
     wrapper.update_params(layer(torch.ones(1, 2)).sum())
     assert not torch.equal(layer.weight, before) and wrapper.consecutive_skips == 0
-    assert isinstance(BoTFiniteOptimWrapper(torch.optim.SGD(layer.parameters(), lr=0.1)),
-                      BoTFiniteOptimWrapper)
+
+
+def test_plain_wrapper_skips_nan_then_takes_the_sgd_step():
+    """The FP32 wrapper: a NaN loss leaves weights and gradients untouched; the next finite loss
+    takes exactly plain SGD's step (d sum(W x + b) / dW = x = 1, so W <- W - lr)."""
+    layer = nn.Linear(2, 1)
+    wrapper = BoTFiniteOptimWrapper(torch.optim.SGD(layer.parameters(), lr=0.1))
+    before = layer.weight.detach().clone()
+    wrapper.update_params(layer(torch.ones(1, 2)).sum() * float('nan'))
+    assert torch.equal(layer.weight, before) and wrapper.skipped_steps == 1
+    assert layer.weight.grad is None or not layer.weight.grad.isnan().any()
+    wrapper.update_params(layer(torch.ones(1, 2)).sum())
+    torch.testing.assert_close(layer.weight.detach(), before - 0.1, rtol=0, atol=1e-7)
+    assert wrapper.consecutive_skips == 0
 
 
 def test_train_cli_stops_a_host_run_cleanly(tmp_path):

@@ -23,6 +23,7 @@ ladder = dict(
     name='tiny',
     seeds=[0],
     classify=dict(overlays=['{repo}/configs/toy/classification.py'], epoch_scale={scale},
+                  auto_scale_lr=True,  # batch 8, not the toy reference 64: scaled on purpose
                   cfg_options={{'train_dataloader.batch_size': 8, 'train_dataloader.num_workers': 0,
                                'train_dataloader.persistent_workers': False,
                                'val_dataloader.num_workers': 0,
@@ -66,7 +67,9 @@ def test_tiny_ladder_runs_skips_and_reruns_only_what_changed(in_workspace, repo,
     backbone = records['seed0-d-cosine-convert']['outputs']['backbone']
     assert records['seed0-d-cosine-detect']['inputs'] == [backbone]
     provenance = records['seed0-d-cosine-convert']['provenance']
-    assert provenance['architecture'] == dict(depth=18, variant='d')
+    assert {k: provenance['architecture'][k] for k in ('depth', 'variant')} == dict(
+        depth=18, variant='d')
+    assert records['seed0-d-cosine-classify']['batch']['lr_scaled'] is True
     assert 'cosine' in provenance['tricks']
 
     report = Path(paths['md']).read_text()

@@ -49,12 +49,28 @@ def test_equals_mmdet_res_layer(variant, mmdet_kwargs):
 
 
 def test_norm_eval_keeps_bn_frozen_in_train():
-    head = BoTResLayer(depth=50, norm_cfg=dict(type='BN', requires_grad=False), norm_eval=True)
+    """With norm_eval a training-mode forward normalises with the running statistics and leaves
+    them untouched, i.e. equals the eval-mode forward; without it, batch statistics are used."""
+    torch.manual_seed(0)
+    head = randomize_bn_(BoTResLayer(depth=18, norm_cfg=dict(type='BN', requires_grad=False),
+                                     norm_eval=True))
+    x = torch.randn(2, 256, 14, 14)
+    with torch.no_grad():
+        expected = head.eval()(x)
+    stats = {k: v.clone() for k, v in head.state_dict().items() if 'running' in k}
     head.train()
     bns = [m for m in head.modules() if isinstance(m, nn.BatchNorm2d)]
-    assert bns and not any(m.training for m in bns)
-    assert not any(p.requires_grad for m in bns for p in m.parameters())
-    assert all(m.training for m in head.modules() if isinstance(m, nn.Conv2d))
+    assert bns and not any(p.requires_grad for m in bns for p in m.parameters())
+    with torch.no_grad():
+        out = head(x)
+    torch.testing.assert_close(out, expected, rtol=0, atol=0)
+    assert all(torch.equal(head.state_dict()[k], v) for k, v in stats.items())
+    head.norm_eval = False
+    head.train()
+    with torch.no_grad():
+        batch_stats = head(x)
+    assert not torch.allclose(batch_stats, expected, atol=1e-3)
+    assert not all(torch.equal(head.state_dict()[k], v) for k, v in stats.items())
 
 
 def test_registered_for_mmdet_configs():

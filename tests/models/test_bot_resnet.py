@@ -103,11 +103,14 @@ def test_variant_d_structure():
     assert [o.shape[1] for o in outs] == [256, 512, 1024, 2048]
 
 
-def test_variant_d_equals_timm_resnet50d():
-    timm = pytest.importorskip('timm')
+@pytest.mark.parametrize('name, depth, variant', [
+    ('resnet50d', 50, 'd'), ('resnet50c', 50, 'c'), ('resnet18d', 18, 'd'), ('resnet50', 50, 'b')])
+def test_variants_equal_timm(name, depth, variant):
+    """timm is a test dependency (pyproject ``test`` extra): this never skips."""
+    import timm
     torch.manual_seed(0)
-    ref = randomize_bn_(timm.create_model('resnet50d', pretrained=False)).eval()
-    model = BoTResNet(depth=50, variant='d').eval()
+    ref = randomize_bn_(timm.create_model(name, pretrained=False)).eval()
+    model = BoTResNet(depth=depth, variant=variant).eval()
     ref_sd = {k: v for k, v in ref.state_dict().items() if not k.startswith('fc.')}
     assert list(ref_sd) == list(model.state_dict())
     model.load_state_dict(ref_sd, strict=True)

@@ -1,6 +1,6 @@
 """Classifier -> backbone conversion, provenance, strict downstream loading, stock-config swap.
 
-The transfer contract (DESIGN.md, section 3): a classifier checkpoint converted by
+The transfer contract (``tricks_mm/transfer/convert.py``): a classifier checkpoint converted by
 ``tools/transfer.py convert`` loads with ``prefix='backbone.'`` and zero missing keys into the
 Faster R-CNN and the dilated FCN backbone of the same variant and depth, refuses (naming the keys)
 any other architecture, and drops into mmdet's and mmseg's *own* configs.
@@ -28,6 +28,8 @@ from tricks_mm.models.backbones.bot_resnet import BoTResNet
 from tricks_mm.models.pretrained import CheckpointMismatchError
 from tricks_mm.registry import MODELS as TRICKS_MODELS
 from tricks_mm.transfer.convert import convert_classifier
+
+from _known_metrics import perfect_scores
 
 REPO = Path(__file__).resolve().parents[2]
 OVERLAY = REPO / 'configs' / 'toy' / 'classification.py'
@@ -105,6 +107,10 @@ def _build_backbone(backbone_cfg: dict) -> BoTResNet:
     return model
 
 
+def _arch(meta: dict) -> dict:
+    return {k: meta['architecture'][k] for k in ('depth', 'variant')}
+
+
 def _scalar(runner: StrictRunner, key: str) -> float:
     return runner.message_hub.get_scalar(key).current()
 
@@ -148,7 +154,8 @@ def test_convert_trained_classifier_with_cli(in_workspace, tmp_path, capsys):
     assert converted['meta'] == meta
     assert meta['source_checkpoint'] == str(cls_ckpt)
     assert meta['source_sha256'] == _sha256(cls_ckpt)
-    assert meta['architecture'] == dict(depth=18, variant='d')
+    assert _arch(meta) == dict(depth=18, variant='d')
+    assert meta['architecture']['stem_channels'] == 32  # the toy width, read from the weights
     assert meta['top1'] == 41.5
     assert meta['epoch'] == 1
     # what the run really did: on CPU the FP16 rung trained in FP32, so no 'fp16'
@@ -178,7 +185,8 @@ def test_provenance_tricks_from_stored_config(rung, tricks, tmp_path):
     out = tmp_path / 'backbone.pth'
     meta = convert_classifier(str(ckpt), str(out))
     assert meta['tricks'] == tricks
-    assert meta['architecture'] == dict(depth=18, variant=tricks[0][-1].lower())
+    assert _arch(meta) == dict(depth=18, variant=tricks[0][-1].lower())
+    assert meta['source_config_note'] == 'parsed from meta.cfg (not executed)'
     assert meta['top1'] is None and meta['epoch'] == 3
     assert meta['source_sha256'] == _sha256(ckpt)
     state = safe_torch_load(str(out), map_location='cpu')['state_dict']
@@ -191,17 +199,19 @@ def test_provenance_from_explicit_config_and_plain_state_dict(tmp_path):
     cfg = _classifier_cfg('resnet50c_efficient_8xb128_in1k.py', depth=34, variant='c')
     ckpt = tmp_path / 'cls.pth'
     _fabricate(cfg, ckpt, with_cfg=False)
-    # no config anywhere: weights still convert, the provenance says what it does not know
+    # no config anywhere: weights still convert; the architecture comes from the weights (C is
+    # visible: deep stem, plain shortcut), the tricks are unknown and the provenance says so
     meta = convert_classifier(str(ckpt), str(tmp_path / 'a.pth'))
-    assert meta['architecture'] == dict(depth=None, variant=None)
-    assert meta['tricks'] == [] and meta['source_config'] is None
+    assert _arch(meta) == dict(depth=34, variant='c')
+    assert meta['tricks'] is None and meta['source_config'] is None
+    assert meta['source_config_note'].startswith('unknown: the checkpoint stores no meta.cfg')
     # the config given explicitly
     cfg_file = tmp_path / 'cls_cfg.py'
     cfg.dump(str(cfg_file))
     meta = convert_classifier(str(ckpt), str(tmp_path / 'b.pth'), config=str(cfg_file),
                               top1=70.25)
     assert meta['source_config'] == str(cfg_file)
-    assert meta['architecture'] == dict(depth=34, variant='c')
+    assert _arch(meta) == dict(depth=34, variant='c')
     assert meta['tricks'][:2] == ['ResNet-34-C', 'fp16'] and meta['top1'] == 70.25
     # a bare state dict (no runner wrapper) converts the same weights
     bare = tmp_path / 'bare.pth'
@@ -219,6 +229,89 @@ def test_provenance_source_config_from_meta_names_the_checkpoint(tmp_path):
     _fabricate(_classifier_cfg(), ckpt)
     meta = convert_classifier(str(ckpt), str(tmp_path / 'out.pth'))
     assert meta['source_config'] == f'{ckpt}#meta.cfg'
+
+
+def _with_meta_cfg(ckpt: Path, text: str) -> None:
+    checkpoint = safe_torch_load(str(ckpt), map_location='cpu')
+    checkpoint['meta']['cfg'] = text
+    torch.save(checkpoint, str(ckpt))
+
+
+@pytest.mark.parametrize('payload', [
+    "import os\nopen({marker!r}, 'w').write('ran')\n",
+    "model = dict(x=open({marker!r}, 'w').write('ran'))\n",
+    "default_scope = __import__('builtins').open({marker!r}, 'w')\n",
+])
+def test_code_in_meta_cfg_never_runs(payload, tmp_path, capsys):
+    """A classifier checkpoint from elsewhere whose meta.cfg writes a file: convert and inspect
+    succeed, record the tricks as unknown with the reason, and the file never appears."""
+    cfg = _classifier_cfg()
+    ckpt = tmp_path / 'cls.pth'
+    _fabricate(cfg, ckpt)
+    marker = tmp_path / 'pwned'
+    _with_meta_cfg(ckpt, payload.format(marker=str(marker)) + cfg.pretty_text)
+
+    out = tmp_path / 'backbone.pth'
+    meta = cli_transfer.main(['convert', str(ckpt), str(out)])
+    assert not marker.exists()
+    assert meta['tricks'] is None and meta['source_config'] is None
+    assert meta['source_config_note'].startswith('unknown: meta.cfg is not plain literal')
+    assert 'never executed' in meta['source_config_note']
+    assert _arch(meta) == dict(depth=18, variant='d')  # from the weights
+    for path in (out, ckpt):  # inspect the converted file and the hostile source itself
+        cli_transfer.main(['inspect', str(path)])
+        assert not marker.exists()
+    capsys.readouterr()
+
+    # the payload is live: mmengine's own reader (what convert used to call) runs it
+    live = tmp_path / 'live'
+    try:
+        Config.fromstring(payload.format(marker=str(live)) + 'x = 1\n', '.py')
+    except Exception:  # noqa: BLE001  (what mmengine makes of the result does not matter)
+        pass
+    assert live.exists()
+
+
+def test_provenance_takes_the_defaults_of_what_ran(tmp_path):
+    """A classifier config that omits every defaulted backbone key (variant, zero gamma, widths):
+    the provenance records what BoTResNet built with its defaults (ResNet-D, zero gamma)."""
+    from mmpretrain.registry import MODELS
+    cfg = _classifier_cfg()
+    cfg.model.backbone = dict(type='tricks_mm.BoTResNet', depth=18, out_indices=(3, ))
+    cfg.model.head.in_channels = 512
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        built = MODELS.build(copy.deepcopy(cfg.model.to_dict())).backbone
+    built.init_weights()
+    # the reference: what the built model is
+    assert built.variant == 'd' and all(
+        torch.count_nonzero(blk.last_norm.weight) == 0 for layer in built.res_layers
+        for blk in layer)
+    ckpt = tmp_path / 'cls.pth'
+    _fabricate(cfg, ckpt)
+    meta = convert_classifier(str(ckpt), str(tmp_path / 'out.pth'))
+    assert _arch(meta) == dict(depth=18, variant=built.variant)
+    assert meta['tricks'][0] == 'ResNet-18-D' and 'zero-gamma' in meta['tricks']
+
+
+def test_a_and_b_come_from_the_config_and_must_fit_the_weights(tmp_path):
+    """A vs B is invisible in the weights: the config decides; a config that names (or defaults
+    to) a variant the weights cannot be is refused, naming both."""
+    cfg = _classifier_cfg(variant='b')
+    ckpt = tmp_path / 'cls.pth'
+    _fabricate(cfg, ckpt, with_cfg=False)
+    meta = convert_classifier(str(ckpt), str(tmp_path / 'a.pth'))
+    assert _arch(meta) == dict(depth=18, variant=None)
+    assert "one of ['a', 'b']" in meta['architecture']['variant_note']
+    cfg_file = tmp_path / 'b.py'
+    cfg.dump(str(cfg_file))
+    meta = convert_classifier(str(ckpt), str(tmp_path / 'b.pth'), config=str(cfg_file))
+    assert _arch(meta) == dict(depth=18, variant='b') and meta['tricks'][0] == 'ResNet-18-B'
+    del cfg.model.backbone['variant']  # BoTResNet's default: 'd', which these weights are not
+    cfg.dump(str(cfg_file))
+    with pytest.raises(ValueError, match="variant 'd' but its weights are depth 18 variant "
+                                         "a or b"):
+        convert_classifier(str(ckpt), str(tmp_path / 'c.pth'), config=str(cfg_file))
+    assert not (tmp_path / 'c.pth').exists()
 
 
 def test_convert_refuses_checkpoint_without_backbone_keys(tmp_path):
@@ -422,9 +515,10 @@ def test_stock_mmdet_config_with_swapped_backbone(in_workspace, tmp_path, d18, s
                              '--work-dir', str(tmp_path / 'det_test'),
                              '--out-metrics', str(metrics_file),
                              '--cfg-options', 'log_level=WARNING'])
-    assert 0.0 <= metrics['pascal_voc/mAP'] <= 1.0
     assert json.loads(metrics_file.read_text())['pascal_voc/mAP'] == pytest.approx(
         metrics['pascal_voc/mAP'])
+    # known answer through the same config's VOCMetric: the ground truth as detections is 100%
+    assert perfect_scores(cfg)['pascal_voc/mAP'] == pytest.approx(1.0, abs=1e-6)
 
 
 @pytest.mark.slow
@@ -473,5 +567,7 @@ def test_stock_mmseg_config_with_swapped_backbone(in_workspace, tmp_path, d18, s
                              '--work-dir', str(tmp_path / 'seg_test'),
                              '--cfg-options', 'log_level=WARNING'])
     assert set(metrics) >= {'aAcc', 'mIoU', 'mAcc'}
-    assert 0.0 <= metrics['mIoU'] <= 100.0 and 0.0 <= metrics['aAcc'] <= 100.0
+    # known answer through the same config's IoUMetric: the ground truth as prediction is 100%
+    perfect = perfect_scores(cfg)
+    assert (perfect['mIoU'], perfect['aAcc']) == pytest.approx((100.0, 100.0), abs=1e-6)
 

@@ -2,8 +2,9 @@
 
 For every seed and rung: train the classifier, convert it to a backbone, train and evaluate
 Faster R-CNN and FCN on it; then write Tables 8/9 (Markdown), a CSV and a plot to the ladder's
-work dir. Finished steps are recorded by a hash of their config and inputs and skipped on rerun;
-an interrupted step resumes from its last checkpoint (:mod:`tricks_mm.ladder.orchestrate`).
+work dir. Finished steps are recorded by a hash of their config, inputs and code and skipped on
+rerun (a step whose code changed reruns unless --reuse-stale); an interrupted step resumes from
+its last checkpoint (:mod:`tricks_mm.ladder.orchestrate`).
 """
 import argparse
 from typing import Dict, List, Optional
@@ -19,13 +20,17 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--report-only', action='store_true',
                         help='only (re)write the report from the recorded steps')
     parser.add_argument('--echo', action='store_true', help="stream every step's log")
+    parser.add_argument('--reuse-stale', action='store_true',
+                        help='keep recorded steps whose config and inputs match but whose code '
+                             '(tricks_mm source, version, host libraries) changed; the report '
+                             'marks them stale (default: rerun them)')
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, str]:
     args = parse_args(argv)
     spec = load_ladder(args.ladder, args.work_dir)
-    return report(spec) if args.report_only else run_ladder(spec, args.echo)
+    return report(spec) if args.report_only else run_ladder(spec, args.echo, args.reuse_stale)
 
 
 if __name__ == '__main__':

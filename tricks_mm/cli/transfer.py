@@ -19,8 +19,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     convert = sub.add_parser('convert', help='keep the backbone. weights of a classifier')
     convert.add_argument('checkpoint', help='classifier checkpoint (tools/train.py output)')
     convert.add_argument('out', help='backbone checkpoint to write')
-    convert.add_argument('--config', help='classifier config (default: the one stored in the '
-                                          'checkpoint by the runner)')
+    convert.add_argument('--config', help='classifier config, executed like any config you run '
+                                          '(default: the meta.cfg the runner stored in the '
+                                          'checkpoint, parsed as literals, never executed)')
     convert.add_argument('--top1', type=float, help='classifier top-1, for the provenance')
     inspect = sub.add_parser('inspect', help='print the provenance of a backbone checkpoint')
     inspect.add_argument('checkpoint')

@@ -1,8 +1,13 @@
-"""The runner the tricks_mm tools use: mmengine's Runner with strict checkpoint loading.
+"""The runner the tricks_mm tools use: mmengine's Runner with strict, non-executing loading.
 
 Why: mmengine's ``Runner.load_checkpoint`` defaults to ``strict=False``, so ``load_from`` or
 ``--resume`` with a checkpoint of another architecture only logs a warning and goes on with
 random weights. Here a key mismatch is an error that lists the keys.
+
+And: ``Runner.resume`` passes a checkpoint's ``meta['config']`` (if it has one; mmengine 0.10.7
+itself writes ``meta['cfg']``) to ``Config.fromstring``, which executes it, only to read
+``gpu_ids``. :meth:`StrictRunner.load_checkpoint` hands resume that one value, read without
+executing (:mod:`tricks_mm.engine.safe_config`), and drops text it cannot read that way.
 """
 import glob
 import logging
@@ -12,6 +17,29 @@ from typing import Any, List, Optional, Tuple
 
 from mmengine.logging import print_log
 from mmengine.runner import Runner
+
+from tricks_mm.engine.safe_config import UnsafeConfigText, read_literal_config
+
+
+def defuse_stored_config(checkpoint: Any, filename: str) -> None:
+    """Replace ``checkpoint['meta']['config']`` (text mmengine's resume would execute) by the
+    one line resume needs, ``gpu_ids = [...]``, built from a literal-only reading of it; drop it
+    when it is not plain literals (resume then skips its GPU-count check)."""
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    if not isinstance(meta, dict) or 'config' not in meta:
+        return
+    text = meta.pop('config')
+    try:
+        if not isinstance(text, str):
+            raise UnsafeConfigText(f'a {type(text).__name__}, not text')
+        gpu_ids = read_literal_config(text).get('gpu_ids')
+    except UnsafeConfigText as err:
+        print_log(f"{filename}: meta['config'] is not plain literals ({err}); it was ignored, "
+                  'not executed', logger='current', level=logging.WARNING)
+        return
+    if isinstance(gpu_ids, (list, tuple)) and all(
+            isinstance(i, int) and not isinstance(i, bool) for i in gpu_ids):
+        meta['config'] = f'gpu_ids = {list(gpu_ids)!r}\n'
 
 
 class StrictRunner(Runner):
@@ -30,7 +58,9 @@ class StrictRunner(Runner):
         kwargs: dict = dict(map_location=map_location, strict=True)
         if revise_keys is not None:
             kwargs['revise_keys'] = revise_keys
-        return super().load_checkpoint(filename, **kwargs)
+        checkpoint = super().load_checkpoint(filename, **kwargs)
+        defuse_stored_config(checkpoint, filename)
+        return checkpoint
 
 
 def find_resume_checkpoint(work_dir: str) -> Optional[str]:

@@ -23,10 +23,10 @@ def command(module: str, args: List[str], launch: Launch) -> List[str]:
         return [sys.executable, '-m', module, *args]
     if launch.launcher == 'pytorch':
         return [sys.executable, '-m', 'torch.distributed.run',
-                f'--nproc_per_node={launch.nproc_per_node}', *launch.torchrun_args,
-                '-m', module, *args, '--launcher', 'pytorch']
-    return ['srun', *launch.srun_args, sys.executable, '-m', module, *args,
-            '--launcher', 'slurm']
+                f'--nproc_per_node={launch.nproc_per_node}', f'--nnodes={launch.nnodes}',
+                *launch.torchrun_args, '-m', module, *args, '--launcher', 'pytorch']
+    return ['srun', f'--nodes={launch.nnodes}', f'--ntasks-per-node={launch.nproc_per_node}',
+            *launch.srun_args, sys.executable, '-m', module, *args, '--launcher', 'slurm']
 
 
 def run_logged(cmd: List[str], log_path: str, echo: bool = False) -> None:

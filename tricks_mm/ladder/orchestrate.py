@@ -2,8 +2,9 @@
 
 For every seed and rung: train the classifier, convert it to a backbone, train and evaluate
 Faster R-CNN and FCN on it; then write Tables 8/9 (Markdown), a CSV and a plot to the ladder's
-work dir. Finished steps are recorded by a hash of their config and inputs and skipped on rerun;
-an interrupted step resumes from its last checkpoint.
+work dir. Finished steps are recorded by a hash of their config, inputs and code and skipped on
+rerun (a step whose code changed reruns unless ``reuse_stale``); an interrupted step resumes from
+its last checkpoint.
 """
 import time
 from typing import Dict
@@ -30,11 +31,12 @@ def prepare_data(spec: LadderSpec) -> None:
           flush=True)
 
 
-def run_ladder(spec: LadderSpec, echo: bool = False) -> Dict[str, str]:
+def run_ladder(spec: LadderSpec, echo: bool = False, reuse_stale: bool = False
+               ) -> Dict[str, str]:
     """Generate the data, run every step not yet recorded, write the report; its paths."""
     started = time.time()
     prepare_data(spec)
-    LadderRunner(spec, echo=echo).run()
+    LadderRunner(spec, echo=echo, reuse_stale=reuse_stale).run()
     paths = report(spec)
     print(f'[ladder {spec.name}] finished in {time.time() - started:.0f}s', flush=True)
     return paths

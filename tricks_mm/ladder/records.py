@@ -1,7 +1,16 @@
-"""Finished-step records: a step whose key (hash of its config and inputs) is recorded is skipped.
+"""Finished-step records: a step whose key (hash of its config, inputs and code) is recorded is
+skipped.
 
 A record is a small JSON file written atomically after the step's outputs exist, so a step
-killed half-way has no record and runs again (resuming from its last checkpoint).
+killed half-way has no record and runs again (resuming from its last checkpoint). Records are
+data: they are parsed as JSON and nothing in them is executed (paths in them are only opened as
+files, checkpoints through the safe loader).
+
+Rerun policy: a step's ``key`` covers its config, inputs *and* the code identity
+(:func:`with_code`); its ``config_key`` the config and inputs alone. By default a step whose code
+changed reruns (its old directory is kept as ``<step>.superseded``); with ``--reuse-stale``,
+:meth:`RecordBook.lookup_stale` returns a record whose ``config_key`` still matches, and the
+report marks it as computed by other code.
 """
 import glob
 import hashlib
@@ -24,6 +33,14 @@ def step_key(kind: str, config_text: str, inputs: Iterable[str], extra: Any = No
     return digest.hexdigest()
 
 
+def with_code(config_key: str, code: Dict[str, Any]) -> str:
+    """The full step key: ``config_key`` (:func:`step_key`) and the code identity
+    (:func:`tricks_mm.ladder.code_version.code_identity`) together."""
+    digest = hashlib.sha256(config_key.encode())
+    digest.update(json.dumps(code, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
 class RecordBook:
     """The records of one ladder, one JSON file per step under ``<work_dir>/records``."""
 
@@ -33,15 +50,26 @@ class RecordBook:
     def _path(self, step_id: str) -> str:
         return osp.join(self.root, f'{step_id}.json')
 
-    def lookup(self, step_id: str, key: str) -> Optional[Dict[str, Any]]:
-        """The record of ``step_id`` if it was made with ``key`` and its outputs still exist."""
+    def _read(self, step_id: str) -> Optional[Dict[str, Any]]:
+        """The record of ``step_id`` if it exists and its outputs still exist."""
         path = self._path(step_id)
         if not osp.isfile(path):
             return None
         with open(path) as f:
             record = json.load(f)
         outputs_exist = all(osp.exists(p) for p in record.get('outputs', {}).values())
-        return record if record.get('key') == key and outputs_exist else None
+        return record if outputs_exist else None
+
+    def lookup(self, step_id: str, key: str) -> Optional[Dict[str, Any]]:
+        """The record of ``step_id`` if it was made with ``key`` and its outputs still exist."""
+        record = self._read(step_id)
+        return record if record is not None and record.get('key') == key else None
+
+    def lookup_stale(self, step_id: str, config_key: str) -> Optional[Dict[str, Any]]:
+        """The record of ``step_id`` made from the same config and inputs (``config_key``),
+        whatever code made it (``--reuse-stale``)."""
+        record = self._read(step_id)
+        return record if record is not None and record.get('config_key') == config_key else None
 
     def write(self, step_id: str, record: Dict[str, Any]) -> None:
         atomic_write_bytes(json.dumps(record, indent=2).encode(), self._path(step_id))

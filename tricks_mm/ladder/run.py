@@ -4,14 +4,17 @@ import os
 import os.path as osp
 import shutil
 import time
+from dataclasses import asdict
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from mmengine.config import Config
 
 from tricks_mm.ladder import launch
+from tricks_mm.ladder.batch import effective_batch
+from tricks_mm.ladder.code_version import code_identity, code_version
 from tricks_mm.ladder.materialize import classification_config, downstream_config
-from tricks_mm.ladder.records import RecordBook, step_key
-from tricks_mm.ladder.spec import LadderSpec
+from tricks_mm.ladder.records import RecordBook, step_key, with_code
+from tricks_mm.ladder.spec import LadderSpec, Launch, Rung, task_launch
 from tricks_mm.ladder.step import Step, slug
 from tricks_mm.transfer.convert import convert_classifier
 
@@ -50,13 +53,19 @@ class Progress:
 
 
 class LadderRunner:
-    """Runs the steps of a :class:`LadderSpec` in order, skipping recorded ones."""
+    """Runs the steps of a :class:`LadderSpec` in order, skipping recorded ones.
 
-    def __init__(self, spec: LadderSpec, echo: bool = False) -> None:
+    ``reuse_stale``: keep a recorded step whose config and inputs match but whose code changed
+    (default: rerun it; see :mod:`tricks_mm.ladder.records`).
+    """
+
+    def __init__(self, spec: LadderSpec, echo: bool = False, reuse_stale: bool = False) -> None:
         self.spec = spec
         self.echo = echo
+        self.reuse_stale = reuse_stale
         self.book = RecordBook(spec.work_dir)
         self.results: Dict[str, Dict[str, Any]] = {}
+        self.code = code_version()
 
     def plan(self) -> List[Step]:
         steps = []
@@ -92,13 +101,20 @@ class LadderRunner:
 
     def _run_step(self, step: Step) -> Tuple[Dict[str, Any], bool]:
         handler: Callable = getattr(self, f'_plan_{step.kind}')
-        key, inputs, execute = handler(step)
+        config_key, inputs, execute = handler(step)
+        key = with_code(config_key, code_identity(self.code))
         record = self.book.lookup(step.step_id, key)
+        if record is None and self.reuse_stale:
+            record = self.book.lookup_stale(step.step_id, config_key)
+            if record is not None:
+                print('[ladder]   the code changed since this step ran; its result is reused '
+                      '(--reuse-stale) and marked stale in the report', flush=True)
         if record is not None:
             return record, False
         step_dir = self._step_dir(step)
         self._claim(step_dir, key)
-        record = dict(key=key, step=step.step_id, inputs=inputs, **execute(step_dir))
+        record = dict(key=key, config_key=config_key, code=self.code, step=step.step_id,
+                      inputs=inputs, **execute(step_dir))
         self.book.write(step.step_id, record)
         return record, True
 
@@ -116,12 +132,13 @@ class LadderRunner:
             stale = f'{step_dir}.superseded'
             shutil.rmtree(stale, ignore_errors=True)
             os.replace(step_dir, stale)
-            print(f'[ladder]   config or inputs changed: previous run kept in {stale}')
+            print(f'[ladder]   config, inputs or code changed: previous run kept in {stale}')
         os.makedirs(step_dir, exist_ok=True)
         with open(key_file, 'w') as f:
             f.write(key)
 
-    def _train_and_test(self, step_dir: str, auto_scale_lr: bool) -> Dict[str, Any]:
+    def _train_and_test(self, step_dir: str, auto_scale_lr: bool,
+                        step_launch: Launch) -> Dict[str, Any]:
         config_path = osp.join(step_dir, 'config.py')
         log = osp.join(step_dir, 'run.log')
         args = [config_path, '--work-dir', step_dir]
@@ -129,7 +146,7 @@ class LadderRunner:
             args.append('--auto-scale-lr')
         if osp.isfile(osp.join(step_dir, 'last_checkpoint')):
             args.append('--resume')
-        launch.run_logged(launch.command('tricks_mm.cli.train', args, self.spec.launch), log,
+        launch.run_logged(launch.command('tricks_mm.cli.train', args, step_launch), log,
                           self.echo)
         with open(osp.join(step_dir, 'last_checkpoint')) as f:
             checkpoint = f.read().strip()
@@ -137,23 +154,28 @@ class LadderRunner:
         launch.run_logged(
             launch.command('tricks_mm.cli.test',
                            [config_path, checkpoint, '--work-dir', osp.join(step_dir, 'test'),
-                            '--out-metrics', metrics_path], self.spec.launch), log, self.echo)
+                            '--out-metrics', metrics_path], step_launch), log, self.echo)
         with open(metrics_path) as f:
             metrics = json.load(f)
         return dict(outputs=dict(config=config_path, checkpoint=checkpoint,
                                  metrics=metrics_path), metrics=metrics)
 
-    def _prepare(self, step: Step, cfg: Config, inputs: List[str], auto_scale_lr: bool):
+    def _prepare(self, step: Step, cfg: Config, inputs: List[str], task_name: str):
+        """Key and runner of a train + test step of ``task_name``, at that task's launch size;
+        a total batch that silently differs from the config's reference is refused here."""
+        auto_scale_lr = getattr(self.spec, task_name).auto_scale_lr
+        step_launch = task_launch(self.spec, task_name)
+        batch = effective_batch(cfg, step_launch.world_size, auto_scale_lr,
+                                f'step {step.step_id} ({task_name})')
         text = cfg.pretty_text
         key = step_key(step.kind, text, inputs,
-                       extra=dict(launch=self.spec.launch.launcher,
-                                  nproc=self.spec.launch.nproc_per_node,
-                                  auto_scale_lr=auto_scale_lr))
+                       extra=dict(launch=asdict(step_launch), auto_scale_lr=auto_scale_lr))
 
         def execute(step_dir: str) -> Dict[str, Any]:
             with open(osp.join(step_dir, 'config.py'), 'w') as f:
                 f.write(text)
-            return self._train_and_test(step_dir, auto_scale_lr)
+            return dict(self._train_and_test(step_dir, auto_scale_lr, step_launch),
+                        batch=batch, launch=asdict(step_launch))
 
         return key, inputs, execute
 
@@ -161,14 +183,18 @@ class LadderRunner:
         if step.rung.teacher is None:
             return None
         teacher_rung = next(r for r in self.spec.rungs if r.name == step.rung.teacher)
-        outputs = self.results[Step(step.seed, teacher_rung, 'classify').step_id]['outputs']
-        return dict(config=outputs['config'], checkpoint=outputs['checkpoint'])
+        teacher = Step(step.seed, teacher_rung, 'classify')
+        outputs = self.results[teacher.step_id]['outputs']
+        # the config is executed by the student's run: take the one this ladder wrote, not a
+        # path read back from a record
+        return dict(config=osp.join(self._step_dir(teacher), 'config.py'),
+                    checkpoint=outputs['checkpoint'])
 
     def _plan_classify(self, step: Step):
         teacher = self._teacher(step)
         cfg = classification_config(step.rung, self.spec.classify, step.seed, teacher)
         inputs = [teacher['checkpoint']] if teacher else []
-        return self._prepare(step, cfg, inputs, self.spec.classify.auto_scale_lr)
+        return self._prepare(step, cfg, inputs, 'classify')
 
     def _plan_convert(self, step: Step):
         cls = self._result(step, 'classify')
@@ -178,23 +204,31 @@ class LadderRunner:
         def execute(step_dir: str) -> Dict[str, Any]:
             out = osp.join(step_dir, 'backbone.pth')
             top1 = cls['metrics'].get('accuracy/top1')
-            meta = convert_classifier(checkpoint, out, cls['outputs']['config'], top1)
+            # the classifier config this ladder wrote (executed: not a path read from a record)
+            config = osp.join(self._step_dir(Step(step.seed, step.rung, 'classify')),
+                              'config.py')
+            meta = convert_classifier(checkpoint, out, config, top1)
             return dict(outputs=dict(backbone=out), metrics={}, provenance=meta)
 
         return key, [checkpoint], execute
 
     def _backbone_arch(self, step: Step) -> Dict[str, Any]:
+        """Depth and variant of what the classifier trained, as the conversion read them from
+        its weights and config (no config file is executed for this)."""
         if step.rung.cls_config is None:
             return {}
-        cls_cfg = Config.fromfile(self._result(step, 'classify')['outputs']['config'])
-        return dict(depth=cls_cfg.model.backbone.depth, variant=cls_cfg.model.backbone.variant)
+        arch = self._result(step, 'convert')['provenance']['architecture']
+        if arch.get('depth') is None or arch.get('variant') is None:
+            raise ValueError(f'rung {step.rung.name!r}: the converted backbone has no known '
+                             f'depth/variant ({arch!r}); rerun its convert step')
+        return dict(depth=arch['depth'], variant=arch['variant'])
 
     def _plan_downstream(self, step: Step, task_name: str):
         task = getattr(self.spec, task_name)
         pretrained = (self._result(step, 'convert')['outputs']['backbone']
                       if step.rung.cls_config else None)
         cfg = downstream_config(task, step.seed, self._backbone_arch(step), pretrained)
-        return self._prepare(step, cfg, [pretrained] if pretrained else [], task.auto_scale_lr)
+        return self._prepare(step, cfg, [pretrained] if pretrained else [], task_name)
 
     def _plan_detect(self, step: Step):
         return self._plan_downstream(step, 'detect')

@@ -33,12 +33,18 @@ class TaskSpec:
         cfg_options: final key overrides, as ``--cfg-options``.
         epoch_scale: shrink factor for epoch-based schedules (classification at toy scale).
         auto_scale_lr: scale the LR linearly with the total batch (``--auto-scale-lr``).
+            Without it the total batch (per-process batch x processes) must equal the config's
+            reference ``auto_scale_lr.base_batch_size``, or the step is refused
+            (:mod:`tricks_mm.ladder.batch`).
+        launch: keys of :class:`Launch` overriding the ladder's ``launch`` for this task, e.g.
+            ``dict(nproc_per_node=4)`` for mmseg's 4 GPUs x 4 images FCN in an 8-GPU ladder.
     """
     config: Optional[str] = None
     overlays: List[str] = field(default_factory=list)
     cfg_options: Dict[str, Any] = field(default_factory=dict)
     epoch_scale: Optional[float] = None
     auto_scale_lr: bool = False
+    launch: Dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -51,6 +57,8 @@ class Rung:
         cls_options: extra overrides for this rung's classifier (e.g. a toy teacher's depth).
         teacher: name of the rung whose classifier is this rung's distillation teacher.
         paper: the paper's numbers for this rung (keys top1, mAP, pixAcc, mIoU), if any.
+        paper_approx: the keys of ``paper`` that are approximate (recalled, not checked against
+            the paper; the report marks them).
         report: False for helper rungs (teachers) that are trained but not reported.
         transfer: False for rungs only used as teachers (no detection/segmentation).
     """
@@ -59,6 +67,7 @@ class Rung:
     cls_options: Dict[str, Any] = field(default_factory=dict)
     teacher: Optional[str] = None
     paper: Dict[str, float] = field(default_factory=dict)
+    paper_approx: List[str] = field(default_factory=list)
     report: bool = True
     transfer: bool = True
 
@@ -68,12 +77,52 @@ class Launch:
     """How each training/evaluation step is launched (mmengine launchers, never our own).
 
     ``none``: one process. ``pytorch``: ``torchrun --nproc_per_node N --nnodes M`` (+ rendezvous
-    from ``torchrun_args``). ``slurm``: ``srun`` with ``srun_args``.
+    from ``torchrun_args``). ``slurm``: ``srun --nodes M --ntasks-per-node N`` (+ ``srun_args``).
+    The process count lives in ``nnodes`` x ``nproc_per_node`` only (never in the extra args), so
+    the ladder knows every step's world size and total batch.
     """
     launcher: str = 'none'
     nproc_per_node: int = 1
+    nnodes: int = 1
     torchrun_args: List[str] = field(default_factory=list)
     srun_args: List[str] = field(default_factory=list)
+
+    @property
+    def world_size(self) -> int:
+        """Processes of one step (1 for ``none``)."""
+        return 1 if self.launcher == 'none' else self.nproc_per_node * self.nnodes
+
+
+#: Extra launcher arguments that would change the process count behind the ladder's back.
+_SIZE_ARGS = ('--nproc_per_node', '--nproc-per-node', '--nnodes', '--nodes', '-N', '--ntasks',
+              '-n', '--ntasks-per-node', '--tasks-per-node')
+
+
+def make_launch(raw: Dict[str, Any], where: str) -> Launch:
+    """A validated :class:`Launch` from its dict (``where`` names it in errors)."""
+    unknown = set(raw) - set(Launch.__dataclass_fields__)
+    _require(not unknown, f'{where} has unknown keys {sorted(unknown)}; '
+             f'allowed: {sorted(Launch.__dataclass_fields__)}')
+    launch = Launch(**raw)
+    _require(launch.launcher in ('none', 'pytorch', 'slurm'),
+             f"{where}.launcher must be 'none', 'pytorch' or 'slurm', got {launch.launcher!r}")
+    for name in ('nproc_per_node', 'nnodes'):
+        value = getattr(launch, name)
+        _require(isinstance(value, int) and not isinstance(value, bool) and value >= 1,
+                 f'{where}.{name} must be an int >= 1, got {value!r}')
+    for arg in list(launch.torchrun_args) + list(launch.srun_args):
+        _require(str(arg).split('=')[0] not in _SIZE_ARGS,
+                 f'{where}: {arg!r} in torchrun_args/srun_args sets the process count; use '
+                 f'{where}.nproc_per_node / {where}.nnodes instead')
+    return launch
+
+
+def task_launch(spec: 'LadderSpec', task: str) -> Launch:
+    """The launch of ``task`` (``classify``/``detect``/``segment``): the ladder's, with the
+    task's own ``launch`` keys over it."""
+    overrides = getattr(spec, task).launch
+    merged = {k: getattr(spec.launch, k) for k in Launch.__dataclass_fields__}
+    return make_launch({**merged, **overrides}, f'ladder.{task}.launch')
 
 
 @dataclass
@@ -141,10 +190,10 @@ def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
                      f'rung {rung.name!r}: its teacher {rung.teacher!r} must come earlier')
         unknown = set(rung.paper) - {'top1', 'mAP', 'pixAcc', 'mIoU'}
         _require(not unknown, f'rung {rung.name!r}: unknown paper metrics {sorted(unknown)}')
-    launch = Launch(**raw.pop('launch', {}))
-    _require(launch.launcher in ('none', 'pytorch', 'slurm'),
-             f"ladder.launch.launcher must be 'none', 'pytorch' or 'slurm', got "
-             f'{launch.launcher!r}')
+        stray = set(rung.paper_approx) - set(rung.paper)
+        _require(not stray, f'rung {rung.name!r}: paper_approx names {sorted(stray)}, which '
+                 f'are not in its paper numbers {sorted(rung.paper)}')
+    launch = make_launch(raw.pop('launch', {}), 'ladder.launch')
     seeds = list(raw.pop('seeds', [0]))
     _require(bool(seeds) and all(isinstance(s, int) for s in seeds),
              f'ladder.seeds must be a non-empty list of ints, got {seeds!r}')
@@ -161,4 +210,6 @@ def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
         source=path)
     raw.pop('work_dir', None)
     _require(not raw, f'{path}: unknown ladder keys {sorted(raw)}')
+    for task in TASKS:
+        task_launch(spec, task)  # a bad per-task launch fails here, before anything runs
     return spec
