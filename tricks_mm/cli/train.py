@@ -13,6 +13,7 @@ from tricks_mm.cli.config_setup import apply_common_flags, import_host, load_con
 from tricks_mm.cli.guards import init_distributed_without_cuda, install_train_guards
 from tricks_mm.datasets.checks import check_config_datasets
 from tricks_mm.engine.runner import StrictRunner, find_resume_checkpoint
+from tricks_mm.transfer.normalization import check_config_normalization
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -65,6 +66,7 @@ def build_train_config(args: argparse.Namespace) -> Config:
 def main(argv: Optional[List[str]] = None) -> StrictRunner:
     args = parse_args(argv)
     cfg = build_train_config(args)
+    check_config_normalization(cfg)
     if not args.skip_data_check:
         check_config_datasets(cfg, loaders=('train_dataloader', 'val_dataloader'))
     init_distributed_without_cuda(cfg)

@@ -10,6 +10,7 @@ from mmengine.config import Config
 from tricks_mm.cli.config_setup import load_config
 from tricks_mm.cli.schedule_scale import scale_schedule
 from tricks_mm.ladder.spec import Rung, TaskSpec
+from tricks_mm.transfer.normalization import InputNormalization, preprocessor_fields
 
 
 def _finish(cfg: Config, task: TaskSpec, seed: int, extra: Optional[Dict[str, Any]] = None
@@ -42,7 +43,8 @@ def classification_config(rung: Rung, task: TaskSpec, seed: int,
 
 
 def downstream_config(task: TaskSpec, seed: int, backbone: Dict[str, Any],
-                      pretrained: Optional[str]) -> Config:
+                      pretrained: Optional[str],
+                      normalization: Optional[Dict[str, Any]] = None) -> Config:
     """A detection or segmentation config with the rung's backbone architecture.
 
     A C4 detector's RoI head (``tricks_mm.BoTResLayer``, stage 4 of the same network) gets the
@@ -53,6 +55,9 @@ def downstream_config(task: TaskSpec, seed: int, backbone: Dict[str, Any],
         pretrained: converted backbone checkpoint; ``None`` trains from scratch, which also
             unfreezes the stem/stage 1 and the BN statistics and affine parameters (frozen
             random weights would be a handicap, not a control).
+        normalization: the classifier's input convention (``meta['input_normalization']`` of
+            the converted checkpoint): the data preprocessor takes its mean/std/channel order,
+            so the backbone sees pixels normalised as in its pretraining.
     """
     cfg = load_config(task.config, task.overlays)
     parts = {'model.backbone': cfg.model.backbone}
@@ -77,4 +82,7 @@ def downstream_config(task: TaskSpec, seed: int, backbone: Dict[str, Any],
             extra[f'{key}.init_cfg'] = init_cfg
     if pretrained is None:
         extra['model.backbone.frozen_stages'] = -1
+    if normalization is not None:
+        fields = preprocessor_fields(InputNormalization.from_dict(normalization), 'bgr_to_rgb')
+        extra.update({f'model.data_preprocessor.{k}': v for k, v in fields.items()})
     return _finish(cfg, task, seed, extra)

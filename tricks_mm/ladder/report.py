@@ -35,6 +35,9 @@ def collect(spec: LadderSpec, records: Dict[str, dict]) -> List[Dict[str, object
                 if record and key in record.get('metrics', {}):
                     values.append(float(record['metrics'][key]) * factor)
             row[column] = values
+        # a checkpoint rung's top-1 is the published number, not one measured here
+        row['published'] = any(records.get(Step(seed, rung, 'classify').step_id, {}).get(
+            'top1_kind') == 'published' for seed in spec.seeds)
         rows.append(row)
     return rows
 
@@ -64,7 +67,9 @@ def markdown(spec: LadderSpec, rows: List[Dict[str, object]], note: str = '') ->
         lines += [f'## {title}', '', '| ' + ' | '.join(header) + ' |',
                   '|' + '---|' * len(header)]
         for row in rows:
-            ours = [_fmt(row[c]) for c in columns]  # type: ignore[arg-type]
+            ours = [_fmt(row[c]) + (' (published)' if c == 'top1' and row['published']
+                                    and row[c] else '')  # type: ignore[arg-type]
+                    for c in columns]
             paper = [_paper(row['paper'].get(c)) for c in columns]  # type: ignore[union-attr]
             lines.append('| ' + ' | '.join([str(row['rung'])] + ours + paper) + ' |')
         lines.append('')

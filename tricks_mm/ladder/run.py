@@ -15,6 +15,7 @@ from tricks_mm.ladder.materialize import classification_config, downstream_confi
 from tricks_mm.ladder.records import RecordBook, step_key
 from tricks_mm.ladder.spec import LadderSpec, Rung
 from tricks_mm.transfer.convert import convert_classifier
+from tricks_mm.transfer.importers import import_classifier
 
 KINDS = ('classify', 'convert', 'detect', 'segment')
 
@@ -81,7 +82,7 @@ class LadderRunner:
             for rung in self.spec.rungs:
                 if not rung.transfer:
                     kinds = ['classify']
-                elif rung.cls_config is None:  # the no-pretraining control
+                elif rung.cls_config is None and rung.checkpoint is None:  # the control
                     kinds = ['detect', 'segment']
                 else:
                     kinds = list(KINDS)
@@ -182,10 +183,35 @@ class LadderRunner:
         return dict(config=outputs['config'], checkpoint=outputs['checkpoint'])
 
     def _plan_classify(self, step: Step):
+        if step.rung.checkpoint is not None:
+            return self._plan_import(step)
         teacher = self._teacher(step)
         cfg = classification_config(step.rung, self.spec.classify, step.seed, teacher)
         inputs = [teacher['checkpoint']] if teacher else []
         return self._prepare(step, cfg, inputs, self.spec.classify.auto_scale_lr)
+
+    def _plan_import(self, step: Step):
+        """A checkpoint rung's classify step: import the published classifier, train nothing.
+
+        Its record looks like a trained classifier's (``outputs.config`` / ``checkpoint``), so
+        convert, the downstream steps and distillation (as a teacher) use it unchanged; its
+        top-1 is the published one, marked ``top1_kind='published'``.
+        """
+        rung = step.rung
+        options = dict(source=rung.source, arch=rung.arch, top1=rung.top1, ema=rung.ema)
+        key = step_key('import', '', [rung.checkpoint], extra=options)
+
+        def execute(step_dir: str) -> Dict[str, Any]:
+            out = osp.join(step_dir, 'classifier.pth')
+            config = osp.join(step_dir, 'config.py')
+            meta = import_classifier(rung.checkpoint, out, rung.source, rung.arch, rung.top1,
+                                     rung.ema, config_out=config)
+            metrics = {} if rung.top1 is None else {'accuracy/top1': rung.top1}
+            return dict(outputs=dict(config=config, checkpoint=out), metrics=metrics,
+                        top1_kind='published',
+                        provenance={k: v for k, v in meta.items() if k != 'cfg'})
+
+        return key, [rung.checkpoint], execute
 
     def _plan_convert(self, step: Step):
         cls = self._result(step, 'classify')
@@ -201,16 +227,24 @@ class LadderRunner:
         return key, [checkpoint], execute
 
     def _backbone_arch(self, step: Step) -> Dict[str, Any]:
-        if step.rung.cls_config is None:
+        if step.rung.cls_config is None and step.rung.checkpoint is None:
             return {}
-        cls_cfg = Config.fromfile(self._result(step, 'classify')['outputs']['config'])
-        return dict(depth=cls_cfg.model.backbone.depth, variant=cls_cfg.model.backbone.variant)
+        backbone = Config.fromfile(
+            self._result(step, 'classify')['outputs']['config']).model.backbone
+        arch = dict(depth=backbone.depth, variant=backbone.variant)
+        if step.rung.checkpoint is not None:  # published stems: 64, or 128 (resnet*s)
+            arch['stem_channels'] = backbone.stem_channels
+        return arch
 
     def _plan_downstream(self, step: Step, task_name: str):
         task = getattr(self.spec, task_name)
-        pretrained = (self._result(step, 'convert')['outputs']['backbone']
-                      if step.rung.cls_config else None)
-        cfg = downstream_config(task, step.seed, self._backbone_arch(step), pretrained)
+        pretrained, normalization = None, None
+        if step.rung.cls_config or step.rung.checkpoint:
+            convert = self._result(step, 'convert')
+            pretrained = convert['outputs']['backbone']
+            normalization = convert.get('provenance', {}).get('input_normalization')
+        cfg = downstream_config(task, step.seed, self._backbone_arch(step), pretrained,
+                                normalization)
         return self._prepare(step, cfg, [pretrained] if pretrained else [], task.auto_scale_lr)
 
     def _plan_detect(self, step: Step):
