@@ -115,3 +115,33 @@ def test_published_ladder_names_its_missing_files(repo, tmp_path, monkeypatch):
         pytest.skip('the published checkpoints are present')
     with pytest.raises(ValueError, match=r"torchvision R50 V1.*resnet50-0676ba61\.pth"):
         load_ladder('configs/ladders/published_section6.py', os.fspath(tmp_path))
+
+
+@pytest.mark.parametrize('follow', [True, False])
+def test_published_teacher_sets_the_students_normalisation(tmp_path, repo, follow):
+    """A published teacher saw timm's input convention; the distilled student must feed it the
+    same, which BoTDistillClassifier itself checks when it is built."""
+    import timm
+
+    from tricks_mm.ladder.materialize import classification_config
+    from tricks_mm.ladder.spec import Rung, TaskSpec
+    from tricks_mm.transfer.importers import import_classifier
+
+    torch.save(timm.create_model('resnet18d', num_classes=6).state_dict(), tmp_path / 't.pth')
+    meta = import_classifier(str(tmp_path / 't.pth'), str(tmp_path / 'teacher.pth'))
+    teacher = dict(config=meta['config_file'], checkpoint=str(tmp_path / 'teacher.pth'))
+    if follow:  # what the ladder passes for an imported teacher rung
+        teacher['normalization'] = meta['input_normalization']
+    rung = Rung(name='student', cls_config=str(
+        repo / 'configs/classification/resnet50d_cosine_ls_distill_8xb128_in1k.py'))
+    cfg = classification_config(rung, TaskSpec(overlays=[str(
+        repo / 'configs/toy/classification.py')]), 0, teacher)
+    model_cfg = copy.deepcopy(cfg.model)
+    model_cfg.data_preprocessor = cfg.data_preprocessor
+    if not follow:  # the paper's mean/std against timm's: refused by the classifier
+        with pytest.raises(ValueError, match='normalise differently'):
+            MMPRETRAIN_MODELS.build(model_cfg)
+        return
+    assert cfg.data_preprocessor.mean == pytest.approx([123.675, 116.28, 103.53])
+    assert cfg.data_preprocessor.std == pytest.approx([58.395, 57.12, 57.375])
+    MMPRETRAIN_MODELS.build(model_cfg)

@@ -29,7 +29,13 @@ def _finish(cfg: Config, task: TaskSpec, seed: int, extra: Optional[Dict[str, An
 
 def classification_config(rung: Rung, task: TaskSpec, seed: int,
                           teacher: Optional[Dict[str, str]] = None) -> Config:
-    """The rung's classifier config at the ladder's scale; ``teacher`` = {config, checkpoint}."""
+    """The rung's classifier config at the ladder's scale.
+
+    Args:
+        teacher: ``{config, checkpoint}`` of the distillation teacher, plus ``normalization``
+            for an imported (published) teacher: the teacher is fed the student's normalised
+            input, so the student's data preprocessor takes the teacher's convention.
+    """
     assert rung.cls_config is not None
     cfg = load_config(rung.cls_config, task.overlays)
     extra = dict(rung.cls_options)
@@ -39,6 +45,10 @@ def classification_config(rung: Rung, task: TaskSpec, seed: int,
                              f'{cfg.model.type}, not tricks_mm.BoTDistillClassifier')
         extra.update({'model.teacher': teacher['config'],
                       'model.teacher_checkpoint': teacher['checkpoint']})
+        if teacher.get('normalization') is not None:
+            fields = preprocessor_fields(InputNormalization.from_dict(teacher['normalization']),
+                                         'to_rgb')
+            extra.update({f'data_preprocessor.{k}': v for k, v in fields.items()})
     return _finish(cfg, task, seed, extra)
 
 

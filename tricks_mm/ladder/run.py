@@ -179,8 +179,13 @@ class LadderRunner:
         if step.rung.teacher is None:
             return None
         teacher_rung = next(r for r in self.spec.rungs if r.name == step.rung.teacher)
-        outputs = self.results[Step(step.seed, teacher_rung, 'classify').step_id]['outputs']
-        return dict(config=outputs['config'], checkpoint=outputs['checkpoint'])
+        record = self.results[Step(step.seed, teacher_rung, 'classify').step_id]
+        teacher = dict(config=record['outputs']['config'],
+                       checkpoint=record['outputs']['checkpoint'])
+        imported = record.get('provenance', {}).get('input_normalization')
+        if imported is not None:  # a published teacher: the student sees what it saw
+            teacher['normalization'] = imported
+        return teacher
 
     def _plan_classify(self, step: Step):
         if step.rung.checkpoint is not None:
