@@ -6,10 +6,15 @@ from mmengine.config import Config
 
 from tricks_mm.transfer.convert import convert_classifier
 from tricks_mm.transfer.importers import import_classifier
-from tricks_mm.transfer.normalization import (MMPRETRAIN_IMAGENET, TIMM_IMAGENET,
-                                              NormalizationMismatchError,
-                                              check_config_normalization, from_preprocessor,
-                                              mismatch, preprocessor_fields)
+from tricks_mm.transfer.normalization import (
+    MMPRETRAIN_IMAGENET,
+    TIMM_IMAGENET,
+    NormalizationMismatchError,
+    check_config_normalization,
+    from_preprocessor,
+    mismatch,
+    preprocessor_fields,
+)
 
 #: mmdet's caffe-style input (detectron weights): BGR, std 1
 CAFFE = dict(mean=[103.53, 116.28, 123.675], std=[1.0, 1.0, 1.0], bgr_to_rgb=False)

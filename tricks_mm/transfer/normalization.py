@@ -11,8 +11,8 @@ std=(0.229, 0.224, 0.225), scale=1, channel_order='RGB'`` (pixels in ``[0, 1]``)
 data preprocessors see 0-255 pixels loaded in BGR order by mmcv, so :func:`preprocessor_fields`
 rescales to 0-255 and sets ``bgr_to_rgb`` (mmdet/mmseg) or ``to_rgb`` (mmpretrain).
 """
-from dataclasses import asdict, dataclass
 import os.path as osp
+from dataclasses import asdict, dataclass
 from typing import Any, Dict, Iterator, Mapping, Optional, Sequence, Tuple
 
 from tricks_mm.engine.safe_checkpoint import safe_torch_load

@@ -17,8 +17,13 @@ from tricks_mm.engine.atomic_io import atomic_write_bytes
 from tricks_mm.transfer.convert import file_sha256
 from tricks_mm.transfer.importers import mmpretrain, timm, torchvision
 from tricks_mm.transfer.importers.classifier import classifier_config
-from tricks_mm.transfer.importers.layout import (LayoutError, backbone_kwargs, fit_backbone,
-                                                 infer_layout, resolve_variant)
+from tricks_mm.transfer.importers.layout import (
+    LayoutError,
+    backbone_kwargs,
+    fit_backbone,
+    infer_layout,
+    resolve_variant,
+)
 from tricks_mm.transfer.importers.naming import ArchName, arch_name, parse_arch
 from tricks_mm.transfer.importers.source import SourceWeights, read_file
 from tricks_mm.transfer.normalization import InputNormalization

@@ -123,7 +123,7 @@ def infer_layout(state: StateDict) -> Layout:
     else:
         raise LayoutError(
             'unknown shortcut layout in layer2.0.downsample: expected a conv at index 0 (A/B/C) '
-            f'or at index 1 after a pool (D); found '
+            'or at index 1 after a pool (D); found '
             + ', '.join(k for k in state if k.startswith('layer2.0.downsample.')))
     fc = _shape(state, 'fc.weight')
     return Layout(depth=depths[0], deep_stem=deep_stem, avg_down=avg_down,
@@ -146,11 +146,12 @@ def resolve_variant(layout: Layout, arch: Optional[ArchName], default: Optional[
             problems.append(f'depth {arch.depth} but the weights have blocks per stage '
                             f'{ARCH[layout.depth][1]} (layer1..layer4): depth {layout.depth}')
         if arch.variant not in layout.variants:
+            stem = 'deep stem conv1.0/3/6' if layout.deep_stem else '7x7 stem conv1.weight'
+            shortcut = ('pooled shortcut layer2.0.downsample.1' if layout.avg_down
+                        else 'strided shortcut layer2.0.downsample.0')
             problems.append(
                 f'variant {arch.variant.upper()} but the weights are '
-                f'{"/".join(v.upper() for v in layout.variants)} '
-                f'({"deep stem conv1.0/3/6" if layout.deep_stem else "7x7 stem conv1.weight"}, '
-                f'{"pooled shortcut layer2.0.downsample.1" if layout.avg_down else "strided shortcut layer2.0.downsample.0"})')
+                f'{"/".join(v.upper() for v in layout.variants)} ({stem}, {shortcut})')
         elif arch.stem_channels != layout.stem_channels:
             problems.append(f'stem width {arch.stem_channels} but bn1.weight has '
                             f'{layout.stem_channels} channels')

@@ -20,8 +20,7 @@ from typing import Any, Dict, Optional
 from tricks_mm.models.backbones.bot_resnet import _head
 from tricks_mm.transfer.importers.literal_config import literal_assignments
 from tricks_mm.transfer.importers.naming import ArchName
-from tricks_mm.transfer.importers.source import (SourceWeights, StateDict, as_state_dict,
-                                                 read_file)
+from tricks_mm.transfer.importers.source import SourceWeights, StateDict, as_state_dict, read_file
 from tricks_mm.transfer.normalization import MMPRETRAIN_IMAGENET, from_preprocessor
 
 NAME = 'mmpretrain'

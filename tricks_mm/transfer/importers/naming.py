@@ -15,7 +15,6 @@ A timm pretrained tag (``resnet50d.gluon_in1k``) is kept for the provenance, not
 """
 import re
 from dataclasses import dataclass
-from typing import Optional
 
 _NAME = re.compile(r'^resnet(?:v1([bcd]))?(\d+)([abcds]?)$')
 DEPTHS = (18, 34, 50, 101, 152)
@@ -23,7 +22,8 @@ DEPTHS = (18, 34, 50, 101, 152)
 
 @dataclass(frozen=True)
 class ArchName:
-    """A parsed architecture name. ``variant`` is ``None`` only where the name leaves it open."""
+    """A parsed architecture name (a name without a letter is variant B, as timm and
+    torchvision spell ``resnet50``)."""
     name: str
     depth: int
     variant: str
@@ -55,7 +55,3 @@ def arch_name(depth: int, variant: str, stem_channels: int = 64) -> str:
     if stem_channels == 128 and variant == 'c':
         return f'resnet{depth}s'
     return f'resnet{depth}' + ('' if variant == 'b' else variant)
-
-
-def optional_arch(name: Optional[str]) -> Optional[ArchName]:
-    return None if name is None else parse_arch(name)
