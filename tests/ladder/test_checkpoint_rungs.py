@@ -145,3 +145,40 @@ def test_published_teacher_sets_the_students_normalisation(tmp_path, repo, follo
     assert cfg.data_preprocessor.mean == pytest.approx([123.675, 116.28, 103.53])
     assert cfg.data_preprocessor.std == pytest.approx([58.395, 57.12, 57.375])
     MMPRETRAIN_MODELS.build(model_cfg)
+
+
+@pytest.mark.slow
+def test_checkpoint_rung_is_evaluated_when_a_classification_set_is_configured(in_workspace,
+                                                                              repo):
+    """With ``ladder.classify.config`` the imported classifier's top-1 is measured, and equals
+    the timm model's own accuracy on the same images (normalised by hand, timm's way)."""
+    from mmpretrain.registry import DATASETS
+
+    from tricks_mm.ladder.run import LadderRunner, Step
+
+    timm_file, _ = _stand_ins(in_workspace)
+    ladder_file = in_workspace / 'evaluated.py'
+    ladder_file.write_text(_LADDER.format(repo=repo, timm=timm_file, mmpretrain=timm_file).replace(
+        "seeds=[0],", f"seeds=[0], classify=dict(config='{repo}/configs/classification/"
+        f"resnet50d_cosine_8xb128_in1k.py', overlays=['{repo}/configs/toy/classification.py']),"))
+    spec = load_ladder(os.fspath(ladder_file))
+    record, ran = LadderRunner(spec)._run_step(Step(0, spec.rungs[0], 'classify'))
+    assert ran and record['top1_kind'] == 'evaluated'
+
+    eval_cfg = Config.fromfile(os.path.join(os.path.dirname(record['outputs']['checkpoint']),
+                                            'eval_config.py'))
+    dataset = DATASETS.build(eval_cfg.test_dataloader.dataset)
+    timm_model = ResNet(BasicBlock, [2, 2, 2, 2], num_classes=6, stem_width=16,
+                        stem_type='deep', avg_down=True, channels=(32, 64, 128, 256))
+    timm_model.load_state_dict(torch.load(timm_file), strict=True)
+    mean, std = torch.tensor([0.485, 0.456, 0.406]), torch.tensor([0.229, 0.224, 0.225])
+    correct = 0
+    for i in range(len(dataset)):
+        item = dataset[i]
+        rgb = item['inputs'].float().flip(0) / 255  # mmcv loads BGR
+        x = ((rgb - mean[:, None, None]) / std[:, None, None])[None]
+        with torch.no_grad():
+            correct += int(timm_model.eval()(x).argmax(1).item() ==
+                           int(item['data_samples'].gt_label))
+    assert len(dataset) == 12
+    assert record['metrics']['accuracy/top1'] == pytest.approx(100 * correct / len(dataset))

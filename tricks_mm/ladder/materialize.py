@@ -52,6 +52,25 @@ def classification_config(rung: Rung, task: TaskSpec, seed: int,
     return _finish(cfg, task, seed, extra)
 
 
+def task_config_text(task: TaskSpec) -> str:
+    """The text of a task's config with its overlays (what a step key hashes)."""
+    assert task.config is not None
+    return load_config(task.config, task.overlays).pretty_text
+
+
+def imported_eval_config(task: TaskSpec, classifier_config: str) -> Config:
+    """The ladder's classification test set (``ladder.classify.config``) around an imported
+    classifier: its model and data preprocessor replace the config's, the data stays."""
+    assert task.config is not None
+    cfg = load_config(task.config, task.overlays)
+    imported = Config.fromfile(classifier_config)
+    cfg.model = imported.model
+    cfg.data_preprocessor = dict(cfg.get('data_preprocessor') or {},
+                                 **imported.data_preprocessor)
+    cfg.merge_from_dict(dict(task.cfg_options))
+    return cfg
+
+
 def downstream_config(task: TaskSpec, seed: int, backbone: Dict[str, Any],
                       pretrained: Optional[str],
                       normalization: Optional[Dict[str, Any]] = None) -> Config:

@@ -11,7 +11,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from mmengine.config import Config
 
 from tricks_mm.ladder import launch
-from tricks_mm.ladder.materialize import classification_config, downstream_config
+from tricks_mm.ladder.materialize import (classification_config, downstream_config,
+                                          imported_eval_config, task_config_text)
 from tricks_mm.ladder.records import RecordBook, step_key
 from tricks_mm.ladder.spec import LadderSpec, Rung
 from tricks_mm.transfer.convert import convert_classifier
@@ -199,24 +200,47 @@ class LadderRunner:
         """A checkpoint rung's classify step: import the published classifier, train nothing.
 
         Its record looks like a trained classifier's (``outputs.config`` / ``checkpoint``), so
-        convert, the downstream steps and distillation (as a teacher) use it unchanged; its
-        top-1 is the published one, marked ``top1_kind='published'``.
+        convert, the downstream steps and distillation (as a teacher) use it unchanged. Its
+        top-1 is measured on the test set of ``ladder.classify.config`` when the ladder names
+        one (``top1_kind='evaluated'``), else it is the rung's published ``top1``.
         """
-        rung = step.rung
+        rung, task = step.rung, self.spec.classify
         options = dict(source=rung.source, arch=rung.arch, top1=rung.top1, ema=rung.ema)
-        key = step_key('import', '', [rung.checkpoint], extra=options)
+        evaluate = task.config is not None
+        # the evaluation data is part of the step: hash its config as the other steps do
+        eval_text = task_config_text(task) if evaluate else ''
+        key = step_key('import', eval_text, [rung.checkpoint],
+                       extra=dict(options, cfg_options=task.cfg_options))
 
         def execute(step_dir: str) -> Dict[str, Any]:
             out = osp.join(step_dir, 'classifier.pth')
-            config = osp.join(step_dir, 'config.py')
+            config = osp.join(step_dir, 'classifier.py')
             meta = import_classifier(rung.checkpoint, out, rung.source, rung.arch, rung.top1,
                                      rung.ema, config_out=config)
-            metrics = {} if rung.top1 is None else {'accuracy/top1': rung.top1}
-            return dict(outputs=dict(config=config, checkpoint=out), metrics=metrics,
-                        top1_kind='published',
-                        provenance={k: v for k, v in meta.items() if k != 'cfg'})
+            record = dict(outputs=dict(config=config, checkpoint=out),
+                          metrics={} if rung.top1 is None else {'accuracy/top1': rung.top1},
+                          top1_kind='published',
+                          provenance={k: v for k, v in meta.items() if k != 'cfg'})
+            if evaluate:
+                record.update(self._evaluate_imported(step_dir, config, out),
+                              top1_kind='evaluated')
+            return record
 
         return key, [rung.checkpoint], execute
+
+    def _evaluate_imported(self, step_dir: str, classifier_config: str,
+                           checkpoint: str) -> Dict[str, Any]:
+        config_path = osp.join(step_dir, 'eval_config.py')
+        with open(config_path, 'w') as f:
+            f.write(imported_eval_config(self.spec.classify, classifier_config).pretty_text)
+        metrics_path = osp.join(step_dir, 'metrics.json')
+        launch.run_logged(
+            launch.command('tricks_mm.cli.test',
+                           [config_path, checkpoint, '--work-dir', osp.join(step_dir, 'test'),
+                            '--out-metrics', metrics_path], self.spec.launch),
+            osp.join(step_dir, 'run.log'), self.echo)
+        with open(metrics_path) as f:
+            return dict(metrics=json.load(f))
 
     def _plan_convert(self, step: Step):
         cls = self._result(step, 'classify')
