@@ -349,7 +349,7 @@ def test_export_round_trip_to_torchvision(tmp_path, images):
 
 @pytest.mark.parametrize('to,depth,variant,match', [
     ('torchvision', 18, 'd', 'torchvision has only variant B'),
-    ('timm', 50, 'a', 'variant A')])
+    ('timm', 50, 'a', 'variant A'), ('timm', 18, 'c', "timm.create_model has no 'resnet18c'")])
 def test_export_refuses_what_the_library_cannot_build(tmp_path, to, depth, variant, match):
     path, _ = _tricks_classifier(tmp_path, depth, variant)
     with pytest.raises(LayoutError, match=match):

@@ -24,7 +24,8 @@ class TaskSpec:
     """How one task of the protocol is run for every rung.
 
     Attributes:
-        config: the config file; for classification, the rung's own config replaces it.
+        config: the config file; for classification, the rung's own config replaces it, and
+            if given, its test set evaluates the classifiers of checkpoint rungs.
         overlays: config files merged over it (e.g. the toy data overlay).
         cfg_options: final key overrides, as ``--cfg-options``.
         epoch_scale: shrink factor for epoch-based schedules (classification at toy scale).

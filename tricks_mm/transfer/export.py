@@ -17,6 +17,10 @@ from tricks_mm.transfer.importers.literal_config import literal_assignments
 from tricks_mm.transfer.importers.naming import arch_name, parse_arch
 
 TARGETS = ('timm', 'torchvision')
+#: The plain ResNets ``timm.create_model`` builds by name (timm 1.0: no resnet18c/34c/18s/34s).
+TIMM_MODELS = frozenset(
+    [f'resnet{d}{v}' for d in (18, 34, 50, 101, 152) for v in ('', 'd')]
+    + [f'resnet{d}{v}' for d in (50, 101, 152) for v in ('c', 's')])
 
 
 def _variant(meta: Dict[str, Any], arch: Optional[str], choices, path: str) -> str:
@@ -60,16 +64,18 @@ def export_classifier(checkpoint: str, out: str, to: str, arch: Optional[str] = 
     if layout.depth < 50 and variant == 'a':
         variant = 'b'  # BasicBlock: A and B are the same network
     name = arch_name(layout.depth, variant, layout.stem_channels)
-    fits = variant != 'a' and layout.base_channels == 64 and layout.in_channels == 3 and (
-        to == 'timm' and layout.stem_channels == (128 if name.endswith('s') else 64)
-        or to == 'torchvision' and variant == 'b' and layout.stem_channels == 64)
+    standard = layout.base_channels == 64 and layout.in_channels == 3 and (
+        layout.stem_channels == (128 if name.endswith('s') else 64))
+    fits = variant != 'a' and standard and (
+        to == 'timm' and name in TIMM_MODELS or to == 'torchvision' and variant == 'b')
     if not fits:
         raise LayoutError(
             f'{to} has no ResNet of this architecture ({layout.describe()}, variant '
             f'{variant.upper()}, base width {layout.base_channels}): '
             + ('variant A (stride on the 1x1 conv) exists in neither library' if variant == 'a'
+               else 'its widths are not the published 64-wide ones' if not standard
                else 'torchvision has only variant B' if to == 'torchvision'
-               else 'timm ResNets have base width 64 and stems of 64 or 2x32/2x64'))
+               else f'timm.create_model has no {name!r}; it has {sorted(TIMM_MODELS)}'))
     result = fit_backbone(plain, layout, variant)
     result.update({'fc.weight': plain['fc.weight'], 'fc.bias': plain['fc.bias']})
     if out.endswith('.safetensors'):
