@@ -354,3 +354,17 @@ def test_export_refuses_what_the_library_cannot_build(tmp_path, to, depth, varia
     path, _ = _tricks_classifier(tmp_path, depth, variant)
     with pytest.raises(LayoutError, match=match):
         export_classifier(str(path), str(tmp_path / 'o.pth'), to)
+
+
+def test_normalisation_override_from_the_command_line(tmp_path):
+    model = timm.create_model('resnet18d', num_classes=NUM_CLASSES)
+    src = _timm_save(model, tmp_path / 'src.pth', 'pth', 'resnet18d')
+    out = tmp_path / 'o.pth'
+    meta = cli_transfer.main(['import', str(src), str(out), '--mean', '0.5', '0.5', '0.5',
+                              '--std', '0.5', '0.5', '0.5', '--scale', '1',
+                              '--channel-order', 'RGB'])
+    assert meta['input_normalization'] == dict(mean=[0.5] * 3, std=[0.5] * 3, scale=1,
+                                               channel_order='RGB')
+    assert Config.fromfile(str(out.with_suffix('.py'))).data_preprocessor.mean == [127.5] * 3
+    with pytest.raises(SystemExit):
+        cli_transfer.main(['import', str(src), str(out), '--mean', '0.5', '0.5', '0.5'])
