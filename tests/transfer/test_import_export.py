@@ -296,6 +296,14 @@ def test_timm_checkpoint_with_a_foreign_object_is_refused_and_never_runs(tmp_pat
         with pytest.raises(UnsafeCheckpointError, match='_touch'):
             import_classifier(str(src), str(tmp_path / 'o.pth'), source=source)
         assert not marker.exists()
+    # argparse.Namespace is allowed for timm train.py files only, not for other loads
+    clean = tmp_path / 'train.pth'
+    torch.save(dict(state_dict=model.state_dict(), args=argparse.Namespace(model='resnet18d')),
+               str(clean))
+    with pytest.raises(UnsafeCheckpointError, match='Namespace'):
+        import_classifier(str(clean), str(tmp_path / 'o.pth'), source='torchvision')
+    with pytest.raises(UnsafeCheckpointError, match='Namespace'):
+        safe_torch_load(str(clean))
     torch.load(str(src), weights_only=False)  # the payload is live: unrestricted pickle runs it
     assert marker.read_text() == 'payload ran'
 
