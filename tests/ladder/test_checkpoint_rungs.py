@@ -182,3 +182,24 @@ def test_checkpoint_rung_is_evaluated_when_a_classification_set_is_configured(in
                            int(item['data_samples'].gt_label))
     assert len(dataset) == 12
     assert record['metrics']['accuracy/top1'] == pytest.approx(100 * correct / len(dataset))
+
+
+def test_published_ladder_is_valid_once_its_files_are_there(repo, tmp_path, monkeypatch):
+    """With (empty stand-in) files in checkpoints/, the shipped ladder validates: every rung
+    names an existing file, a known source and an architecture name the importer parses."""
+    from tricks_mm.transfer.importers.naming import parse_arch
+
+    (tmp_path / 'configs').symlink_to(repo / 'configs')
+    (tmp_path / 'checkpoints' / 'timm').mkdir(parents=True)
+    for name in ('resnet50-0676ba61.pth', 'resnet50-11ad3fa6.pth') + tuple(
+            f'timm/{m}.safetensors' for m in ('resnet50.gluon_in1k', 'resnet50c.gluon_in1k',
+                                              'resnet50d.gluon_in1k', 'resnet50d.a1_in1k')):
+        (tmp_path / 'checkpoints' / name).touch()
+    monkeypatch.chdir(tmp_path)
+    spec = load_ladder('configs/ladders/published_section6.py', os.fspath(tmp_path / 'wd'))
+    rungs = [r for r in spec.rungs if r.checkpoint]
+    assert len(rungs) == 6 and spec.rungs[0].name == 'no pretraining'
+    assert {r.source for r in rungs} == {'torchvision', 'timm'}
+    assert [(parse_arch(r.arch).depth, parse_arch(r.arch).variant) for r in rungs] == [
+        (50, 'b'), (50, 'b'), (50, 'b'), (50, 'c'), (50, 'd'), (50, 'd')]
+    assert all(r.top1 is not None for r in rungs)
