@@ -14,6 +14,7 @@ from tricks_mm.config.setup import apply_common_flags, import_host, load_config
 from tricks_mm.datasets.checks import DEFAULT_LABEL_MAP_SAMPLE, check_before_training
 from tricks_mm.engine.distributed import init_distributed_without_cuda
 from tricks_mm.engine.runner import StrictRunner, find_resume_checkpoint
+from tricks_mm.transfer.normalization import check_config_normalization
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -70,6 +71,7 @@ def build_train_config(args: argparse.Namespace) -> Config:
 def main(argv: Optional[List[str]] = None) -> StrictRunner:
     args = parse_args(argv)
     cfg = build_train_config(args)
+    check_config_normalization(cfg)
     if not args.skip_data_check:
         check_before_training(cfg, loaders=('train_dataloader', 'val_dataloader'),
                               label_map_sample=args.data_check_sample)

@@ -19,7 +19,7 @@ loader for local paths (``CheckpointLoader`` prefix ``''``), so ``--resume``, ``
 import importlib
 import os.path as osp
 import pickle
-from typing import Any, Callable, List, Optional, Tuple, Union
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -64,15 +64,21 @@ def allowed_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
     return [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr'), *_numpy_globals()]
 
 
-def safe_torch_load(filename: str, map_location: Optional[Any] = None) -> Any:
+def safe_torch_load(filename: str, map_location: Optional[Any] = None,
+                    extra_globals: Sequence[Union[Callable, Tuple[Callable, str]]] = ()) -> Any:
     """``torch.load`` with ``weights_only=True`` and :func:`allowed_globals`.
+
+    Args:
+        extra_globals: more classes allowed for this one load only, for a caller that knows
+            the format (e.g. ``argparse.Namespace`` in timm ``train.py`` checkpoints, see
+            :mod:`tricks_mm.transfer.importers.timm`). Never a callable that runs code.
 
     Raises:
         UnsafeCheckpointError: the file pickles an object outside the allowlist. Nothing from
             the file has run; the message names the offending global.
     """
     try:
-        with torch.serialization.safe_globals(allowed_globals()):
+        with torch.serialization.safe_globals([*allowed_globals(), *extra_globals]):
             return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         raise UnsafeCheckpointError(

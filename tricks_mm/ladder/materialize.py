@@ -10,6 +10,7 @@ from mmengine.config import Config
 from tricks_mm.config.schedule_scale import scale_schedule
 from tricks_mm.config.setup import load_config
 from tricks_mm.ladder.spec import Rung, TaskSpec
+from tricks_mm.transfer.normalization import InputNormalization, preprocessor_fields
 
 
 def _finish(cfg: Config, task: TaskSpec, seed: int, extra: Optional[Dict[str, Any]] = None
@@ -28,7 +29,13 @@ def _finish(cfg: Config, task: TaskSpec, seed: int, extra: Optional[Dict[str, An
 
 def classification_config(rung: Rung, task: TaskSpec, seed: int,
                           teacher: Optional[Dict[str, str]] = None) -> Config:
-    """The rung's classifier config at the ladder's scale; ``teacher`` = {config, checkpoint}."""
+    """The rung's classifier config at the ladder's scale.
+
+    Args:
+        teacher: ``{config, checkpoint}`` of the distillation teacher, plus ``normalization``
+            for an imported (published) teacher: the teacher is fed the student's normalised
+            input, so the student's data preprocessor takes the teacher's convention.
+    """
     assert rung.cls_config is not None
     cfg = load_config(rung.cls_config, task.overlays)
     extra = dict(rung.cls_options)
@@ -38,11 +45,35 @@ def classification_config(rung: Rung, task: TaskSpec, seed: int,
                              f'{cfg.model.type}, not tricks_mm.BoTDistillClassifier')
         extra.update({'model.teacher': teacher['config'],
                       'model.teacher_checkpoint': teacher['checkpoint']})
+        if teacher.get('normalization') is not None:
+            fields = preprocessor_fields(InputNormalization.from_dict(teacher['normalization']),
+                                         'to_rgb')
+            extra.update({f'data_preprocessor.{k}': v for k, v in fields.items()})
     return _finish(cfg, task, seed, extra)
 
 
+def task_config_text(task: TaskSpec) -> str:
+    """The text of a task's config with its overlays (what a step key hashes)."""
+    assert task.config is not None
+    return load_config(task.config, task.overlays).pretty_text
+
+
+def imported_eval_config(task: TaskSpec, classifier_config: str) -> Config:
+    """The ladder's classification test set (``ladder.classify.config``) around an imported
+    classifier: its model and data preprocessor replace the config's, the data stays."""
+    assert task.config is not None
+    cfg = load_config(task.config, task.overlays)
+    imported = Config.fromfile(classifier_config)
+    cfg.model = imported.model
+    cfg.data_preprocessor = dict(cfg.get('data_preprocessor') or {},
+                                 **imported.data_preprocessor)
+    cfg.merge_from_dict(dict(task.cfg_options))
+    return cfg
+
+
 def downstream_config(task: TaskSpec, seed: int, backbone: Dict[str, Any],
-                      pretrained: Optional[str]) -> Config:
+                      pretrained: Optional[str],
+                      normalization: Optional[Dict[str, Any]] = None) -> Config:
     """A detection or segmentation config with the rung's backbone architecture.
 
     A C4 detector's RoI head (``tricks_mm.BoTResLayer``, stage 4 of the same network) gets the
@@ -53,6 +84,9 @@ def downstream_config(task: TaskSpec, seed: int, backbone: Dict[str, Any],
         pretrained: converted backbone checkpoint; ``None`` trains from scratch, which also
             unfreezes the stem/stage 1 and the BN statistics and affine parameters (frozen
             random weights would be a handicap, not a control).
+        normalization: the classifier's input convention (``meta['input_normalization']`` of
+            the converted checkpoint): the data preprocessor takes its mean/std/channel order,
+            so the backbone sees pixels normalised as in its pretraining.
     """
     cfg = load_config(task.config, task.overlays)
     parts = {'model.backbone': cfg.model.backbone}
@@ -77,4 +111,7 @@ def downstream_config(task: TaskSpec, seed: int, backbone: Dict[str, Any],
             extra[f'{key}.init_cfg'] = init_cfg
     if pretrained is None:
         extra['model.backbone.frozen_stages'] = -1
+    if normalization is not None:
+        fields = preprocessor_fields(InputNormalization.from_dict(normalization), 'bgr_to_rgb')
+        extra.update({f'model.data_preprocessor.{k}': v for k, v in fields.items()})
     return _finish(cfg, task, seed, extra)

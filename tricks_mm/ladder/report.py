@@ -48,6 +48,9 @@ def collect(spec: LadderSpec, records: Dict[str, dict],
                     if is_stale(record, code):
                         row['stale'].append(column)  # type: ignore[union-attr]
             row[column] = values
+        # a checkpoint rung's top-1 is the published number, not one measured here
+        row['published'] = any(records.get(Step(seed, rung, 'classify').step_id, {}).get(
+            'top1_kind') == 'published' for seed in spec.seeds)
         rows.append(row)
     return rows
 
@@ -104,7 +107,9 @@ def markdown(spec: LadderSpec, rows: List[Dict[str, object]], note: str = '',
         lines += [f'## {title}', '', '| ' + ' | '.join(header) + ' |',
                   '|' + '---|' * len(header)]
         for row in rows:
-            ours = [_fmt(row[c]) + (f' {STALE}' if c in row['stale'] else '')  # type: ignore
+            ours = [_fmt(row[c]) + (' (published)' if c == 'top1' and row['published']
+                                    and row[c] else '')
+                    + (f' {STALE}' if c in row['stale'] else '')  # type: ignore
                     for c in columns]
             paper = [_paper(row['paper'].get(c), c in row['paper_approx'])  # type: ignore
                      for c in columns]

@@ -12,11 +12,13 @@ from mmengine.config import Config
 from tricks_mm.ladder import launch
 from tricks_mm.ladder.batch import effective_batch
 from tricks_mm.ladder.code_version import code_identity, code_version
-from tricks_mm.ladder.materialize import classification_config, downstream_config
+from tricks_mm.ladder.materialize import (classification_config, downstream_config,
+                                          imported_eval_config, task_config_text)
 from tricks_mm.ladder.records import RecordBook, step_key, with_code
 from tricks_mm.ladder.spec import LadderSpec, Launch, Rung, task_launch
 from tricks_mm.ladder.step import Step, slug
 from tricks_mm.transfer.convert import convert_classifier
+from tricks_mm.transfer.importers import import_classifier
 
 KINDS = ('classify', 'convert', 'detect', 'segment')
 
@@ -73,7 +75,7 @@ class LadderRunner:
             for rung in self.spec.rungs:
                 if not rung.transfer:
                     kinds = ['classify']
-                elif rung.cls_config is None:  # the no-pretraining control
+                elif rung.cls_config is None and rung.checkpoint is None:  # the control
                     kinds = ['detect', 'segment']
                 else:
                     kinds = list(KINDS)
@@ -183,18 +185,75 @@ class LadderRunner:
         if step.rung.teacher is None:
             return None
         teacher_rung = next(r for r in self.spec.rungs if r.name == step.rung.teacher)
-        teacher = Step(step.seed, teacher_rung, 'classify')
-        outputs = self.results[teacher.step_id]['outputs']
+        teacher_step = Step(step.seed, teacher_rung, 'classify')
+        record = self.results[teacher_step.step_id]
         # the config is executed by the student's run: take the one this ladder wrote, not a
         # path read back from a record
-        return dict(config=osp.join(self._step_dir(teacher), 'config.py'),
-                    checkpoint=outputs['checkpoint'])
+        teacher = dict(config=self._classifier_config(teacher_step),
+                       checkpoint=record['outputs']['checkpoint'])
+        imported = record.get('provenance', {}).get('input_normalization')
+        if imported is not None:  # a published teacher: the student sees what it saw
+            teacher['normalization'] = imported
+        return teacher
+
+    def _classifier_config(self, classify_step: Step) -> str:
+        """The classifier config this ladder wrote for a classify step (trained or imported)."""
+        name = 'classifier.py' if classify_step.rung.checkpoint is not None else 'config.py'
+        return osp.join(self._step_dir(classify_step), name)
 
     def _plan_classify(self, step: Step):
+        if step.rung.checkpoint is not None:
+            return self._plan_import(step)
         teacher = self._teacher(step)
         cfg = classification_config(step.rung, self.spec.classify, step.seed, teacher)
         inputs = [teacher['checkpoint']] if teacher else []
         return self._prepare(step, cfg, inputs, 'classify')
+
+    def _plan_import(self, step: Step):
+        """A checkpoint rung's classify step: import the published classifier, train nothing.
+
+        Its record looks like a trained classifier's (``outputs.config`` / ``checkpoint``), so
+        convert, the downstream steps and distillation (as a teacher) use it unchanged. Its
+        top-1 is measured on the test set of ``ladder.classify.config`` when the ladder names
+        one (``top1_kind='evaluated'``), else it is the rung's published ``top1``.
+        """
+        rung, task = step.rung, self.spec.classify
+        options = dict(source=rung.source, arch=rung.arch, top1=rung.top1, ema=rung.ema)
+        evaluate = task.config is not None
+        # the evaluation data is part of the step: hash its config as the other steps do
+        eval_text = task_config_text(task) if evaluate else ''
+        key = step_key('import', eval_text, [rung.checkpoint],
+                       extra=dict(options, cfg_options=task.cfg_options))
+
+        def execute(step_dir: str) -> Dict[str, Any]:
+            out = osp.join(step_dir, 'classifier.pth')
+            config = osp.join(step_dir, 'classifier.py')
+            meta = import_classifier(rung.checkpoint, out, rung.source, rung.arch, rung.top1,
+                                     rung.ema, config_out=config)
+            record = dict(outputs=dict(config=config, checkpoint=out),
+                          metrics={} if rung.top1 is None else {'accuracy/top1': rung.top1},
+                          top1_kind='published',
+                          provenance={k: v for k, v in meta.items() if k != 'cfg'})
+            if evaluate:
+                record.update(self._evaluate_imported(step_dir, config, out),
+                              top1_kind='evaluated')
+            return record
+
+        return key, [rung.checkpoint], execute
+
+    def _evaluate_imported(self, step_dir: str, classifier_config: str,
+                           checkpoint: str) -> Dict[str, Any]:
+        config_path = osp.join(step_dir, 'eval_config.py')
+        with open(config_path, 'w') as f:
+            f.write(imported_eval_config(self.spec.classify, classifier_config).pretty_text)
+        metrics_path = osp.join(step_dir, 'metrics.json')
+        launch.run_logged(
+            launch.command('tricks_mm.cli.test',
+                           [config_path, checkpoint, '--work-dir', osp.join(step_dir, 'test'),
+                            '--out-metrics', metrics_path], self.spec.launch),
+            osp.join(step_dir, 'run.log'), self.echo)
+        with open(metrics_path) as f:
+            return dict(metrics=json.load(f))
 
     def _plan_convert(self, step: Step):
         cls = self._result(step, 'classify')
@@ -205,29 +264,36 @@ class LadderRunner:
             out = osp.join(step_dir, 'backbone.pth')
             top1 = cls['metrics'].get('accuracy/top1')
             # the classifier config this ladder wrote (executed: not a path read from a record)
-            config = osp.join(self._step_dir(Step(step.seed, step.rung, 'classify')),
-                              'config.py')
+            config = self._classifier_config(Step(step.seed, step.rung, 'classify'))
             meta = convert_classifier(checkpoint, out, config, top1)
             return dict(outputs=dict(backbone=out), metrics={}, provenance=meta)
 
         return key, [checkpoint], execute
 
     def _backbone_arch(self, step: Step) -> Dict[str, Any]:
-        """Depth and variant of what the classifier trained, as the conversion read them from
-        its weights and config (no config file is executed for this)."""
-        if step.rung.cls_config is None:
+        """Depth and variant (and, for published stems of 64 or 128 channels, the stem width) of
+        the classifier, as the conversion read them from its weights and config (no config file
+        is executed for this)."""
+        if step.rung.cls_config is None and step.rung.checkpoint is None:
             return {}
         arch = self._result(step, 'convert')['provenance']['architecture']
         if arch.get('depth') is None or arch.get('variant') is None:
             raise ValueError(f'rung {step.rung.name!r}: the converted backbone has no known '
                              f'depth/variant ({arch!r}); rerun its convert step')
-        return dict(depth=arch['depth'], variant=arch['variant'])
+        out = dict(depth=arch['depth'], variant=arch['variant'])
+        if step.rung.checkpoint is not None:
+            out['stem_channels'] = arch['stem_channels']
+        return out
 
     def _plan_downstream(self, step: Step, task_name: str):
         task = getattr(self.spec, task_name)
-        pretrained = (self._result(step, 'convert')['outputs']['backbone']
-                      if step.rung.cls_config else None)
-        cfg = downstream_config(task, step.seed, self._backbone_arch(step), pretrained)
+        pretrained, normalization = None, None
+        if step.rung.cls_config or step.rung.checkpoint:
+            convert = self._result(step, 'convert')
+            pretrained = convert['outputs']['backbone']
+            normalization = convert.get('provenance', {}).get('input_normalization')
+        cfg = downstream_config(task, step.seed, self._backbone_arch(step), pretrained,
+                                normalization)
         return self._prepare(step, cfg, [pretrained] if pretrained else [], task_name)
 
     def _plan_detect(self, step: Step):

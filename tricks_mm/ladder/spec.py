@@ -28,7 +28,8 @@ class TaskSpec:
     """How one task of the protocol is run for every rung.
 
     Attributes:
-        config: the config file; for classification, the rung's own config replaces it.
+        config: the config file; for classification, the rung's own config replaces it, and
+            if given, its test set evaluates the classifiers of checkpoint rungs.
         overlays: config files merged over it (e.g. the toy data overlay).
         cfg_options: final key overrides, as ``--cfg-options``.
         epoch_scale: shrink factor for epoch-based schedules (classification at toy scale).
@@ -61,6 +62,14 @@ class Rung:
             the paper; the report marks them).
         report: False for helper rungs (teachers) that are trained but not reported.
         transfer: False for rungs only used as teachers (no detection/segmentation).
+        checkpoint: a published classifier (timm / torchvision / mmpretrain file) used instead
+            of training ``cls_config``: the ladder imports it (``tools/transfer.py import``) and
+            reports ``top1`` as published.
+        source: the library that wrote ``checkpoint`` (``timm``, ``torchvision``,
+            ``mmpretrain`` or ``auto``).
+        arch: the architecture name confirming the import (e.g. ``resnet50d.gluon_in1k``).
+        top1: the published top-1 of ``checkpoint``.
+        ema: import the EMA weights of a timm ``train.py`` checkpoint.
     """
     name: str
     cls_config: Optional[str] = None
@@ -70,6 +79,11 @@ class Rung:
     paper_approx: List[str] = field(default_factory=list)
     report: bool = True
     transfer: bool = True
+    checkpoint: Optional[str] = None
+    source: str = 'auto'
+    arch: Optional[str] = None
+    top1: Optional[float] = None
+    ema: bool = False
 
 
 @dataclass
@@ -159,6 +173,24 @@ def _task(raw: Dict[str, Any], name: str, needs_config: bool) -> TaskSpec:
     return spec
 
 
+#: Where the README's "Bring your own classifier" section lists the published files.
+_DOWNLOAD_HINT = 'download it first (README.md, "Bring your own classifier")'
+
+
+def _check_checkpoint_rung(rung: Rung) -> None:
+    _require(rung.cls_config is None,
+             f'rung {rung.name!r} names both cls_config and checkpoint: a rung either trains a '
+             'classifier or imports a published one')
+    _require(rung.teacher is None,
+             f'rung {rung.name!r}: a checkpoint rung is not trained, so it takes no teacher')
+    _require(rung.source in ('auto', 'timm', 'torchvision', 'mmpretrain'),
+             f"rung {rung.name!r}: source must be 'auto', 'timm', 'torchvision' or "
+             f"'mmpretrain', got {rung.source!r}")
+    _require(osp.isfile(rung.checkpoint),
+             f'rung {rung.name!r}: checkpoint {rung.checkpoint!r} does not exist; '
+             + _DOWNLOAD_HINT)
+
+
 def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
     """Read and validate a ladder file.
 
@@ -182,6 +214,12 @@ def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
             rung.cls_config = resolve_config(rung.cls_config)
             _require(osp.isfile(rung.cls_config),
                      f'rung {rung.name!r}: cls_config {rung.cls_config!r} does not exist')
+        if rung.checkpoint is not None:
+            _check_checkpoint_rung(rung)
+        else:
+            stray = [k for k in ('source', 'arch', 'top1', 'ema')
+                     if getattr(rung, k) != Rung.__dataclass_fields__[k].default]
+            _require(not stray, f'rung {rung.name!r} sets {stray} but no checkpoint')
         if rung.teacher is not None:
             _require(rung.teacher in names and rung.teacher != rung.name,
                      f'rung {rung.name!r}: teacher {rung.teacher!r} is not another rung '

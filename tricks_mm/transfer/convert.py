@@ -21,6 +21,7 @@ from tricks_mm.engine.atomic_io import atomic_write_bytes
 from tricks_mm.engine.safe_checkpoint import safe_torch_load
 from tricks_mm.engine.safe_config import UnsafeConfigText, read_literal_config
 from tricks_mm.transfer.architecture import infer_architecture
+from tricks_mm.transfer.normalization import recorded_normalization
 from tricks_mm.transfer.tricks import backbone_settings, describe_tricks
 from tricks_mm.utils.hashing import file_sha256
 
@@ -110,6 +111,9 @@ def convert_classifier(cls_checkpoint: str,
         tricks=describe_tricks(cfg, architecture) if cfg is not None else None,
         top1=top1,
         epoch=checkpoint.get('meta', {}).get('epoch'),
+        # what the downstream data preprocessor must match (tricks_mm.transfer.normalization)
+        input_normalization=recorded_normalization(checkpoint.get('meta', {}), cfg),
+        imported_from=checkpoint.get('meta', {}).get('provenance'),
         converted_at=time.strftime('%Y-%m-%dT%H:%M:%S%z'),
     )
     buffer = io.BytesIO()

@@ -1,0 +1,149 @@
+"""Import published ResNet classifiers (timm, torchvision, mmpretrain) as tricks_mm classifiers.
+
+:func:`import_classifier` reads a source file (weights-only), renames its keys to BoTResNet's
+(:mod:`.timm`, :mod:`.torchvision`, :mod:`.mmpretrain`), infers the architecture from keys and
+shapes (:mod:`.layout`), confirms it with ``--arch`` where the weights cannot tell, checks every
+key and shape, and writes an mmpretrain ``ImageClassifier`` checkpoint of ``tricks_mm.BoTResNet``
++ ``LinearClsHead`` whose ``meta`` records the provenance and the input normalisation.
+"""
+import io
+import os.path as osp
+import time
+from typing import Any, Dict, Optional, Tuple
+
+import torch
+
+from tricks_mm.engine.atomic_io import atomic_write_bytes
+from tricks_mm.transfer.convert import file_sha256
+from tricks_mm.transfer.importers import mmpretrain, timm, torchvision
+from tricks_mm.transfer.importers.classifier import classifier_config
+from tricks_mm.transfer.importers.layout import (
+    LayoutError,
+    backbone_kwargs,
+    fit_backbone,
+    infer_layout,
+    resolve_variant,
+)
+from tricks_mm.transfer.importers.naming import ArchName, arch_name, parse_arch
+from tricks_mm.transfer.importers.source import SourceWeights, read_file
+from tricks_mm.transfer.normalization import InputNormalization
+
+SOURCES = {m.NAME: m for m in (timm, torchvision, mmpretrain)}
+
+__all__ = ['import_classifier', 'LayoutError', 'SOURCES', 'detect_source']
+
+
+def detect_source(obj: Any, path: str) -> str:
+    """Which library wrote ``obj`` (the content of ``path``), from its structure and keys.
+
+    Raises:
+        ValueError: the structure fits none, or a plain 7x7-stem state dict (timm ``resnetN``
+            and torchvision ``resnetN`` have the same keys; the provenance must say which).
+    """
+    if path.endswith('.safetensors') or timm.is_train_checkpoint(obj):
+        return timm.NAME
+    state = obj.get('state_dict', obj) if isinstance(obj, dict) else None
+    if not isinstance(state, dict):
+        raise ValueError(f'{path!r} holds a {type(obj).__name__}, not a state dict or checkpoint')
+    if any(str(k).startswith('backbone.') for k in state):
+        return mmpretrain.NAME
+    if 'conv1.0.weight' in state:
+        return timm.NAME  # a deep stem in timm layout: torchvision has none
+    raise ValueError(
+        f'{path!r} is a plain (7x7-stem) ResNet state dict, which timm and torchvision write with '
+        'the same keys: pass --from timm or --from torchvision (the provenance records which '
+        'library, and so which input normalisation, the weights come from)')
+
+
+def _load(src: str, source: str, ema: bool) -> Tuple[SourceWeights, str]:
+    if source == 'auto':
+        # the auto path may meet a timm train.py checkpoint: allow its argparse.Namespace
+        obj = read_file(src, timm.EXTRA_GLOBALS)
+        source = detect_source(obj, src)
+        return SOURCES[source].from_object(obj, src, ema), source
+    if source not in SOURCES:
+        raise ValueError(f"--from must be one of {sorted(SOURCES)} or 'auto', got {source!r}")
+    return SOURCES[source].read(src, ema), source
+
+
+def _check_stored_arch(stored: Optional[ArchName], given: Optional[ArchName]) -> None:
+    if stored is None or given is None:
+        return
+    if (stored.depth, stored.variant, stored.stem_channels) != (
+            given.depth, given.variant, given.stem_channels):
+        raise LayoutError(
+            f'--arch {given.name!r} contradicts the architecture the checkpoint names itself: '
+            f'{stored.name!r} ({arch_name(stored.depth, stored.variant, stored.stem_channels)})')
+
+
+def _head_state(weights: SourceWeights, feat_dim: int, src: str) -> Dict[str, torch.Tensor]:
+    fc_w, fc_b = weights.state.get('fc.weight'), weights.state.get('fc.bias')
+    if fc_w is None or fc_b is None:
+        raise LayoutError(f'{src!r} has no classifier fc.weight / fc.bias (a headless feature '
+                          'extractor?): tricks_mm imports classifiers, fc included')
+    if fc_w.ndim != 2 or fc_w.shape[1] != feat_dim or fc_b.shape != fc_w.shape[:1]:
+        raise LayoutError(f'fc.weight {tuple(fc_w.shape)} / fc.bias {tuple(fc_b.shape)} do not '
+                          f'fit a {feat_dim}-channel backbone output')
+    return {'head.fc.weight': fc_w.float(), 'head.fc.bias': fc_b.float()}
+
+
+def import_classifier(src: str, out: str, source: str = 'auto', arch: Optional[str] = None,
+                      top1: Optional[float] = None, ema: bool = False,
+                      normalization: Optional[InputNormalization] = None,
+                      config_out: Optional[str] = None) -> Dict[str, Any]:
+    """Import ``src`` as a tricks_mm classifier checkpoint at ``out``.
+
+    Args:
+        src: the published checkpoint (see the source modules for the formats).
+        out: the classifier checkpoint to write (atomically): ``state_dict`` with ``backbone.*``
+            and ``head.fc.*``, ``meta`` with ``cfg`` (config text), ``architecture``,
+            ``input_normalization`` and ``provenance``.
+        source: ``'timm'``, ``'torchvision'``, ``'mmpretrain'`` or ``'auto'``.
+        arch: e.g. ``'resnet50d'``: confirms the inferred architecture and decides A vs B where
+            neither the weights nor the library can.
+        top1: the published top-1, recorded in the provenance.
+        ema: timm ``train.py`` checkpoints: import ``state_dict_ema``.
+        normalization: overrides the source's input convention.
+        config_out: also write the classifier config there (default: ``out`` with ``.py``).
+
+    Returns:
+        The ``meta`` written.
+
+    Raises:
+        FileNotFoundError: ``src`` does not exist.
+        LayoutError: unknown layout, or ``arch`` contradicts the weights (names the keys).
+        ValueError: the file is not of the named library's format.
+        UnsafeCheckpointError: ``src`` pickles an object outside the allowlist.
+    """
+    if not osp.isfile(src):
+        raise FileNotFoundError(f'checkpoint to import {src!r} does not exist')
+    weights, source = _load(src, source, ema)
+    given = parse_arch(arch) if arch is not None else None
+    _check_stored_arch(weights.arch, given)
+    layout = infer_layout(weights.state)
+    variant = resolve_variant(layout, given or weights.arch, weights.default_variant,
+                              weights.why_default)
+    state = {f'backbone.{k}': v for k, v in fit_backbone(weights.state, layout, variant).items()}
+    feat_dim = layout.feat_dim
+    state.update(_head_state(weights, feat_dim, src))
+    norm = normalization or weights.normalization
+    backbone = backbone_kwargs(layout, variant)
+    cfg = classifier_config(backbone, state['head.fc.weight'].shape[0], feat_dim, norm)
+    name = arch_name(layout.depth, variant, layout.stem_channels)
+    config_out = config_out or osp.splitext(out)[0] + '.py'
+    meta = dict(
+        cfg=cfg.pretty_text,
+        config_file=config_out,
+        architecture=dict(depth=layout.depth, variant=variant, name=name),
+        input_normalization=norm.as_dict(),
+        provenance=dict(
+            source_library=source, source_file=src, source_sha256=file_sha256(src),
+            source_arch=(given or weights.arch).name if (given or weights.arch) else name,
+            top1=top1, top1_kind='published' if top1 is not None else None,
+            imported_at=time.strftime('%Y-%m-%dT%H:%M:%S%z'), **weights.extra))
+    buffer = io.BytesIO()
+    torch.save({'state_dict': state, 'meta': meta}, buffer)
+    atomic_write_bytes(buffer.getvalue(), out)
+    atomic_write_bytes(cfg.pretty_text.encode(), config_out)
+    return meta
+
