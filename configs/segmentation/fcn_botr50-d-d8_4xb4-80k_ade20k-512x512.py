@@ -23,5 +23,6 @@ model = dict(
         init_cfg=dict(type='Pretrained', prefix='backbone.',
                       checkpoint='work_dirs/transfer/resnet50d_backbone.pth')))
 
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+# mmseg's IoUMetric, also returning the per-class IoU it computes (IoU/<class>) for the ladder's CSV
+val_evaluator = dict(type='tricks_mm.ClasswiseIoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator

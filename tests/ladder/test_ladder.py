@@ -229,6 +229,9 @@ def test_downstream_config_binds_backbone_and_c4_head(repo, pretrained):
     assert cfg.randomness.seed == 3
     # evaluated once, by the step's test process, not again at the end of training
     assert cfg.val_cfg is None and cfg.val_dataloader is None and cfg.val_evaluator is None
+    # TensorBoard event files next to the host's own backend
+    assert [b.type for b in cfg.visualizer.vis_backends] == ['LocalVisBackend',
+                                                             'TensorboardVisBackend']
     assert cfg.test_dataloader.dataset.ann_file == 'VOC2007/ImageSets/Main/test.txt'
     if pretrained is None:
         assert backbone.init_cfg is None and head.init_cfg is None
@@ -297,3 +300,98 @@ def test_killed_ladder_resumes_the_step_without_redoing_finished_ones(in_workspa
     resumed = log[log.index('resumed epoch: 1'):]  # mmengine's resume message, then epoch 2 only
     assert re.search(r'Epoch\(train\)\s+\[2\]', resumed)
     assert not re.search(r'Epoch\(train\)\s+\[1\]', resumed)
+
+
+def test_toy_section6_has_every_rung_three_seeds_and_stronger_teachers(repo, monkeypatch):
+    """The full toy ladder: the control and every Table 8/9 rung, seeds 0-2; each distillation
+    teacher is deeper and trains longer than its student (the materialized configs)."""
+    from tricks_mm.ladder.materialize import classification_config
+    monkeypatch.chdir(repo)  # the ladder file names repo-relative configs
+    spec = load_ladder('configs/ladders/toy_section6.py')
+    assert spec.name == 'toy_section6' and spec.seeds == [0, 1, 2]
+    reported = [r.name for r in spec.rungs if r.report]
+    assert reported == ['no pretraining', 'B-standard', 'D-efficient', '+ cosine',
+                        '+ label smoothing', '+ distillation', '+ mixup',
+                        '+ mixup + distillation']
+    assert spec.detect.config.endswith('faster-rcnn_botr18-d-fpn_toy-voc.py')
+    assert spec.segment.config.endswith('fcn_botr18-d-d8_toy-ade.py')
+    rungs = {r.name: r for r in spec.rungs}
+    b_standard = classification_config(rungs['B-standard'], spec.classify, 0)
+    assert b_standard.model.backbone.variant == 'b'
+    assert [s.type for s in b_standard.param_scheduler] == ['MultiStepLR']  # standard recipe
+    for student in ('+ distillation', '+ mixup + distillation'):
+        teacher = rungs[rungs[student].teacher]
+        assert not teacher.report and not teacher.transfer
+        t_cfg = classification_config(teacher, spec.classify, 0)
+        s_cfg = classification_config(rungs[student], spec.classify, 0,
+                                      teacher=dict(config='t.py', checkpoint='t.pth'))
+        assert t_cfg.model.backbone.depth == 34 > s_cfg.model.backbone.depth == 18
+        assert t_cfg.train_cfg.max_epochs == 36 > s_cfg.train_cfg.max_epochs
+        cosine = t_cfg.param_scheduler[1]
+        assert cosine.type == 'CosineAnnealingLR' and cosine.end == 36
+        assert cosine.begin + cosine.T_max == pytest.approx(36)  # decays to 0 at the end
+
+
+# toy_section6 at tiny size: 2 rungs, 2 seeds, 1 classification epoch, 1 detection epoch,
+# 4 segmentation iterations; the logger writes every iteration so each step logs a loss.
+_TINY_SECTION6 = '''
+_options = {{'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
+            'test_dataloader.num_workers': 0, 'test_dataloader.persistent_workers': False,
+            'default_hooks.logger.interval': 1}}
+ladder = dict(
+    name='tiny6',
+    seeds=[0, 1],
+    classify=dict(overlays=['{repo}/configs/toy/classification.py'], epoch_scale=1 / 120,
+                  cfg_options=dict(_options, **{{'train_dataloader.batch_size': 8}})),
+    detect=dict(config='{repo}/configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py',
+                cfg_options=dict(_options, **{{'train_cfg.max_epochs': 1}})),
+    segment=dict(config='{repo}/configs/toy/fcn_botr18-d-d8_toy-ade.py',
+                 cfg_options=dict(_options, **{{'train_cfg.max_iters': 4,
+                                               'param_scheduler.0.end': 4}})),
+    rungs=[
+        dict(name='B-standard', cls_config='{c}resnet50_baseline_8xb32_in1k.py',
+             cls_options={{'model.backbone.variant': 'b'}}, paper=dict(top1=76.14, mAP=77.54)),
+        dict(name='D-efficient', cls_config='{c}resnet50d_efficient_8xb128_in1k.py',
+             paper=dict(top1=77.16, mAP=78.30, pixAcc=78.88, mIoU=38.88)),
+    ])
+'''
+
+
+@pytest.mark.slow
+def test_tiny_section6_reports_intervals_verdicts_figures_and_tensorboard(in_workspace, repo,
+                                                                          capsys):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    ladder_file = in_workspace / 'tiny6.py'
+    ladder_file.write_text(_TINY_SECTION6.format(repo=repo, c=f'{repo}/configs/classification/'))
+    paths = ladder_main([str(ladder_file)])
+    out = capsys.readouterr().out
+    assert 'step 16/16: segment' in out
+    assert re.search(r'classify: epoch 1/1, iter \d+/\d+, \d+%, loss [\d.]+', out)  # in-step
+    text = Path(paths['md']).read_text()
+    for rung in ('B-standard', 'D-efficient'):  # two seeds: mean ± std [interval]
+        assert re.search(rf'\| {rung} \| [\d.]+ ± [\d.]+ \[[\d.-]+, [\d.-]+\] \|', text), text
+    assert re.search(r'\| D-efficient \| B-standard \| [+-][\d.]+ \[', text)
+    for number in (1, 2):
+        assert re.search(rf'\*\*Claim {number}\*\* .*: \*\*(holds|does not hold|inconclusive)\*\*',
+                         text)
+    for number in (3, 4):
+        assert re.search(rf'\*\*Claim {number}\*\* .*: \*\*not tested by this ladder\*\*', text)
+    rows = list(csv.DictReader(open(paths['csv'])))
+    assert {r['metric'] for r in rows if r['rung'] == 'D-efficient'} >= {
+        'top1', 'mAP', 'mIoU', 'AP50/disc', 'IoU/disc'}
+    for key in ('png', 'transfer'):
+        assert Path(paths[key]).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    # every training step wrote TensorBoard events holding the loss
+    records = RecordBook('work_dirs/tiny6').all()
+    trained = [k for k in records if not k.endswith('-convert')]
+    assert len(trained) == 12
+    for step_id in trained:
+        step_dir = Path(records[step_id]['outputs']['config']).parent
+        events = sorted(step_dir.glob('*/vis_data/events.out.tfevents.*'))
+        assert events, step_id
+        scalars = set()
+        for event_file in events:
+            acc = EventAccumulator(str(event_file))
+            acc.Reload()
+            scalars |= set(acc.Tags()['scalars'])
+        assert 'loss' in scalars, (step_id, scalars)

@@ -4,14 +4,17 @@ The host library (mmpretrain, mmdet or mmseg) is the config's ``default_scope``;
 the ones OpenMMLab's own ``tools/train.py`` scripts have.
 """
 import argparse
+import json
 from typing import List, Optional
 
 from mmengine.config import Config, DictAction
+from mmengine.dist import is_main_process
 
 import tricks_mm  # noqa: F401  (installs the safe checkpoint loader and atomic saves)
 from tricks_mm.cli.config_setup import apply_common_flags, import_host, load_config
 from tricks_mm.cli.guards import init_distributed_without_cuda, install_train_guards
 from tricks_mm.datasets.checks import check_config_datasets
+from tricks_mm.engine.atomic_io import atomic_write_bytes
 from tricks_mm.engine.runner import StrictRunner, find_resume_checkpoint
 
 
@@ -38,6 +41,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--skip-data-check', action='store_true',
                         help='do not check the datasets on disk before training '
                              '(tricks_mm.datasets.checks)')
+    parser.add_argument('--out-metrics',
+                        help='after training, evaluate on the test split in the same process '
+                             '(the trained weights, as tools/test.py would on the last '
+                             'checkpoint) and write the metrics to this JSON file')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher (pytorch = torchrun)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
@@ -66,10 +73,16 @@ def main(argv: Optional[List[str]] = None) -> StrictRunner:
     args = parse_args(argv)
     cfg = build_train_config(args)
     if not args.skip_data_check:
-        check_config_datasets(cfg, loaders=('train_dataloader', 'val_dataloader'))
+        check_config_datasets(cfg, loaders=('train_dataloader', 'val_dataloader')
+                              + (('test_dataloader', ) if args.out_metrics else ()))
     init_distributed_without_cuda(cfg)
     runner = StrictRunner.from_cfg(cfg)
     runner.train()
+    if args.out_metrics:
+        metrics = runner.test()
+        if is_main_process():
+            atomic_write_bytes(json.dumps(metrics, indent=2, default=float).encode(),
+                               args.out_metrics)
     return runner
 
 

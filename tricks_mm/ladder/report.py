@@ -115,8 +115,44 @@ def verdicts(rows: List[Row]) -> List[claims.Verdict]:
     return claims.verdicts({str(r['rung']): {m: _values(r, m) for m in METRICS} for r in rows})
 
 
-def markdown(spec: LadderSpec, rows: List[Row], note: str = '') -> str:
-    """Tables 8 and 9 with ours beside the paper's numbers, paired differences, verdicts."""
+def teacher_lines(spec: LadderSpec, records: Dict[str, dict]) -> List[str]:
+    """For each distillation rung: its teacher's top-1 against the student's, paired by seed
+    (distillation from a teacher that is not better than its student means nothing)."""
+    key = METRIC_KEYS['classify']['top1']
+    by_name = {r.name: r for r in spec.rungs}
+    lines = []
+    for rung in spec.rungs:
+        if rung.teacher is None:
+            continue
+        top1: Dict[str, Dict[int, float]] = {}
+        for name in (rung.teacher, rung.name):
+            top1[name] = {}
+            for seed in spec.seeds:
+                record = records.get(Step(seed, by_name[name], 'classify').step_id) or {}
+                if key in record.get('metrics', {}):
+                    top1[name][seed] = float(record['metrics'][key])
+        if not top1[rung.teacher] or not top1[rung.name]:
+            continue
+        teacher = summarize(list(top1[rung.teacher].values()))
+        d = paired(top1[rung.teacher], top1[rung.name])
+        if d.above_zero:
+            verdict = 'beats its student'
+        elif d.has_interval:
+            verdict = ('does NOT beat its student' if d.below_zero else
+                       'is not clearly better than its student')
+        else:
+            verdict = ('beats its student (single run: no interval)' if d.n and d.mean > 0
+                       else 'does NOT beat its student (single run)')
+        lines.append(f'- teacher {rung.teacher!r} of {rung.name!r}: top-1 '
+                     f'{_cell(teacher, len(spec.seeds))}; teacher - student '
+                     f'{claims.fmt_diff(d)}: {verdict}.')
+    return lines
+
+
+def markdown(spec: LadderSpec, rows: List[Row], note: str = '',
+             teachers: Sequence[str] = ()) -> str:
+    """Tables 8 and 9 with ours beside the paper's numbers, paired differences, teachers,
+    verdicts."""
     seeds = len(spec.seeds)
     lines = [f'# Ladder `{spec.name}`', '']
     if note:
@@ -148,6 +184,8 @@ def markdown(spec: LadderSpec, rows: List[Row], note: str = '') -> str:
                       for m in METRICS]
             lines.append(f'| {rung} | {ref} | ' + ' | '.join(cells_) + ' |')
         lines.append('')
+    if teachers:
+        lines += ['## Distillation teachers', ''] + list(teachers) + ['']
     lines += ['## Claims of Section 6', '']
     lines += [v.line() for v in verdicts(rows)]
     lines.append('')
@@ -285,7 +323,8 @@ def write_report(spec: LadderSpec, records: Dict[str, dict], note: str = '') -> 
     os.makedirs(spec.work_dir, exist_ok=True)
     paths = {ext: osp.join(spec.work_dir, f'report.{ext}') for ext in ('md', 'csv', 'png')}
     paths['transfer'] = osp.join(spec.work_dir, 'report_transfer.png')
-    atomic_write_bytes(markdown(spec, rows, note).encode(), paths['md'])
+    atomic_write_bytes(markdown(spec, rows, note, teacher_lines(spec, records)).encode(),
+                       paths['md'])
     atomic_write_bytes(csv_text(rows).encode(), paths['csv'])
     title = f'ladder {spec.name}' + (' (toy scale, synthetic data)' if note else '')
     plot(rows, paths['png'], title)
