@@ -63,3 +63,9 @@ def test_iteration_loop_and_test_phase_and_ladder_eta():
     watch('12/01 21:52:02 - mmengine - INFO - Epoch(test) [10/40]    eta: 0:00:08  time: 0.1')
     assert out[-1].startswith('[ladder t]   segment: test 10/40, 25%, test ETA 0m12s')
     assert 'loss' not in out[-1]
+    # mmengine repeats the last position with the metrics: printed once
+    clock.now = 20.0
+    watch('12/01 21:52:09 - mmengine - INFO - Epoch(test) [40/40]    eta: 0:00:00  time: 0.1')
+    watch('12/01 21:52:09 - mmengine - INFO - Epoch(test) [40/40]    mIoU: 10.0  aAcc: 50.0')
+    assert [line.split(', ')[0] for line in out[-2:]] == ['[ladder t]   segment: test 10/40',
+                                                          '[ladder t]   segment: test 40/40']

@@ -44,6 +44,10 @@ def test_single_run_and_constant_values():
     same = summarize([4.0, 4.0, 4.0])  # zero spread: the interval is the point itself
     assert (same.std, same.low, same.high) == (0.0, 4.0, 4.0) and same.above_zero
     assert summarize([]).n == 0
+    # NaN (mmseg's IoU of a class absent from predictions and labels) is undefined: left out
+    assert summarize([float('nan'), 1.0, 2.0, 3.0]) == summarize([1.0, 2.0, 3.0])
+    assert summarize([float('nan'), float('nan')]).n == 0
+    assert paired({0: 1.0, 1: float('nan'), 2: 3.0}, {0: 0.0, 1: 0.0, 2: 1.0}).n == 2
 
 
 def test_paired_difference_pairs_by_seed_and_matches_scipy():

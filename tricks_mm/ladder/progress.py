@@ -45,6 +45,7 @@ class StepProgress:
         self._first: Optional[Tuple[float, int]] = None  # (time, done) at the phase's first line
         self._last_emit: Optional[float] = None
         self._eta_shown = False
+        self._last_text = ''
         self.estimate: Optional[Tuple[float, float]] = None  # (total, remaining) seconds
 
     def _position(self, line: str) -> Optional[Tuple[str, int, int, str]]:
@@ -88,7 +89,8 @@ class StepProgress:
             if self.ladder_eta is not None:
                 parts.append(f'ladder {self.ladder_eta(self.estimate)}')
             first_eta, self._eta_shown = not self._eta_shown, True
-        if (self._last_emit is None or first_eta or now - self._last_emit >= self.interval
-                or done == total):
-            self._last_emit = now
-            self.emit(f'{self.label}: ' + ', '.join(parts))
+        text = f'{self.label}: ' + ', '.join(parts)
+        if text != self._last_text and (self._last_emit is None or first_eta or done == total
+                                        or now - self._last_emit >= self.interval):
+            self._last_emit, self._last_text = now, text
+            self.emit(text)

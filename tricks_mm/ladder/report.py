@@ -93,13 +93,15 @@ def _paper(value: Optional[float]) -> str:
 
 
 def differences(rows: List[Row]) -> List[Tuple[str, str, str, Summary]]:
-    """``(rung, reference, metric, paired difference)`` for each rung against B-standard and
-    against the rung before it (in the ladder's order), where both have the metric."""
+    """``(rung, reference, metric, paired difference)`` for each rung after B-standard against
+    it, and for each rung against the rung before it (in the ladder's order), where both have
+    the metric."""
     by_name = {str(r['rung']): r for r in rows}
+    names = list(by_name)
     out = []
     for i, row in enumerate(rows):
         references = []
-        if claims.B_STANDARD in by_name and row['rung'] != claims.B_STANDARD:
+        if claims.B_STANDARD in by_name and i > names.index(claims.B_STANDARD):
             references.append(claims.B_STANDARD)
         if i > 0 and rows[i - 1]['rung'] not in references:
             references.append(str(rows[i - 1]['rung']))
@@ -307,7 +309,10 @@ def plot_transfer(rows: List[Row], path: str, title: str) -> None:
                                   xytext=(4, 4), textcoords='offset points')
         paper_ax.set_title(f'paper (He et al. 2019): {metric} vs top-1\n{_rho_text(px, py)}',
                            fontsize=9)
-        for ax in (ours_ax, paper_ax):
+        for ax, points in ((ours_ax, xs), (paper_ax, px)):
+            if not points:
+                ax.text(0.5, 0.5, 'no rung has both numbers', transform=ax.transAxes,
+                        ha='center', va='center', fontsize=9)
             ax.set_xlabel('ImageNet top-1 (%)' if ax is paper_ax else 'top-1 (%)')
             ax.set_ylabel(f'{metric} (%)')
             ax.grid(alpha=0.3)

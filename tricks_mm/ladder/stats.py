@@ -56,9 +56,11 @@ def summarize(values: Sequence[float], confidence: float = CONFIDENCE) -> Summar
     """Mean, sample std (n-1) and the Student-t interval of the mean of ``values``.
 
     With n = 1 there is a mean but no std and no interval; identical values (std 0) give the
-    degenerate interval [mean, mean], which scipy would report as NaN.
+    degenerate interval [mean, mean], which scipy would report as NaN. NaN values (mmseg's IoU
+    of a class in neither the predictions nor the labels) are undefined, not numbers: left out,
+    and not counted in n.
     """
-    values = [float(v) for v in values]
+    values = [float(v) for v in values if not math.isnan(float(v))]
     n = len(values)
     if n == 0:
         return EMPTY
@@ -76,9 +78,10 @@ def paired(values: Mapping[int, float], reference: Mapping[int, float],
            confidence: float = CONFIDENCE) -> Summary:
     """``values - reference`` over the seeds both have: mean difference and its t-interval.
 
-    Seeds present in only one of the two are left out (n counts the pairs).
+    Seeds present in only one of the two, or NaN in either, are left out (n counts the pairs).
     """
-    seeds = sorted(set(values) & set(reference))
+    seeds = sorted(s for s in set(values) & set(reference)
+                   if not (math.isnan(float(values[s])) or math.isnan(float(reference[s]))))
     a = [float(values[s]) for s in seeds]
     b = [float(reference[s]) for s in seeds]
     diffs = [x - y for x, y in zip(a, b)]
