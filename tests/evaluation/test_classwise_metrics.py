@@ -1,4 +1,4 @@
-"""Per-class AP / IoU from the host metrics, on constructed cases whose answers are hand-computed."""
+"""Per-class AP / IoU from the host metrics, on constructed cases with hand-computed answers."""
 import pytest
 import torch
 from mmengine.registry import METRICS, DefaultScope
@@ -10,7 +10,8 @@ def _det_sample():
     """One image. cat: one ground truth, found exactly (AP 1). dog: two ground truths, a false
     positive scored 0.9 then a hit on the first truth at 0.8: precision 0, 1/2 at recall 0, 1/2.
     Area AP = 1/2 * 1/2 = 0.25; 11-point AP = 6 recall points (0..0.5) at precision 1/2 / 11."""
-    gt = dict(bboxes=torch.tensor([[10., 10., 50., 50.], [60., 10., 90., 40.], [10., 60., 40., 90.]]),
+    gt = dict(bboxes=torch.tensor([[10., 10., 50., 50.], [60., 10., 90., 40.],
+                                   [10., 60., 40., 90.]]),
               labels=torch.tensor([0, 1, 1]))
     pred = dict(bboxes=torch.tensor([[10., 10., 50., 50.], [200., 200., 230., 230.],
                                      [60., 10., 90., 40.]]),

@@ -131,7 +131,8 @@ def test_claim_1_ranks_rungs_by_top1():
               'no pretraining': _rung(mAP=[10.0, 11.0, 10.5])}  # no top-1: not a classifier rung
     verdict = claims.claim_1(rising)
     assert verdict.verdict == claims.HOLDS
-    assert "'best' - 'B-standard'" in verdict.evidence and 'over 3 rungs = +1.00' in verdict.evidence
+    assert "'best' - 'B-standard'" in verdict.evidence
+    assert 'over 3 rungs = +1.00' in verdict.evidence
     falling = dict(rising, best=_rung(top1=[76.0, 76.8, 76.1], mAP=[45.0, 46.0, 45.2]))
     assert claims.claim_1(falling).verdict == claims.FAILS
     noisy = dict(rising, best=_rung(top1=[76.0, 76.8, 76.1], mAP=[49.0, 55.0, 52.5]))

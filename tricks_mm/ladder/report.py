@@ -178,7 +178,8 @@ def markdown(spec: LadderSpec, rows: List[Row], note: str = '',
                   ('Percentage points, rung minus reference' + (
                       '; * and bold: the 95% interval excludes 0.' if seeds > 1
                       else f' ({NO_INTERVAL}).')), '',
-                  '| rung | minus | ' + ' | '.join(METRICS) + ' |', '|' + '---|' * (2 + len(METRICS))]
+                  '| rung | minus | ' + ' | '.join(METRICS) + ' |',
+                  '|' + '---|' * (2 + len(METRICS))]
         pairs = list(dict.fromkeys((rung, ref) for rung, ref, _, _ in diffs))
         table = {(rung, ref, m): d for rung, ref, m, d in diffs}
         for rung, ref in pairs:
