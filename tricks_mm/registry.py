@@ -11,6 +11,7 @@ Inside the package, build sub-components scope-proof: pass ``_scope_='tricks_mm'
 against whatever host scope is current.
 """
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
@@ -29,6 +30,8 @@ OPTIM_WRAPPERS = Registry(
 PARAM_SCHEDULERS = Registry(
     'parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS, scope=SCOPE,
     locations=['tricks_mm.engine'])
+METRICS = Registry(
+    'metric', parent=MMENGINE_METRICS, scope=SCOPE, locations=['tricks_mm.evaluation'])
 TRANSFORMS = Registry(
     'transform', parent=MMENGINE_TRANSFORMS, scope=SCOPE,
     locations=['tricks_mm.datasets'])

@@ -28,5 +28,6 @@ model = dict(
 # batch (e.g. this config on 8 processes) unless the LR is scaled on purpose.
 auto_scale_lr = dict(enable=False, base_batch_size=16)
 
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+# mmseg's IoUMetric, also returning the per-class IoU it computes (IoU/<class>) for the ladder's CSV
+val_evaluator = dict(type='tricks_mm.ClasswiseIoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator

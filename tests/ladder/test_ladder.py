@@ -4,6 +4,7 @@ import csv
 import os
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import textwrap
@@ -99,35 +100,107 @@ def test_tiny_ladder_runs_skips_and_reruns_only_what_changed(in_workspace, repo,
     assert os.path.isdir('work_dirs/tiny/seed0/d-cosine/classify.superseded')
 
 
-def test_report_from_recorded_results(tmp_path, repo):
-    """The report writer on hand-written records: means, spreads, paper columns."""
+def _record_ladder(tmp_path, repo, seeds):
     ladder_file = tmp_path / 'l.py'
+    c = f'{repo}/configs/classification/'
     ladder_file.write_text(textwrap.dedent(f'''
-        ladder = dict(name='rec', seeds=[0, 1],
+        ladder = dict(name='rec', seeds={seeds},
             detect=dict(config='{repo}/configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'),
             segment=dict(config='{repo}/configs/toy/fcn_botr18-d-d8_toy-ade.py'),
             rungs=[dict(name='none'),
-                   dict(name='B', cls_config='{repo}/configs/classification/resnet50b_efficient_8xb128_in1k.py',
-                        paper=dict(top1=76.66, mAP=77.54))])
+                   dict(name='B-standard', cls_config='{c}resnet50b_efficient_8xb128_in1k.py',
+                        paper=dict(top1=76.66, mAP=77.54)),
+                   dict(name='D-efficient', cls_config='{c}resnet50d_efficient_8xb128_in1k.py',
+                        paper=dict(top1=77.16, mAP=78.30))])
     '''))
-    spec = load_ladder(os.fspath(ladder_file), os.fspath(tmp_path / 'wd'))
+    return load_ladder(os.fspath(ladder_file), os.fspath(tmp_path / 'wd'))
+
+
+# per seed: top-1, mAP (fraction, as mmdet reports it), pixAcc, mIoU, AP50 of 'disc', IoU 'disc'
+_B = {0: (70.0, 0.50, 80.0, 30.0, 0.40, 20.0), 1: (74.0, 0.60, 82.0, 34.0, 0.70, 26.0),
+      2: (72.0, 0.55, 81.0, 32.0, 0.55, 23.0)}
+_D_GAIN = {0: (1.0, 0.05, 0.5, 1.0, 0.1, 1.0), 1: (1.2, 0.06, 0.7, 1.2, 0.1, 1.0),
+           2: (0.9, 0.04, 0.6, 0.9, 0.1, 1.0)}
+
+
+def _write_records(spec, seeds):
     book = RecordBook(spec.work_dir)
-    values = {0: (70.0, 0.50, 80.0, 30.0), 1: (74.0, 0.60, 82.0, 34.0)}
-    for seed, (top1, m_ap, acc, miou) in values.items():
-        book.write(f'seed{seed}-b-classify', dict(metrics={'accuracy/top1': top1}))
-        book.write(f'seed{seed}-b-detect', dict(metrics={'voc07/mAP': m_ap}))
-        book.write(f'seed{seed}-b-segment', dict(metrics={'aAcc': acc, 'mIoU': miou}))
+    for seed in seeds:
+        for rung, gain in (('b-standard', (0,) * 6), ('d-efficient', _D_GAIN[seed])):
+            top1, m_ap, acc, miou, ap_disc, iou_disc = (v + g for v, g in zip(_B[seed], gain))
+            book.write(f'seed{seed}-{rung}-classify', dict(metrics={'accuracy/top1': top1}))
+            book.write(f'seed{seed}-{rung}-detect', dict(
+                metrics={'voc07/mAP': m_ap, 'voc07/AP50/disc': ap_disc}))
+            book.write(f'seed{seed}-{rung}-segment', dict(
+                metrics={'aAcc': acc, 'mIoU': miou, 'IoU/disc': iou_disc}))
         book.write(f'seed{seed}-none-detect', dict(metrics={'voc07/mAP': 0.1}))
+    return book
+
+
+def _ci(values):
+    from scipy import stats
+    n = len(values)
+    return stats.t.interval(0.95, n - 1, loc=statistics.mean(values),
+                            scale=statistics.stdev(values) / n ** 0.5)
+
+
+def test_report_from_recorded_results(tmp_path, repo):
+    """The report on hand-written records: mean ± std [t-interval], paired same-seed
+    differences marked where they exclude 0, a verdict per claim, per-class CSV, two figures."""
     from tricks_mm.ladder.report import write_report
+    spec = _record_ladder(tmp_path, repo, [0, 1, 2])
+    book = _write_records(spec, [0, 1, 2])
     paths = write_report(spec, book.all())
     text = Path(paths['md']).read_text()
-    # mean ± sample std over the two seeds; mAP in percent
-    assert '| B | 72.00 ± 2.83 | 55.00 ± 7.07 | 76.66 | 77.54 |' in text
-    assert '| none | - | 10.00 ± 0.00 | - | - |' in text
-    assert '| B | 72.00 ± 2.83 | 81.00 ± 1.41 | 32.00 ± 2.83 | 76.66 | - | - |' in text
-    rows = {(r['rung'], r['metric']): r for r in csv.DictReader(open(paths['csv']))}
-    assert rows[('B', 'mIoU')]['mean'] == '32.0000' and rows[('B', 'mIoU')]['n'] == '2'
-    assert rows[('none', 'top1')]['n'] == '0'
+    low, high = _ci([70.0, 74.0, 72.0])
+    m_low, m_high = _ci([50.0, 60.0, 55.0])  # mAP in percent
+    assert (f'| B-standard | 72.00 ± 2.00 [{low:.2f}, {high:.2f}] | '
+            f'55.00 ± 5.00 [{m_low:.2f}, {m_high:.2f}] | 76.66 | 77.54 |') in text
+    assert '| none | - | 10.00 ± 0.00 [10.00, 10.00] | - | - |' in text
+    assert 'Student-t' in text and 'ttest_rel' in text  # the method, in the report
+    # D-efficient - B-standard, seed by seed: top-1 gains 1.0, 1.2, 0.9
+    d_low, d_high = _ci([1.0, 1.2, 0.9])
+    assert (f'| D-efficient | B-standard | **{statistics.mean([1.0, 1.2, 0.9]):+.2f} '
+            f'[{d_low:+.2f}, {d_high:+.2f}]** * |') in text
+    assert '**Claim 2** (ResNet-D beats ResNet-B downstream): **holds**' in text
+    assert '**Claim 1**' in text and '**Claim 3**' in text
+    assert re.search(r'\*\*Claim 4\*\* .*: \*\*not tested by this ladder\*\*', text)
+    rows = {(r['rung'], r['minus'], r['metric']): r for r in csv.DictReader(open(paths['csv']))}
+    miou = rows[('B-standard', '', 'mIoU')]
+    assert (miou['mean'], miou['n']) == ('32.0000', '3')
+    assert float(miou['ci_low']) == pytest.approx(_ci([30.0, 34.0, 32.0])[0], abs=1e-4)
+    assert rows[('none', '', 'top1')]['n'] == '0'
+    assert rows[('B-standard', '', 'AP50/disc')]['mean'] == '55.0000'  # per-class AP, percent
+    assert rows[('D-efficient', '', 'IoU/disc')]['mean'] == '24.0000'
+    assert float(rows[('D-efficient', 'B-standard', 'mAP')]['mean']) == pytest.approx(5.0)
+    for key in ('png', 'transfer'):
+        assert Path(paths[key]).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_single_seed_report_says_no_interval_and_draws_no_error_bars(tmp_path, repo,
+                                                                    monkeypatch):
+    from matplotlib.axes import Axes
+
+    from tricks_mm.ladder.report import write_report
+    bars = []
+    original = Axes.errorbar
+
+    def recording(self, *args, **kwargs):
+        bars.append((kwargs.get('xerr'), kwargs.get('yerr')))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Axes, 'errorbar', recording)
+    spec = _record_ladder(tmp_path, repo, [0])
+    paths = write_report(spec, _write_records(spec, [0]).all())
+    text = Path(paths['md']).read_text()
+    assert 'single run: no interval' in text
+    assert '| B-standard | 70.00 | 50.00 | 76.66 | 77.54 |' in text
+    assert '**Claim 2** (ResNet-D beats ResNet-B downstream): **inconclusive**' in text
+    assert all(xerr is None and yerr is None for xerr, yerr in bars)  # points, no zero bars
+    bars.clear()
+    spec3 = _record_ladder(tmp_path, repo, [0, 1, 2])
+    write_report(spec3, _write_records(spec3, [0, 1, 2]).all())
+    assert any(yerr is not None for _, yerr in bars)  # with seeds, the intervals are drawn
 
 
 def test_bad_ladder_files_are_refused_with_the_field_named(tmp_path, repo):
@@ -159,6 +232,9 @@ def test_downstream_config_binds_backbone_and_c4_head(repo, pretrained):
     assert cfg.randomness.seed == 3
     # evaluated once, by the step's test process, not again at the end of training
     assert cfg.val_cfg is None and cfg.val_dataloader is None and cfg.val_evaluator is None
+    # TensorBoard event files next to the host's own backend
+    assert [b.type for b in cfg.visualizer.vis_backends] == ['LocalVisBackend',
+                                                             'TensorboardVisBackend']
     assert cfg.test_dataloader.dataset.ann_file == 'VOC2007/ImageSets/Main/test.txt'
     if pretrained is None:
         assert backbone.init_cfg is None and head.init_cfg is None
@@ -227,3 +303,98 @@ def test_killed_ladder_resumes_the_step_without_redoing_finished_ones(in_workspa
     resumed = log[log.index('resumed epoch: 1'):]  # mmengine's resume message, then epoch 2 only
     assert re.search(r'Epoch\(train\)\s+\[2\]', resumed)
     assert not re.search(r'Epoch\(train\)\s+\[1\]', resumed)
+
+
+def test_toy_section6_has_every_rung_three_seeds_and_stronger_teachers(repo, monkeypatch):
+    """The full toy ladder: the control and every Table 8/9 rung, seeds 0-2; each distillation
+    teacher is deeper and trains longer than its student (the materialized configs)."""
+    from tricks_mm.ladder.materialize import classification_config
+    monkeypatch.chdir(repo)  # the ladder file names repo-relative configs
+    spec = load_ladder('configs/ladders/toy_section6.py')
+    assert spec.name == 'toy_section6' and spec.seeds == [0, 1, 2]
+    reported = [r.name for r in spec.rungs if r.report]
+    assert reported == ['no pretraining', 'B-standard', 'D-efficient', '+ cosine',
+                        '+ label smoothing', '+ distillation', '+ mixup',
+                        '+ mixup + distillation']
+    assert spec.detect.config.endswith('faster-rcnn_botr18-d-fpn_toy-voc.py')
+    assert spec.segment.config.endswith('fcn_botr18-d-d8_toy-ade.py')
+    rungs = {r.name: r for r in spec.rungs}
+    b_standard = classification_config(rungs['B-standard'], spec.classify, 0)
+    assert b_standard.model.backbone.variant == 'b'
+    assert [s.type for s in b_standard.param_scheduler] == ['MultiStepLR']  # standard recipe
+    for student in ('+ distillation', '+ mixup + distillation'):
+        teacher = rungs[rungs[student].teacher]
+        assert not teacher.report and not teacher.transfer
+        t_cfg = classification_config(teacher, spec.classify, 0)
+        s_cfg = classification_config(rungs[student], spec.classify, 0,
+                                      teacher=dict(config='t.py', checkpoint='t.pth'))
+        assert t_cfg.model.backbone.depth == 34 > s_cfg.model.backbone.depth == 18
+        assert t_cfg.train_cfg.max_epochs == 36 > s_cfg.train_cfg.max_epochs
+        cosine = t_cfg.param_scheduler[1]
+        assert cosine.type == 'CosineAnnealingLR' and cosine.end == 36
+        assert cosine.begin + cosine.T_max == pytest.approx(36)  # decays to 0 at the end
+
+
+# toy_section6 at tiny size: 2 rungs, 2 seeds, 1 classification epoch, 1 detection epoch,
+# 4 segmentation iterations; the logger writes every iteration so each step logs a loss.
+_TINY_SECTION6 = '''
+_options = {{'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
+            'test_dataloader.num_workers': 0, 'test_dataloader.persistent_workers': False,
+            'default_hooks.logger.interval': 1}}
+ladder = dict(
+    name='tiny6',
+    seeds=[0, 1],
+    classify=dict(overlays=['{repo}/configs/toy/classification.py'], epoch_scale=1 / 120,
+                  cfg_options=dict(_options, **{{'train_dataloader.batch_size': 8}})),
+    detect=dict(config='{repo}/configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py',
+                cfg_options=dict(_options, **{{'train_cfg.max_epochs': 1}})),
+    segment=dict(config='{repo}/configs/toy/fcn_botr18-d-d8_toy-ade.py',
+                 cfg_options=dict(_options, **{{'train_cfg.max_iters': 4,
+                                               'param_scheduler.0.end': 4}})),
+    rungs=[
+        dict(name='B-standard', cls_config='{c}resnet50_baseline_8xb32_in1k.py',
+             cls_options={{'model.backbone.variant': 'b'}}, paper=dict(top1=76.14, mAP=77.54)),
+        dict(name='D-efficient', cls_config='{c}resnet50d_efficient_8xb128_in1k.py',
+             paper=dict(top1=77.16, mAP=78.30, pixAcc=78.88, mIoU=38.88)),
+    ])
+'''
+
+
+@pytest.mark.slow
+def test_tiny_section6_reports_intervals_verdicts_figures_and_tensorboard(in_workspace, repo,
+                                                                          capsys):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    ladder_file = in_workspace / 'tiny6.py'
+    ladder_file.write_text(_TINY_SECTION6.format(repo=repo, c=f'{repo}/configs/classification/'))
+    paths = ladder_main([str(ladder_file)])
+    out = capsys.readouterr().out
+    assert 'step 16/16: segment' in out
+    assert re.search(r'classify: epoch 1/1, iter \d+/\d+, \d+%, loss [\d.]+', out)  # in-step
+    text = Path(paths['md']).read_text()
+    for rung in ('B-standard', 'D-efficient'):  # two seeds: mean ± std [interval]
+        assert re.search(rf'\| {rung} \| [\d.]+ ± [\d.]+ \[[\d.-]+, [\d.-]+\] \|', text), text
+    assert re.search(r'\| D-efficient \| B-standard \| [+-][\d.]+ \[', text)
+    for number in (1, 2):
+        assert re.search(rf'\*\*Claim {number}\*\* .*: \*\*(holds|does not hold|inconclusive)\*\*',
+                         text)
+    for number in (3, 4):
+        assert re.search(rf'\*\*Claim {number}\*\* .*: \*\*not tested by this ladder\*\*', text)
+    rows = list(csv.DictReader(open(paths['csv'])))
+    assert {r['metric'] for r in rows if r['rung'] == 'D-efficient'} >= {
+        'top1', 'mAP', 'mIoU', 'AP50/disc', 'IoU/disc'}
+    for key in ('png', 'transfer'):
+        assert Path(paths[key]).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    # every training step wrote TensorBoard events holding the loss
+    records = RecordBook('work_dirs/tiny6').all()
+    trained = [k for k in records if not k.endswith('-convert')]
+    assert len(trained) == 12
+    for step_id in trained:
+        step_dir = Path(records[step_id]['outputs']['config']).parent
+        events = sorted(step_dir.glob('*/vis_data/events.out.tfevents.*'))
+        assert events, step_id
+        scalars = set()
+        for event_file in events:
+            acc = EventAccumulator(str(event_file))
+            acc.Reload()
+            scalars |= set(acc.Tags()['scalars'])
+        assert 'loss' in scalars, (step_id, scalars)

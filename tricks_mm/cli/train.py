@@ -4,15 +4,18 @@ The host library (mmpretrain, mmdet or mmseg) is the config's ``default_scope``;
 the ones OpenMMLab's own ``tools/train.py`` scripts have.
 """
 import argparse
+import json
 from typing import List, Optional
 
 from mmengine.config import Config, DictAction
+from mmengine.dist import is_main_process
 
 import tricks_mm  # noqa: F401  (installs the safe checkpoint loader and atomic saves)
 from tricks_mm.config.guards import install_train_guards
 from tricks_mm.config.setup import apply_common_flags, import_host, load_config
 from tricks_mm.datasets.checks import DEFAULT_LABEL_MAP_SAMPLE, check_before_training
 from tricks_mm.engine.distributed import init_distributed_without_cuda
+from tricks_mm.engine.atomic_io import atomic_write_bytes
 from tricks_mm.engine.runner import StrictRunner, find_resume_checkpoint
 from tricks_mm.transfer.normalization import check_config_normalization
 
@@ -44,6 +47,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         metavar='N',
                         help='the data check reads every label map of a dataset with at most N, '
                              'a seeded random sample of N above (default: %(default)s)')
+    parser.add_argument('--out-metrics',
+                        help='after training, evaluate on the test split in the same process '
+                             '(the trained weights, as tools/test.py would on the last '
+                             'checkpoint) and write the metrics to this JSON file')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher (pytorch = torchrun)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
@@ -73,11 +80,17 @@ def main(argv: Optional[List[str]] = None) -> StrictRunner:
     cfg = build_train_config(args)
     check_config_normalization(cfg)
     if not args.skip_data_check:
-        check_before_training(cfg, loaders=('train_dataloader', 'val_dataloader'),
+        check_before_training(cfg, loaders=('train_dataloader', 'val_dataloader')
+                              + (('test_dataloader', ) if args.out_metrics else ()),
                               label_map_sample=args.data_check_sample)
     init_distributed_without_cuda(cfg)
     runner = StrictRunner.from_cfg(cfg)
     runner.train()
+    if args.out_metrics:
+        metrics = runner.test()
+        if is_main_process():
+            atomic_write_bytes(json.dumps(metrics, indent=2, default=float).encode(),
+                               args.out_metrics)
     return runner
 
 

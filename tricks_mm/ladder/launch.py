@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 from collections import deque
-from typing import List
+from typing import Callable, List, Optional
 
 from tricks_mm.ladder.spec import Launch
 
@@ -29,8 +29,10 @@ def command(module: str, args: List[str], launch: Launch) -> List[str]:
             *launch.srun_args, sys.executable, '-m', module, *args, '--launcher', 'slurm']
 
 
-def run_logged(cmd: List[str], log_path: str, echo: bool = False) -> None:
-    """Run ``cmd``, appending its output to ``log_path``.
+def run_logged(cmd: List[str], log_path: str, echo: bool = False,
+               on_line: Optional[Callable[[str], None]] = None) -> None:
+    """Run ``cmd``, appending its output to ``log_path``; ``on_line`` sees every output line
+    (the ladder's progress inside the step, :mod:`tricks_mm.ladder.progress`).
 
     Raises:
         StepFailed: non-zero exit; the message names the log and quotes its last lines.
@@ -50,6 +52,8 @@ def run_logged(cmd: List[str], log_path: str, echo: bool = False) -> None:
             tail.append(line)
             if echo:
                 sys.stdout.write(line)
+            if on_line is not None:
+                on_line(line)
         code = proc.wait()
     if code != 0:
         raise StepFailed(f'{" ".join(cmd[:6])} ... exited with {code}; full log: {log_path}\n'

@@ -24,7 +24,22 @@ def _finish(cfg: Config, task: TaskSpec, seed: int, extra: Optional[Dict[str, An
     # Each step is evaluated once, by its test process (tools/test.py on the test split, whose
     # numbers the report shows); validating at the end of training as well would only repeat it.
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    _add_tensorboard(cfg)
     return cfg
+
+
+def _add_tensorboard(cfg: Config) -> None:
+    """Every step also writes TensorBoard event files (mmengine's ``TensorboardVisBackend``,
+    next to the host's own backends, under ``<step>/<timestamp>/vis_data``), so
+    ``tensorboard --logdir work_dirs/<ladder>`` shows every rung's curves side by side."""
+    visualizer = cfg.get('visualizer')
+    if not isinstance(visualizer, dict):
+        raise ValueError(f'{cfg.filename}: the ladder needs a `visualizer` dict (the host '
+                         f"default_runtime's) to add TensorBoard to, got {visualizer!r}")
+    backends = list(visualizer.get('vis_backends') or [])
+    if not any(str(b.get('type', '')).endswith('TensorboardVisBackend') for b in backends):
+        backends.append(dict(type='TensorboardVisBackend'))
+    visualizer['vis_backends'] = backends
 
 
 def classification_config(rung: Rung, task: TaskSpec, seed: int,

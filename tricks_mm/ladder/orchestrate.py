@@ -48,5 +48,5 @@ def report(spec: LadderSpec) -> Dict[str, str]:
     paths = write_report(spec, RecordBook(spec.work_dir).all(), note)
     with open(paths['md']) as f:
         print(f.read())
-    print(f'report: {paths["md"]}, {paths["csv"]}, {paths["png"]}')
+    print('report: ' + ', '.join(paths.values()))
     return paths

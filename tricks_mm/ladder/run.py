@@ -14,6 +14,7 @@ from tricks_mm.ladder.batch import effective_batch
 from tricks_mm.ladder.code_version import code_identity, code_version
 from tricks_mm.ladder.materialize import (classification_config, downstream_config,
                                           imported_eval_config, task_config_text)
+from tricks_mm.ladder.progress import StepProgress, duration
 from tricks_mm.ladder.records import RecordBook, step_key, with_code
 from tricks_mm.ladder.spec import LadderSpec, Launch, Rung, task_launch
 from tricks_mm.ladder.step import Step, slug
@@ -31,19 +32,23 @@ class Progress:
         self.seconds: Dict[str, List[float]] = {}
         self.remaining: List[str] = []
 
-    def _eta(self) -> str:
+    def eta(self, current: Optional[Tuple[float, float]] = None) -> str:
+        """ETA of the steps left. ``current``: the running step's estimated (total, remaining)
+        seconds from its log (:class:`StepProgress`); before any step has finished, its total
+        stands in for the kinds not yet timed, so the first ETA comes with the first log lines."""
         known = [t for times in self.seconds.values() for t in times]
-        if not known:
+        if not known and current is None:
             return 'ETA unknown'
-        mean_all = sum(known) / len(known)
+        mean_all = sum(known) / len(known) if known else current[0]  # type: ignore[index]
+        ahead = self.remaining[1:] if current is not None else self.remaining
         left = sum(sum(self.seconds[k]) / len(self.seconds[k]) if k in self.seconds else mean_all
-                   for k in self.remaining)
-        return f'ETA {int(left // 60)}m{int(left % 60):02d}s'
+                   for k in ahead) + (current[1] if current is not None else 0.0)
+        return f'ETA {duration(left)}'
 
     def start(self, step: Step, remaining_kinds: List[str]) -> None:
         self.remaining = remaining_kinds
         print(f'[ladder {self.name}] step {self.done + 1}/{self.total}: {step.kind} '
-              f'rung {step.rung.name!r} seed {step.seed} ({self._eta()})', flush=True)
+              f'rung {step.rung.name!r} seed {step.seed} ({self.eta()})', flush=True)
 
     def finish(self, step: Step, seconds: Optional[float]) -> None:
         self.done += 1
@@ -68,6 +73,7 @@ class LadderRunner:
         self.book = RecordBook(spec.work_dir)
         self.results: Dict[str, Dict[str, Any]] = {}
         self.code = code_version()
+        self.progress: Optional[Progress] = None
 
     def plan(self) -> List[Step]:
         steps = []
@@ -85,7 +91,7 @@ class LadderRunner:
     def run(self) -> Dict[str, Dict[str, Any]]:
         os.makedirs(self.spec.work_dir, exist_ok=True)
         steps = self.plan()
-        progress = Progress(len(steps), self.spec.name)
+        self.progress = progress = Progress(len(steps), self.spec.name)
         for i, step in enumerate(steps):
             progress.start(step, [s.kind for s in steps[i:]])
             started = time.time()
@@ -139,24 +145,26 @@ class LadderRunner:
         with open(key_file, 'w') as f:
             f.write(key)
 
-    def _train_and_test(self, step_dir: str, auto_scale_lr: bool,
-                        step_launch: Launch) -> Dict[str, Any]:
+    def _train_and_test(self, step_dir: str, auto_scale_lr: bool, step_launch: Launch,
+                        kind: str, max_epochs: Optional[int]) -> Dict[str, Any]:
+        """Train, then evaluate on the test split in the same process (the stack's start-up is
+        paid once per step): the child writes ``metrics.json`` atomically after the test, and
+        the record is written only once it exists, so a step killed in either phase reruns
+        and resumes from its last checkpoint."""
         config_path = osp.join(step_dir, 'config.py')
         log = osp.join(step_dir, 'run.log')
-        args = [config_path, '--work-dir', step_dir]
+        metrics_path = osp.join(step_dir, 'metrics.json')
+        args = [config_path, '--work-dir', step_dir, '--out-metrics', metrics_path]
         if auto_scale_lr:
             args.append('--auto-scale-lr')
         if osp.isfile(osp.join(step_dir, 'last_checkpoint')):
             args.append('--resume')
+        watch = StepProgress(f'[ladder {self.spec.name}]   {kind}', max_epochs,
+                             ladder_eta=self.progress.eta if self.progress else None)
         launch.run_logged(launch.command('tricks_mm.cli.train', args, step_launch), log,
-                          self.echo)
+                          self.echo, on_line=watch)
         with open(osp.join(step_dir, 'last_checkpoint')) as f:
             checkpoint = f.read().strip()
-        metrics_path = osp.join(step_dir, 'metrics.json')
-        launch.run_logged(
-            launch.command('tricks_mm.cli.test',
-                           [config_path, checkpoint, '--work-dir', osp.join(step_dir, 'test'),
-                            '--out-metrics', metrics_path], step_launch), log, self.echo)
         with open(metrics_path) as f:
             metrics = json.load(f)
         return dict(outputs=dict(config=config_path, checkpoint=checkpoint,
@@ -173,10 +181,13 @@ class LadderRunner:
         key = step_key(step.kind, text, inputs,
                        extra=dict(launch=asdict(step_launch), auto_scale_lr=auto_scale_lr))
 
+        max_epochs = cfg.train_cfg.get('max_epochs')  # None for an iteration-based loop
+
         def execute(step_dir: str) -> Dict[str, Any]:
             with open(osp.join(step_dir, 'config.py'), 'w') as f:
                 f.write(text)
-            return dict(self._train_and_test(step_dir, auto_scale_lr, step_launch),
+            return dict(self._train_and_test(step_dir, auto_scale_lr, step_launch, step.kind,
+                                             max_epochs),
                         batch=batch, launch=asdict(step_launch))
 
         return key, inputs, execute

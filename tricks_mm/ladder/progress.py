@@ -1,0 +1,96 @@
+"""Progress inside a ladder step, read from the child's mmengine log lines.
+
+mmengine's ``LogProcessor`` prints ``Epoch(train) [e][i/N] ... loss: x`` (epoch-based loops),
+``Iter(train) [i/N] ...`` (iteration-based) and ``Epoch(test) [i/N]``. The ladder sees only these
+lines (each step is a child process), so it parses them to show iteration of total, the loss and
+an ETA from the rate it measures between lines (the child's own ``eta`` covers training only and
+is not printed for the test).
+"""
+import re
+import time
+from typing import Callable, Optional, Tuple
+
+_TRAIN = re.compile(r'\b(Epoch|Iter)\(train\)\s+(?:\[\s*(\d+)\s*\])?\s*\[\s*(\d+)\s*/\s*(\d+)\s*\]')
+_TEST = re.compile(r'\bEpoch\(test\)\s+\[\s*(\d+)\s*/\s*(\d+)\s*\]')
+_LOSS = re.compile(r'\bloss: (\S+)')
+
+
+def duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    return f'{seconds // 60}m{seconds % 60:02d}s'
+
+
+class StepProgress:
+    """Called with every log line of a step's child; prints a progress line now and then.
+
+    Args:
+        label: prefix of the printed lines (ladder name, step kind).
+        max_epochs: the step's ``train_cfg.max_epochs`` for an epoch-based loop (the log line
+            gives the epoch and the iterations per epoch, not the number of epochs); ``None``
+            for an iteration-based loop.
+        interval: at most one printed line per ``interval`` seconds (the first one at once).
+        ladder_eta: given this step's estimated (total, remaining) seconds, the whole ladder's
+            ETA text (:meth:`tricks_mm.ladder.run.Progress.eta`).
+        clock, emit: injectable for tests (``time.monotonic``, ``print``).
+    """
+
+    def __init__(self, label: str, max_epochs: Optional[int] = None, interval: float = 15.0,
+                 ladder_eta: Optional[Callable[[Tuple[float, float]], str]] = None,
+                 clock: Callable[[], float] = time.monotonic,
+                 emit: Callable[[str], None] = lambda s: print(s, flush=True)) -> None:
+        self.label, self.max_epochs, self.interval = label, max_epochs, interval
+        self.ladder_eta, self.clock, self.emit = ladder_eta, clock, emit
+        self.started = clock()
+        self._phase: Optional[str] = None
+        self._first: Optional[Tuple[float, int]] = None  # (time, done) at the phase's first line
+        self._last_emit: Optional[float] = None
+        self._eta_shown = False
+        self._last_text = ''
+        self.estimate: Optional[Tuple[float, float]] = None  # (total, remaining) seconds
+
+    def _position(self, line: str) -> Optional[Tuple[str, int, int, str]]:
+        """(phase, done, total, where) of a progress line, else ``None``."""
+        match = _TRAIN.search(line)
+        if match:
+            loop, epoch, i, n = match.group(1), match.group(2), int(match.group(3)), \
+                int(match.group(4))
+            if loop == 'Iter' or epoch is None:
+                return 'train', i, n, f'iter {i}/{n}'
+            epoch_ = int(epoch)
+            if self.max_epochs is None:
+                return 'train', i, n, f'epoch {epoch_}, iter {i}/{n}'
+            return ('train', (epoch_ - 1) * n + i, self.max_epochs * n,
+                    f'epoch {epoch_}/{self.max_epochs}, iter {i}/{n}')
+        match = _TEST.search(line)
+        if match:
+            i, n = int(match.group(1)), int(match.group(2))
+            return 'test', i, n, f'test {i}/{n}'
+        return None
+
+    def __call__(self, line: str) -> None:
+        position = self._position(line)
+        if position is None:
+            return
+        phase, done, total, where = position
+        now = self.clock()
+        if phase != self._phase:
+            self._phase, self._first = phase, (now, done)
+        t0, done0 = self._first  # type: ignore[misc]
+        parts = [where, f'{100 * done / total:.0f}%']
+        loss = _LOSS.search(line) if phase == 'train' else None
+        if loss:
+            parts.append(f'loss {loss.group(1)}')
+        first_eta = False
+        if done > done0 and now > t0:
+            per_item = (now - t0) / (done - done0)
+            remaining = per_item * (total - done)
+            self.estimate = (now - self.started + remaining, remaining)
+            parts.append(f'{phase} ETA {duration(remaining)}')
+            if self.ladder_eta is not None:
+                parts.append(f'ladder {self.ladder_eta(self.estimate)}')
+            first_eta, self._eta_shown = not self._eta_shown, True
+        text = f'{self.label}: ' + ', '.join(parts)
+        if text != self._last_text and (self._last_emit is None or first_eta or done == total
+                                        or now - self._last_emit >= self.interval):
+            self._last_emit, self._last_text = now, text
+            self.emit(text)
