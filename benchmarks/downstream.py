@@ -15,15 +15,11 @@ should be 1 within noise: the backbones compute the same thing.
 """
 import argparse
 import copy
-import sys
-from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import torch
 
-import torch  # noqa: E402
-
-from _common import (REPO, add_common_args, interleave, log, machine_info, machine_md, md_table,  # noqa: E402
+from _common import (REPO, add_common_args, interleave, log, machine_info, machine_md, md_table,
                      median, quiet_mmengine, publish, spread)
 
 DET_CONFIG = 'configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'

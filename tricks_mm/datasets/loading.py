@@ -18,6 +18,12 @@ failure is an :class:`ImageLoadError` naming the file, its size and the reason, 
 ``on_error='skip'``, a logged and counted skip (the transform returns ``None`` and mmengine's
 ``BaseDataset`` draws another training sample; mmengine refuses ``None`` at test time, so keep
 ``'raise'`` for val/test pipelines). ``tools/train.py`` swaps it in for ``LoadImageFromFile``.
+
+It also decodes with two libjpeg-turbo decoders mmcv does not offer (``imdecode_backend``):
+``'torchvision'`` (``torchvision.io.decode_image``, always installed with torch) and
+``'simplejpeg'`` (if installed), both returning the BGR uint8 array mmcv's ``'cv2'`` backend
+returns (``color_type='color'`` only). Their speed and their pixel difference to OpenCV are
+measured by ``benchmarks/data_pipeline.py`` (docs/benchmarks.md).
 """
 import logging
 from typing import Optional
@@ -31,6 +37,25 @@ from mmengine.logging import print_log
 from tricks_mm.registry import TRANSFORMS
 
 _ON_ERROR = ('raise', 'skip')
+
+
+def decode_torchvision(img_bytes: bytes) -> np.ndarray:
+    """``torchvision.io.decode_image`` as an HWC BGR uint8 array (mmcv's ``'cv2'`` layout)."""
+    import torch
+    from torchvision.io import ImageReadMode, decode_image
+    buf = torch.frombuffer(bytearray(img_bytes), dtype=torch.uint8)
+    rgb = decode_image(buf, mode=ImageReadMode.RGB)  # (3, H, W)
+    return np.ascontiguousarray(rgb.permute(1, 2, 0).numpy()[..., ::-1])
+
+
+def decode_simplejpeg(img_bytes: bytes) -> np.ndarray:
+    """``simplejpeg.decode_jpeg`` straight to BGR (JPEG only)."""
+    import simplejpeg
+    return simplejpeg.decode_jpeg(img_bytes, colorspace='BGR')
+
+
+#: decoders of this module, by ``imdecode_backend`` name
+DECODERS = {'torchvision': decode_torchvision, 'simplejpeg': decode_simplejpeg}
 
 
 class ImageLoadError(ValueError):
@@ -55,6 +80,10 @@ class BoTLoadImageFromFile(LoadImageFromFile):
             raise ValueError(f'on_error must be one of {_ON_ERROR}, got {on_error!r}')
         super().__init__(**kwargs)
         self.on_error = 'skip' if self.ignore_empty else on_error
+        if self.imdecode_backend in DECODERS and self.color_type != 'color':
+            raise ValueError(f"imdecode_backend={self.imdecode_backend!r} decodes to 3-channel "
+                             f"colour only, got color_type={self.color_type!r}: use the 'cv2' "
+                             f"backend for it")
 
     def _read_bytes(self, filename: str) -> bytes:
         if self.file_client_args is not None:
@@ -82,8 +111,11 @@ class BoTLoadImageFromFile(LoadImageFromFile):
             self._fail(filename, 'empty file (0 bytes)')
             return None
         try:
-            img = mmcv.imfrombytes(img_bytes, flag=self.color_type,
-                                   backend=self.imdecode_backend)
+            if self.imdecode_backend in DECODERS:
+                img = DECODERS[self.imdecode_backend](img_bytes)
+            else:
+                img = mmcv.imfrombytes(img_bytes, flag=self.color_type,
+                                       backend=self.imdecode_backend)
         except Exception as err:  # cv2 / PIL raise a zoo of types for bad bytes
             self._fail(filename, f'{len(img_bytes)} bytes, {self.imdecode_backend} could not '
                                  f'decode it ({type(err).__name__}: {err})')

@@ -1,0 +1,1 @@
+"""Config adaptation: library functions that rewrite a loaded mmengine ``Config``."""
