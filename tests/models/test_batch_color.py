@@ -53,10 +53,11 @@ FACTORS = {'brightness': [0.6, 0.8, 1.0, 1.2, 1.4, 1.33],
            'saturation': [0.6, 0.8, 1.0, 1.2, 1.4, 0.93],
            'hue': [-0.2, -0.1, 0.0, 0.05, 0.2, 0.13]}
 # Largest |batch - PIL| in 0..255 units, from PIL's uint8 arithmetic: blends truncate to uint8
-# (<= 1); contrast blends with the *rounded* mean of the *rounded* grey image (<= 1 more);
-# hue goes through 8-bit H, S, V planes and shifts H by trunc(255 * f) / 256 of the circle:
-# a hue error of 1/512 of the circle moves a fully saturated channel by 6 * 255 / 512 = 3.
-MAX_DIFF = {'brightness': 1.0, 'contrast': 2.0, 'saturation': 1.0, 'hue': 6.0}
+# (< 1); saturation blends with the grey image rounded to uint8, contrast with the mean grey
+# rounded to an integer (each < 0.5 * |1 - f| <= 0.2 more); hue goes through PIL's 8-bit H, S, V
+# planes, whose round trip alone (hue 0) moves pixels by up to 6 (mean 0.6), and shifts H in
+# steps of 1/255 of the circle (a step is 6 units on a fully saturated pixel).
+MAX_DIFF = {'brightness': 1.0, 'contrast': 1.2, 'saturation': 1.2, 'hue': 12.0}
 
 
 @pytest.mark.parametrize('op', list(PIL_OPS))
@@ -95,6 +96,7 @@ def test_whole_stage_with_fixed_factors_equals_mmpretrain_colorjitter_then_botli
         jitter, monkeypatch):
     from mmpretrain.datasets.transforms import ColorJitter
     stage = _stage(jitter)
+    stage.seed_rng(3)
     imgs = _images()
     n = len(imgs)
     params = stage.draw(n, torch.device('cpu'))
@@ -118,12 +120,15 @@ def test_whole_stage_with_fixed_factors_equals_mmpretrain_colorjitter_then_botli
         np.testing.assert_array_equal(lit, exact.astype(np.uint8))  # it truncates to uint8
         want.append(lit.astype(np.float32))
     want = np.stack(want)
-    diff = np.abs(out - want)
-    # each step of the per-image path rounds to uint8 (up to 3 jitter steps, hue <= 6, and the
-    # truncation after lighting <= 1): the batch stage does not round; the mean difference
-    # stays rounding-sized
-    assert diff.max() <= 8.0, diff.max()
-    assert diff.mean() < 1.0, diff.mean()
+    diff = out - want
+    # The per-image path rounds to uint8 after every step (MAX_DIFF above) and truncates after
+    # lighting; the batch stage does not round. A hue error (<= 12) grows with a later
+    # saturation and brightness step (factors <= 1.4 each): <= 12 * 1.4 * 1.4 + 4 < 28. The
+    # truncations (up to 3 jitter steps + lighting, < 1 each) darken the per-image result: the
+    # mean difference is positive and below 2.
+    assert np.abs(diff).max() < 28.0, np.abs(diff).max()
+    assert 0.0 < diff.mean() < 2.0, diff.mean()
+    assert np.abs(diff).mean() < 2.0, np.abs(diff).mean()
 
 
 def test_lighting_clips_like_botlighting_black_stays_black():
@@ -146,14 +151,14 @@ def test_lighting_clips_like_botlighting_black_stays_black():
 def test_random_factors_follow_mmpretrain_distributions_per_sample():
     from mmpretrain.datasets.transforms import ColorJitter
     stage = _stage('paper')
+    stage.seed_rng(0)
     n = 3000
-    torch.manual_seed(0)
     p = stage.draw(n, torch.device('cpu'))
-    ks = stats.kstest
-    assert ks(p['brightness'].numpy(), 'uniform', args=(0.6, 0.8)).pvalue > 0.01
-    assert ks(p['saturation'].numpy(), 'uniform', args=(0.6, 0.8)).pvalue > 0.01
-    assert ks(p['hue'].numpy(), 'uniform', args=(-0.2, 0.4)).pvalue > 0.01
-    assert ks(p['alpha'].flatten().numpy(), 'norm', args=(0, 0.1)).pvalue > 0.01
+    ks = stats.kstest  # p > 0.001 for "same distribution": eight such tests run here
+    assert ks(p['brightness'].numpy(), 'uniform', args=(0.6, 0.8)).pvalue > 0.001
+    assert ks(p['saturation'].numpy(), 'uniform', args=(0.6, 0.8)).pvalue > 0.001
+    assert ks(p['hue'].numpy(), 'uniform', args=(-0.2, 0.4)).pvalue > 0.001
+    assert ks(p['alpha'].flatten().numpy(), 'norm', args=(0, 0.1)).pvalue > 0.001
     assert 'contrast' not in p  # the paper's text has no contrast
     # the test can tell a wrong range apart
     assert ks(p['hue'].numpy(), 'uniform', args=(-0.5, 1.0)).pvalue < 1e-6
@@ -161,15 +166,15 @@ def test_random_factors_follow_mmpretrain_distributions_per_sample():
     np.random.seed(0)
     cj = ColorJitter(brightness=0.4, saturation=0.4, hue=0.2)
     ref = [cj._rand_params() for _ in range(n)]
-    assert stats.ks_2samp(p['brightness'].numpy(), [r[1] for r in ref]).pvalue > 0.01
-    assert stats.ks_2samp(p['hue'].numpy(), [r[4] for r in ref]).pvalue > 0.01
+    assert stats.ks_2samp(p['brightness'].numpy(), [r[1] for r in ref]).pvalue > 0.001
+    assert stats.ks_2samp(p['hue'].numpy(), [r[4] for r in ref]).pvalue > 0.001
     # order: every permutation of the 3 active ops equally likely (mmpretrain permutes all 4)
     perms, counts = np.unique(p['order'].numpy(), axis=0, return_counts=True)
     assert len(perms) == 6
-    assert stats.chisquare(counts).pvalue > 0.01
-    # each sample its own factors
-    assert len(set(p['brightness'].tolist())) == n
-    assert len(set(p['hue'].tolist())) == n
+    assert stats.chisquare(counts).pvalue > 0.001
+    # each sample its own factors (a batch of 64: float32 draws collide rarely, not never)
+    assert len(set(p['brightness'][:64].tolist())) == 64
+    assert len(set(p['hue'][:64].tolist())) == 64
 
 
 def test_each_sample_gets_its_own_factors_in_the_batch():

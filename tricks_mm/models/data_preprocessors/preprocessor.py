@@ -35,7 +35,7 @@ class BoTClsDataPreprocessor(ClsDataPreprocessor):
             if 'channel_order' in batch_color:
                 raise ValueError('batch_color takes no channel_order: it follows to_rgb (BGR '
                                  'inputs when to_rgb=True, RGB otherwise)')
-            order = 'bgr' if self._channel_conversion else 'rgb'
+            order = 'bgr' if self.to_rgb else 'rgb'
             self.batch_color = BoTBatchColorJitter(**batch_color, channel_order=order)
 
     def forward(self, data: dict, training: bool = False) -> dict:
