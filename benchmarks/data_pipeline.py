@@ -263,9 +263,11 @@ def run(n_images: int = 200, passes: int = 3, batch: int = 32,
     # the batch stage on collated worker outputs (uint8 NCHW), training mode
     # (CPU: process CPU time; CUDA: wall clock around synchronised batches)
     pre = batch_stage().to(stage_device)
-    batches = [dict(inputs=torch.stack(worker_out[i:i + batch]).to(stage_device),
-                    data_samples=None)
-               for i in range(0, len(worker_out) - batch + 1, batch)]
+    pool = list(worker_out)
+    while len(pool) < 2 * batch:  # few images, big batches: reuse the crops
+        pool += worker_out
+    batches = [dict(inputs=torch.stack(pool[i:i + batch]).to(stage_device), data_samples=None)
+               for i in range(0, len(pool) - batch + 1, batch)]
     cuda = stage_device.startswith('cuda')
     clock = time.perf_counter if cuda else time.process_time
     pre(batches[0], training=True)  # warm-up

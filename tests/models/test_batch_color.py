@@ -100,7 +100,7 @@ def test_whole_stage_with_fixed_factors_equals_mmpretrain_colorjitter_then_botli
     imgs = _images()
     n = len(imgs)
     params = stage.draw(n, torch.device('cpu'))
-    out = _hwc(stage.apply(_batch(imgs), params))
+    out = _hwc(stage.augment(_batch(imgs), params))
     ops = list(stage.ranges)
     index = {'brightness': 0, 'contrast': 1, 'saturation': 2, 'hue': 3}  # mmpretrain's indices
     want = []
@@ -186,8 +186,8 @@ def test_each_sample_gets_its_own_factors_in_the_batch():
     params = stage.last_params
     for i in range(len(imgs)):  # sample i of the batch == sample i alone with its factors
         own = {k: v[i:i + 1] for k, v in params.items()}
-        torch.testing.assert_close(out[i:i + 1], stage.apply(x[i:i + 1].clone(), own))
-    assert not torch.equal(out[0], stage.apply(x[:1].clone(), {k: v[1:2] for k, v in
+        torch.testing.assert_close(out[i:i + 1], stage.augment(x[i:i + 1].clone(), own))
+    assert not torch.equal(out[0], stage.augment(x[:1].clone(), {k: v[1:2] for k, v in
                                                                params.items()})[0])
 
 
@@ -225,7 +225,7 @@ def test_preprocessor_augments_training_batches_then_normalises_like_the_host():
                                host(data, training=False)['inputs'])
     ours.batch_color.seed_rng(0)
     trained = ours(data, training=True)['inputs']
-    aug = ours.batch_color.apply(imgs.float(), ours.batch_color.last_params)
+    aug = ours.batch_color.augment(imgs.float(), ours.batch_color.last_params)
     mean = torch.tensor(norm['mean']).view(1, 3, 1, 1)
     std = torch.tensor(norm['std']).view(1, 3, 1, 1)
     torch.testing.assert_close(trained, (aug.flip(1) - mean) / std)
@@ -246,3 +246,35 @@ def test_bad_settings_name_the_value_and_the_fix():
     mixed = [torch.zeros(3, 8, 8, dtype=torch.uint8), torch.zeros(3, 9, 8, dtype=torch.uint8)]
     with pytest.raises(ValueError, match='fixed-size crop'):
         pre(dict(inputs=mixed, data_samples=None), training=True)
+
+
+def test_rng_hook_seeds_from_the_runner_and_checkpoints_the_stream():
+    from types import SimpleNamespace
+
+    from mmengine.logging import MMLogger
+    from tricks_mm.engine.rng_state import BoTRNGStateHook
+
+    def runner(seed: int) -> SimpleNamespace:
+        model = torch.nn.Module()
+        model.data_preprocessor = BoTClsDataPreprocessor(batch_color=dict(jitter='paper'))
+        return SimpleNamespace(model=model, seed=seed, logger=MMLogger.get_current_instance())
+
+    def draw(r: SimpleNamespace) -> torch.Tensor:
+        return r.model.data_preprocessor.batch_color.draw(8, torch.device('cpu'))['hue']
+
+    hook = BoTRNGStateHook()
+    first, same_seed, other_seed = runner(5), runner(5), runner(6)
+    for r in (first, same_seed, other_seed):
+        hook.before_run(r)
+    head = draw(first)
+    assert torch.equal(draw(same_seed), head)
+    assert not torch.equal(draw(other_seed), head)
+    checkpoint: dict = {}
+    hook.before_save_checkpoint(first, checkpoint)
+    assert 'data_preprocessor.batch_color' in checkpoint['tricks_mm_rng_state']['modules']
+    continued = draw(first)
+    resumed = runner(5)
+    hook.before_run(resumed)
+    hook.after_load_checkpoint(resumed, checkpoint)
+    assert torch.equal(draw(resumed), continued)  # not the seed's first draws: the stream
+    assert not torch.equal(continued, head)

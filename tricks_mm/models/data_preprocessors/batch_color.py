@@ -176,7 +176,7 @@ class BoTBatchColorJitter(nn.Module):
             params['alpha'] = self.alphastd * torch.randn(n, 3, generator=g, device=device)
         return params
 
-    def apply(self, x: torch.Tensor, params: Dict[str, torch.Tensor]) -> torch.Tensor:
+    def augment(self, x: torch.Tensor, params: Dict[str, torch.Tensor]) -> torch.Tensor:
         """Apply given factors (see :meth:`draw`) to a float batch."""
         ops = list(self.ranges)
         if ops:
@@ -199,7 +199,7 @@ class BoTBatchColorJitter(nn.Module):
                              f'{tuple(inputs.shape)}')
         x = inputs.to(torch.float32, copy=True)
         self.last_params = self.draw(x.shape[0], x.device)
-        return self.apply(x, self.last_params)
+        return self.augment(x, self.last_params)
 
     def extra_repr(self) -> str:
         return (f'jitter={self.jitter}, lighting={self.lighting_cfg is not None}, '
