@@ -304,8 +304,9 @@ def run(n_images: int = 200, passes: int = 3, batch: int = 32,
 def report(res: Dict[str, Any], info: Dict[str, str], load: str) -> str:
     rates = res['gpu_rates']
     pipes = res['pipelines']
-    rows = [(n, f"{p['img_per_s']:.0f}", f"{1e3 / p['img_per_s']:.2f}", f"{p['wall_img_per_s']:.0f}",
-             f"{p['worker_img_per_s']:.0f}", *p['workers_needed'].values())
+    rows = [(n, f"{p['img_per_s']:.0f}", f"{1e3 / p['img_per_s']:.2f}",
+             f"{p['wall_img_per_s']:.0f}", f"{p['worker_img_per_s']:.0f}",
+             *p['workers_needed'].values())
             for n, p in pipes.items()]
     tv = pipes[TORCHVISION]['worker_img_per_s']
     ratios = ', '.join(f"{n} {p['worker_img_per_s'] / tv:.2f}" for n, p in pipes.items()

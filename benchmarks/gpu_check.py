@@ -1,4 +1,4 @@
-"""The GPU check: classification throughput first, then the mmcv CUDA build and detection/segmentation.
+"""The GPU check: classification throughput first, then the mmcv CUDA build and downstream.
 
 Usage (from the repository root)::
 
