@@ -30,8 +30,8 @@ SCALES = {
     'paper': ('configs/detection/faster-rcnn_botr50-d-fpn_1x_voc0712.py', 2, (600, 1000),
               'configs/segmentation/fcn_botr50-d-d8_4xb4-80k_ade20k-512x512.py', 4),
 }
-SHARED_KEYS = ('depth', 'out_indices', 'strides', 'dilations', 'contract_dilation',
-               'frozen_stages', 'norm_cfg', 'norm_eval')
+SHARED_KEYS = ('depth', 'stem_channels', 'base_channels', 'out_indices', 'strides', 'dilations',
+               'contract_dilation', 'frozen_stages', 'norm_cfg', 'norm_eval')
 
 
 def _load(config: str, depth: int) -> Any:
