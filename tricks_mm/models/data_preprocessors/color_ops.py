@@ -44,14 +44,15 @@ def _blend(x: torch.Tensor, other: torch.Tensor, factor: torch.Tensor) -> torch.
 def grey(x: torch.Tensor, rgb_index: Sequence[int]) -> torch.Tensor:
     """The luma plane ``(N, 1, H, W)``; ``rgb_index`` gives the channels holding R, G, B."""
     weights = [0.0, 0.0, 0.0]
-    for i, w in zip(rgb_index, LUMA_RGB):
-        weights[i] = w
+    for channel, weight in zip(rgb_index, LUMA_RGB):
+        weights[channel] = weight
     n, _, h, w = x.shape
     return torch.matmul(x.new_tensor(weights), x.reshape(n, 3, h * w)).view(n, 1, h, w)
 
 
 def brightness(x: torch.Tensor, factor: torch.Tensor, rgb_index: Sequence[int]) -> torch.Tensor:
-    """PIL ``ImageEnhance.Brightness``: blend with black."""
+    """PIL ``ImageEnhance.Brightness``: blend with black (``rgb_index``: same signature as the
+    other ops, unused)."""
     return (x * _per_sample(factor, x)).clamp_(0, 255)
 
 
