@@ -198,8 +198,10 @@ def decoders() -> Dict[str, Callable[[bytes], np.ndarray]]:
     return out
 
 
-def time_decoders(paths: Sequence[str], rounds: int = 3) -> Dict[str, Dict[str, float]]:
-    """CPU ms per decode (median of ``rounds`` interleaved passes) and pixels vs OpenCV."""
+def time_decoders(paths: Sequence[str], rounds: int = 3, device: str = 'cpu'
+                  ) -> Dict[str, Dict[str, float]]:
+    """CPU ms per decode (median of ``rounds`` interleaved passes) and pixels vs OpenCV; on
+    ``device='cuda'`` also torchvision's batched GPU decode (wall ms per image)."""
     blobs = [Path(p).read_bytes() for p in paths]
     decs = decoders()
     ref_name = next(iter(decs))
@@ -216,7 +218,29 @@ def time_decoders(paths: Sequence[str], rounds: int = 3) -> Dict[str, Dict[str, 
         diffs = [np.abs(dec(b).astype(np.int16) - r) for b, r in zip(blobs[:20], ref[:20])]
         out[name] = dict(ms=median(per_pass[name]), max_diff=float(max(d.max() for d in diffs)),
                          mean_diff=float(np.mean([d.mean() for d in diffs])))
+    if device.startswith('cuda'):
+        out['torchvision.io.decode_jpeg, batched on the GPU (nvJPEG)'] = _gpu_decode(
+            blobs, ref, rounds, device)
     return out
+
+
+def _gpu_decode(blobs: List[bytes], ref: List[np.ndarray], rounds: int, device: str
+                ) -> Dict[str, float]:
+    """Wall ms per image of one batched ``decode_jpeg(list, device=...)`` call per pass."""
+    from torchvision.io import decode_jpeg
+    data = [torch.frombuffer(bytearray(b), dtype=torch.uint8) for b in blobs]
+    decode_jpeg(data[:4], device=device)  # warm-up (nvJPEG handles)
+    times = []
+    for _ in range(rounds):
+        torch.cuda.synchronize()
+        t = time.perf_counter()
+        imgs = decode_jpeg(data, device=device)
+        torch.cuda.synchronize()
+        times.append((time.perf_counter() - t) / len(data) * 1e3)
+    diffs = [np.abs(i.permute(1, 2, 0).flip(-1).cpu().numpy().astype(np.int16) - r)
+             for i, r in zip(imgs[:20], ref[:20])]
+    return dict(ms=median(times), max_diff=float(max(d.max() for d in diffs)),
+                mean_diff=float(np.mean([d.mean() for d in diffs])))
 
 
 def run(n_images: int = 200, passes: int = 3, batch: int = 32,
@@ -259,7 +283,7 @@ def run(n_images: int = 200, passes: int = 3, batch: int = 32,
                 wall_pass[name].append(len(paths) / (time.perf_counter() - t))
             log(f'pass {r + 1}/{passes}: ' + ', '.join(
                 f'{n} {v[-1]:.0f} img/s' for n, v in cpu_pass.items()))
-        decode = time_decoders(paths)
+        decode = time_decoders(paths, device=stage_device)
     # the batch stage on collated worker outputs (uint8 NCHW), training mode
     # (CPU: process CPU time; CUDA: wall clock around synchronised batches)
     pre = batch_stage().to(stage_device)

@@ -234,6 +234,9 @@ def short_table(res: Dict[str, Any]) -> str:
         rows.append(f"| batch colour stage on {dp['batch_stage_device']} | "
                     f"{dp['batch_stage_ms']:.3f} ms/img (per-image transforms it replaces, CPU: "
                     f"{dp['replaced_ms']:.2f} ms/img) |")
+        for name, d in dp.get('decode', {}).items():
+            rows.append(f"| JPEG decode, {name} | {d['ms']:.2f} ms/img (max diff to OpenCV "
+                        f"{d['max_diff']:.0f}) |")
     elif dp:
         rows.append(f"| data pipeline | {dp.get('skipped') or dp.get('error')} |")
     fo = res.get('overhead', {})
