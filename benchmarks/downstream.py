@@ -15,15 +15,11 @@ should be 1 within noise: the backbones compute the same thing.
 """
 import argparse
 import copy
-import sys
-from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import torch
 
-import torch  # noqa: E402
-
-from _common import (REPO, add_common_args, interleave, log, machine_info, machine_md, md_table,  # noqa: E402
+from _common import (REPO, add_common_args, interleave, log, machine_info, machine_md, md_table,
                      median, quiet_mmengine, publish, spread)
 
 DET_CONFIG = 'configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'
@@ -34,8 +30,8 @@ SCALES = {
     'paper': ('configs/detection/faster-rcnn_botr50-d-fpn_1x_voc0712.py', 2, (600, 1000),
               'configs/segmentation/fcn_botr50-d-d8_4xb4-80k_ade20k-512x512.py', 4),
 }
-SHARED_KEYS = ('depth', 'out_indices', 'strides', 'dilations', 'contract_dilation',
-               'frozen_stages', 'norm_cfg', 'norm_eval')
+SHARED_KEYS = ('depth', 'stem_channels', 'base_channels', 'out_indices', 'strides', 'dilations',
+               'contract_dilation', 'frozen_stages', 'norm_cfg', 'norm_eval')
 
 
 def _load(config: str, depth: int) -> Any:

@@ -24,19 +24,15 @@ the Runner's time per iteration goes.
 import argparse
 import math
 import os
-import sys
 import tempfile
 import time
 from collections import defaultdict
-from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import torch
+from torch.utils.data import Dataset
 
-import torch  # noqa: E402
-from torch.utils.data import Dataset  # noqa: E402
-
-from _common import (REPO, log, machine_info, machine_md, md_table,  # noqa: E402
+from _common import (REPO, log, machine_info, machine_md, md_table,
                      median, publish, spread, sync)
 
 DEFAULT_CONFIG = 'configs/classification/resnet50d_cosine_ls_8xb128_in1k.py'

@@ -1,230 +1,88 @@
-"""The one prepared check for a lent GPU machine: install, build mmcv, measure, report.
+"""The GPU check: classification throughput first, then the mmcv CUDA build and downstream.
 
-Usage
------
-On the development machine (network to PyPI), once::
-
-    bash benchmarks/prepare_gpu_bundle.sh            # -> work_dirs/gpu_bundle (~12 MB)
-
-On the GPU machine (python 3.12 with torch preinstalled, no OpenMMLab, no network), from the
-repository root, with the bundle carried along (device tool: ``carry=["work_dirs/gpu_bundle"]``,
-``timeout_s=600``)::
+Usage (from the repository root)::
 
     PYTHONUNBUFFERED=1 python3 benchmarks/gpu_check.py --bundle work_dirs/gpu_bundle
+    .venv/bin/python benchmarks/gpu_check.py --device cpu     # proves the whole path, tiny sizes
 
-On a CPU machine where the stack is installed (proves the script; tiny sizes)::
+Needs: python with torch; either the OpenMMLab stack installed, or the offline bundle of
+``benchmarks/prepare_gpu_bundle.sh`` (``--bundle``), which ``benchmarks/gpu_setup.py`` installs
+into ``--env``; for part 3, nvcc matching torch's CUDA. Writes ``gpu_check.json`` (after every
+part, so a run cut short keeps what it measured) and ``gpu_check.md`` into ``--out`` (default
+``$OUT`` when set, else ``work_dirs/gpu_check``), the mmcv build logs beside them, and prints a
+short table last. Parts that would overrun ``--budget-s`` are skipped and marked so.
 
-    .venv/bin/python benchmarks/gpu_check.py --device cpu
+Order (the cheap, decisive numbers first):
 
-What it does
-------------
-1. Setup (skipped when ``mmcv.ops``, mmdet, mmseg and mmpretrain already import):
-   ``pip install --no-index --no-deps --target ENV`` of every wheel of the bundle, then mmcv 2.1.0
-   compiled from the bundled sdist with ``MMCV_WITH_OPS=1 FORCE_CUDA=1 TORCH_CUDA_ARCH_LIST=<the
-   GPU's, e.g. 9.0>`` and ``MAX_JOBS=<cores>`` (timed). ``-std=c++17`` in its setup.py becomes
-   ``-std=c++20`` when the installed torch's own extension builder uses C++20 (as
-   scripts/install.sh does for torch 2.14). ENV (``work_dirs/gpu_check_env``) is a package
-   folder put on ``PYTHONPATH`` in front of the system's site-packages, rather than a
-   ``venv --system-site-packages``: on the GPU image ``python3`` is itself a venv
-   (/opt/torch/.venv), and a venv made from it would see the base interpreter's packages, not
-   torch. ENV survives between calls on a warm machine (git-ignored folders are kept), so a
-   rerun skips the install and the build. If the build with ops fails (a CUDA toolkit newer
-   than mmcv 2.1.0 knows, say), mmcv is built without ops so that parts a and b still run; its
-   log comes back in the results folder.
-2. Measurements, in a child process that sees ENV and the repository (each part has a time
-   estimate; a part that would overrun ``--budget-s`` is skipped and marked so):
-   a. ResNet-50-D (``tricks_mm.BoTResNet``) training img/s through ``train_step``, batch 256 at
-      224 px: FP32 NCHW vs AMP NCHW vs AMP + channels_last (``BoTChannelsLastHook``),
-      interleaved; ratios. ("FP32" convolutions use TF32, PyTorch's default for cuDNN.)
-   b. Framework overhead (benchmarks/framework_overhead.py): the paper-scale ResNet-50-D
-      config through an mmengine Runner vs a bare PyTorch loop, AMP, batch 128.
-   c. Faster R-CNN and FCN (benchmarks/downstream.py, paper-scale configs and sizes) iteration
-      times, BoTResNet-50 vs the host's ResNet-50.
-3. Results: ``gpu_check.json`` (everything, written after each part, so a run cut short still
-   returns what it measured) and ``gpu_check.md`` in ``--out`` (default: ``$OUT`` when set, else
-   ``work_dirs/gpu_check``); a short table is printed last.
-
-Plan on a lent machine (15 minutes of device time, 10 per command): the first call installs and
-builds (the CUDA build of mmcv takes minutes on 16 cores) and measures what still fits in
-``--budget-s``; an immediate second call on the still-warm machine finds ENV and measures
-everything. Parts b and c reuse the sibling benchmark modules (``framework_overhead.py``,
-``downstream.py``, ``trick_cost.py``, ``_common.py``) rather than copies of them.
+1. Setup without compiled ops (``gpu_setup.py --ops none``: wheels + mmcv without ops, seconds).
+2. Classification, in a child process:
+   a. ``cls``: ResNet-50-D (``tricks_mm.BoTResNet``) training img/s through ``train_step``, batch
+      256 at 224 px, FP32 NCHW / AMP NCHW / AMP + channels_last (``BoTChannelsLastHook``), each
+      with the colour augmentation per image (done in the workers: the step sees augmented
+      uint8) and batched (``tricks_mm.BoTClsDataPreprocessor``: jitter + lighting on the GPU
+      inside the step), interleaved; ratios. ("FP32" convolutions use TF32, PyTorch's default
+      for cuDNN.)
+   b. ``pipeline``: benchmarks/data_pipeline.py on this machine's CPU: per-worker img/s of the
+      per-image pipeline, of the batched path's worker part and of torchvision v2; the batch
+      stage's cost per image on the device; the workers the measured AMP + channels_last rate
+      needs either way.
+   c. ``overhead``: benchmarks/framework_overhead.py, the ResNet-50-D rung through an mmengine
+      Runner vs a bare PyTorch loop (AMP, batch 128): the overhead ratio.
+3. Setup with CUDA ops (``gpu_setup.py --ops cuda``; its duration is recorded), in the time left.
+4. ``downstream``: Faster R-CNN and FCN (benchmarks/downstream.py, paper-scale configs and sizes)
+   iteration times, BoTResNet-50 vs the host's ResNet-50.
 """
 import argparse
-import glob
 import json
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
-import tarfile
-import tempfile
 import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable, Dict, List, Optional
 
+import gpu_setup
+from _common import cpu_name  # standard library only: imported before the stack is installed
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-DEFAULT_ENV = REPO / 'work_dirs' / 'gpu_check_env'
-MMCV_SDIST = 'mmcv-2.1.0.tar.gz'
-# imports the stack; on a CUDA machine mmcv must also have been compiled with CUDA ops
-STACK_CHECK = ('import sys, torch, mmengine, mmdet, mmseg, mmpretrain; '
-               'from mmcv.ops import RoIAlign, nms, get_compiling_cuda_version; '
-               'sys.exit(torch.cuda.is_available() '
-               'and get_compiling_cuda_version() == "not available")')
+CLS_PARTS = ('cls', 'pipeline', 'overhead')
+OPS_PARTS = ('downstream', )
 
-# (device, part) -> sizes; the CPU ones only prove the script runs
+# device -> sizes; the CPU ones only prove the script runs
 SIZES = {
-    'cuda': dict(cls_batch=256, cls_img=224, cls_iters=5, cls_rounds=3,
-                 fo_overlays=[], fo_batch=None, fo_img=None, fo_iters=10, fo_rounds=3,
-                 fo_profile=5, ds_depth=50, ds_scale='paper', ds_det_iters=3, ds_seg_iters=3,
-                 ds_rounds=3),
-    'cpu': dict(cls_batch=8, cls_img=64, cls_iters=1, cls_rounds=2,
-                fo_overlays=['configs/toy/classification.py'], fo_batch=8, fo_img=64,
-                fo_iters=2, fo_rounds=2, fo_profile=2, ds_depth=18, ds_scale='toy',
+    'cuda': dict(cls_batch=256, cls_img=224, cls_iters=5, cls_rounds=3, dp_images=100,
+                 dp_passes=2, dp_batch=256, fo_overlays=[], fo_batch=None, fo_img=None,
+                 fo_iters=10, fo_rounds=3, fo_profile=5, ds_depth=50, ds_scale='paper',
+                 ds_det_iters=3, ds_seg_iters=3, ds_rounds=3),
+    'cpu': dict(cls_batch=8, cls_img=64, cls_iters=1, cls_rounds=2, dp_images=16, dp_passes=1,
+                dp_batch=8, fo_overlays=['configs/toy/classification.py'], fo_batch=8,
+                fo_img=64, fo_iters=2, fo_rounds=2, fo_profile=2, ds_depth=18, ds_scale='toy',
                 ds_det_iters=1, ds_seg_iters=1, ds_rounds=1),
 }
 # rough seconds each part needs (imports and warm-up included), to skip what cannot finish
-ESTIMATE_S = {'cuda': dict(cls=90, overhead=90, downstream=120),
-              'cpu': dict(cls=60, overhead=60, downstream=120)}
+ESTIMATE_S = {'cuda': dict(cls=120, pipeline=60, overhead=90, ops_build=240, downstream=120),
+              'cpu': dict(cls=60, pipeline=30, overhead=60, ops_build=0, downstream=120)}
 
 
 def say(msg: str) -> None:
     print(f'[gpu_check] {msg}', flush=True)
 
 
-def sh(cmd: List[str], env: Optional[Dict[str, str]] = None, cwd: Optional[Path] = None,
-       log_file: Optional[Path] = None) -> None:
-    """Run ``cmd``; with ``log_file`` its output goes there and its tail is shown on failure."""
-    say('$ ' + ' '.join(str(c) for c in cmd))
-    if log_file is None:
-        subprocess.run([str(c) for c in cmd], check=True, env=env, cwd=cwd)
-        return
-    with open(log_file, 'w') as f:
-        r = subprocess.run([str(c) for c in cmd], env=env, cwd=cwd, stdout=f,
-                           stderr=subprocess.STDOUT)
-    if r.returncode:
-        tail = log_file.read_text(errors='replace').splitlines()[-40:]
-        print('\n'.join(tail), flush=True)
-        raise subprocess.CalledProcessError(r.returncode, cmd)
-
-
-def child_env(env_dir: Optional[Path]) -> Dict[str, str]:
-    """The environment of every child: ENV and the repository in front of site-packages."""
-    env = dict(os.environ)
-    paths = ([str(env_dir)] if env_dir else []) + [str(REPO)]
-    if env.get('PYTHONPATH'):
-        paths.append(env['PYTHONPATH'])
-    env['PYTHONPATH'] = os.pathsep.join(paths)
-    env.setdefault('PYTHONWARNINGS', 'ignore')
-    return env
-
-
-def stack_ready(env_dir: Optional[Path]) -> bool:
-    """Whether the OpenMMLab stack (with compiled mmcv ops) imports in a child process."""
-    r = subprocess.run([sys.executable, '-c', STACK_CHECK], env=child_env(env_dir),
-                       capture_output=True, text=True)
-    return r.returncode == 0
-
-
-def torch_uses_cxx20() -> bool:
-    """Whether the installed torch builds its own C++ extensions as C++20."""
-    import torch.utils.cpp_extension as ext
-    return "'-std=c++20'" in Path(ext.__file__).read_text()
-
-
-def _build_mmcv(bundle: Path, wheel_dir: Path, build_env: Dict[str, str], cxx20: bool,
-                log_file: Path) -> float:
-    """Compile the bundled mmcv sdist into a wheel in ``wheel_dir``; returns seconds."""
-    with tempfile.TemporaryDirectory() as tmp:
-        with tarfile.open(bundle / MMCV_SDIST) as tar:
-            if hasattr(tarfile, 'data_filter'):
-                tar.extractall(tmp, filter='data')
-            else:
-                tar.extractall(tmp)
-        src = Path(tmp) / MMCV_SDIST[:-len('.tar.gz')]
-        if cxx20:
-            setup_py = src / 'setup.py'
-            setup_py.write_text(re.sub(r'-std=c\+\+1[47]', '-std=c++20', setup_py.read_text()))
-        say(f'building mmcv (ops: {build_env["MMCV_WITH_OPS"]}, CUDA: '
-            f'{build_env["FORCE_CUDA"]}, arch {build_env.get("TORCH_CUDA_ARCH_LIST", "-")}, '
-            f'C++20: {cxx20}, {build_env["MAX_JOBS"]} jobs; log {log_file})')
-        t = time.perf_counter()
-        sh([sys.executable, '-m', 'pip', 'wheel', '-v', '--no-index', '--no-deps',
-            '--no-build-isolation', '--disable-pip-version-check', '-w', wheel_dir, '.'],
-           env=build_env, cwd=src, log_file=log_file)
-        return time.perf_counter() - t
-
-
-def setup(bundle: Optional[Path], env_dir: Path, device: str, out: Path,
-          results: Dict[str, Any]) -> None:
-    """Install the bundle into ``env_dir`` and build mmcv with ops (see the module docstring).
-
-    If the build with compiled ops fails (a CUDA toolkit newer than mmcv 2.1.0 knows, say),
-    mmcv is built without ops instead, so the classification parts still run; the detection
-    part then reports the missing ops.
-    """
-    info: Dict[str, Any] = results.setdefault('setup', {})
-    if stack_ready(None):
-        info['status'] = 'stack already importable: no install, no mmcv build'
-        say(info['status'])
-        return
-    if stack_ready(env_dir):
-        info['status'] = f'reusing {env_dir} (installed and built by an earlier run)'
-        say(info['status'])
-        return
-    if bundle is None or not bundle.is_dir():
-        raise SystemExit(f'OpenMMLab is not importable and no bundle folder was given (--bundle '
-                         f'{bundle}); build it with benchmarks/prepare_gpu_bundle.sh')
-    env_dir.mkdir(parents=True, exist_ok=True)
-    t = time.perf_counter()
-    wheels = sorted(glob.glob(str(bundle / '*.whl')))
-    sh([sys.executable, '-m', 'pip', 'install', '-q', '--no-index', '--no-deps', '--no-compile',
-        '--upgrade', '--disable-pip-version-check', '--target', env_dir, *wheels])
-    info['install_s'] = time.perf_counter() - t
-
-    import torch
-    cuda = device == 'cuda'
-    arch = '{}.{}'.format(*torch.cuda.get_device_capability()) if cuda else ''
-    cxx20 = torch_uses_cxx20()
-    info.update(cuda_arch=arch, cxx20=cxx20, torch_cuda=torch.version.cuda)
-    build_env = child_env(env_dir)
-    build_env.update(MMCV_WITH_OPS='1', FORCE_CUDA='1' if cuda else '0',
-                     MAX_JOBS=str(os.cpu_count() or 4))
-    if arch:
-        build_env['TORCH_CUDA_ARCH_LIST'] = arch
-    # kept beside ENV: a rerun on the same machine (or after a failed install) skips the build
-    wheel_dir = env_dir.parent / f'gpu_check_mmcv_{"sm" + arch.replace(".", "") if cuda else "cpu"}'
-    if glob.glob(str(wheel_dir / 'mmcv-2.1.0-*.whl')):
-        info['mmcv_build_s'] = 0.0
-        say(f'reusing the mmcv wheel in {wheel_dir}')
-    else:
-        try:
-            info['mmcv_build_s'] = _build_mmcv(bundle, wheel_dir, build_env, cxx20,
-                                               out / 'mmcv_build.log')
-        except subprocess.CalledProcessError:
-            info['mmcv_build_error'] = f'build with ops failed; see {out / "mmcv_build.log"}'
-            build_env['MMCV_WITH_OPS'] = '0'
-            build_env['FORCE_CUDA'] = '0'
-            wheel_dir = env_dir.parent / 'gpu_check_mmcv_noops'
-            info['mmcv_noops_build_s'] = _build_mmcv(bundle, wheel_dir, build_env, cxx20,
-                                                     out / 'mmcv_build_noops.log')
-    sh([sys.executable, '-m', 'pip', 'install', '-q', '--no-index', '--no-deps', '--upgrade',
-        '--disable-pip-version-check', '--target', env_dir,
-        *glob.glob(str(wheel_dir / 'mmcv*-2.1.0-*.whl'))])
-    ok = stack_ready(env_dir)
-    info['status'] = 'installed from the bundle' + ('' if ok else ', but the stack check fails '
-                                                    '(mmcv ops missing?)')
-    say(info['status'])
-
-
 # ---------------------------------------------------------------- measurement (child process)
 
+def _batch_color() -> dict:
+    """The shipped ``batch_color`` settings (one source: the dataset config)."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(REPO / 'configs/_base_/datasets/imagenet_bot.py'))
+    return cfg.data_preprocessor.batch_color.to_dict()
+
+
 def measure_cls(device: str, s: Dict[str, Any]) -> Dict[str, Any]:
-    """ResNet-50-D train_step img/s: FP32 NCHW / AMP NCHW / AMP channels_last (CPU: no AMP)."""
+    """ResNet-50-D train_step img/s: precision x memory format x where the colour stage runs."""
     import torch
     from mmengine.optim import AmpOptimWrapper, OptimWrapper
     from _common import interleave, log, median, quiet_mmengine, spread
@@ -232,25 +90,31 @@ def measure_cls(device: str, s: Dict[str, Any]) -> Dict[str, Any]:
     from tricks_mm.engine.channels_last import BoTChannelsLastHook
     quiet_mmengine()
     torch.backends.cudnn.benchmark = True
-    variants = {'FP32 NCHW': (False, False)}
+    formats = {'FP32 NCHW': (False, False)}
     if device == 'cuda':
-        variants.update({'AMP NCHW': (True, False), 'AMP channels_last': (True, True)})
+        formats.update({'AMP NCHW': (True, False), 'AMP channels_last': (True, True)})
     else:
-        variants['FP32 channels_last'] = (False, True)
-    models, wrappers, hooks = {}, {}, []
-    for name, (amp, cl) in variants.items():
-        model = build(classifier_cfg(50, 1000), device)
-        if cl:
-            hook = BoTChannelsLastHook()
-            runner = SimpleNamespace(model=model)
-            hook.before_run(runner)
-            hook.before_train(runner)
-            hooks.append(hook)
-        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True,
-                              weight_decay=1e-4)
-        wrappers[name] = AmpOptimWrapper(optimizer=opt, loss_scale='dynamic') if amp \
-            else OptimWrapper(opt)
-        models[name] = model
+        formats['FP32 channels_last'] = (False, True)
+    batch_color = _batch_color()
+    models, wrappers = {}, {}
+    for fmt, (amp, cl) in formats.items():
+        for aug in ('per-image aug', 'batched aug'):
+            cfg = classifier_cfg(50, 1000)
+            if aug == 'batched aug':
+                cfg['data_preprocessor'] = dict(cfg['data_preprocessor'], batch_color=batch_color,
+                                                type='tricks_mm.BoTClsDataPreprocessor')
+            model = build(cfg, device)
+            if cl:
+                runner = SimpleNamespace(model=model)
+                hook = BoTChannelsLastHook()
+                hook.before_run(runner)
+                hook.before_train(runner)
+            opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True,
+                                  weight_decay=1e-4)
+            name = f'{fmt}, {aug}'
+            wrappers[name] = AmpOptimWrapper(optimizer=opt, loss_scale='dynamic') if amp \
+                else OptimWrapper(opt)
+            models[name] = model
     batch = make_batch(s['cls_batch'], s['cls_img'], 1000, device)
 
     def block(name: str) -> Callable[[int], None]:
@@ -261,20 +125,35 @@ def measure_cls(device: str, s: Dict[str, Any]) -> Dict[str, Any]:
     times = interleave({n: block(n) for n in models}, s['cls_iters'], s['cls_rounds'],
                        warmup=2, device=device, log=log)
     img_s = {k: s['cls_batch'] / median(v) for k, v in times.items()}
-    base = img_s['FP32 NCHW']
+    base = img_s['FP32 NCHW, per-image aug']
     out = dict(batch=s['cls_batch'], img=s['cls_img'], img_per_s=img_s,
                spread={k: spread(v) for k, v in times.items()},
-               ratio_to_fp32={k: v / base for k, v in img_s.items()})
-    if 'AMP channels_last' in img_s:
-        out['channels_last_over_nchw_amp'] = img_s['AMP channels_last'] / img_s['AMP NCHW']
+               ratio_to_fp32={k: v / base for k, v in img_s.items()},
+               batched_over_per_image={f: img_s[f'{f}, batched aug'] / img_s[f'{f}, per-image aug']
+                                       for f in formats})
     if device == 'cuda':
+        out['channels_last_over_nchw_amp'] = (img_s['AMP channels_last, per-image aug']
+                                              / img_s['AMP NCHW, per-image aug'])
         out['max_memory_gib'] = torch.cuda.max_memory_allocated() / 2 ** 30
     return out
 
 
+def measure_pipeline(device: str, s: Dict[str, Any], res: Dict[str, Any]) -> Dict[str, Any]:
+    """Per-worker img/s here and the workers the measured training rate needs."""
+    import data_pipeline as dp
+    cls = res.get('cls', {}).get('img_per_s', {})
+    fastest = max(cls.values()) if cls else None
+    rates = [2500.0, 5000.0] + ([fastest] if fastest else [])
+    r = dp.run(n_images=s['dp_images'], passes=s['dp_passes'], batch=s['dp_batch'],
+               gpu_rates=rates, stage_device=device)
+    return dict(worker_img_per_s={k: v['worker_img_per_s'] for k, v in r['pipelines'].items()},
+                workers_needed={k: v['workers_needed'] for k, v in r['pipelines'].items()},
+                batch_stage_ms=r['batch_stage_ms'], batch_stage_device=device,
+                replaced_ms=r['replaced_ms'], decode=r['decode'], measured_rate=fastest)
+
+
 def measure(args: argparse.Namespace) -> None:
-    """Child process: run the parts within the budget, saving results after each."""
-    sys.path.insert(0, str(HERE))
+    """Child process: run the requested parts within the deadline, saving after each."""
     import torch
     device = args.device
     s = SIZES[device]
@@ -284,10 +163,9 @@ def measure(args: argparse.Namespace) -> None:
     res = json.loads(out_json.read_text()) if out_json.exists() else {}
     res['torch'] = torch.__version__
     res['gpu'] = torch.cuda.get_device_name() if device == 'cuda' else None
-    deadline = args.deadline
 
     def part(name: str, fn: Callable[[], Any]) -> None:
-        left = deadline - time.time()
+        left = args.deadline - time.time()
         if left < ESTIMATE_S[device][name]:
             res[name] = dict(skipped=f'{left:.0f} s left of the budget, ~'
                                      f'{ESTIMATE_S[device][name]} s needed')
@@ -306,6 +184,8 @@ def measure(args: argparse.Namespace) -> None:
 
     if 'cls' in args.parts:
         part('cls', lambda: measure_cls(device, s))
+    if 'pipeline' in args.parts:
+        part('pipeline', lambda: measure_pipeline(device, s, res))
     if 'overhead' in args.parts:
         import framework_overhead as fo
 
@@ -328,11 +208,11 @@ def measure(args: argparse.Namespace) -> None:
 
 def short_table(res: Dict[str, Any]) -> str:
     rows: List[str] = ['| what | result |', '|---|---|']
-    st = res.get('setup', {})
-    rows.append(f"| setup | {st.get('status', '-')}"
-                + (f", mmcv build {st['mmcv_build_s']:.0f} s" if 'mmcv_build_s' in st else '')
-                + (f", {st['mmcv_build_error']}" if 'mmcv_build_error' in st else '')
-                + ' |')
+    for level, st in res.get('setup', {}).items():
+        what = st.get('status') or st.get('error') or st.get('skipped') or '-'
+        if st.get('mmcv_build_s'):
+            what += f", mmcv build {st['mmcv_build_s']:.0f} s"
+        rows.append(f'| setup ({level} ops) | {what} |')
     cls = res.get('cls', {})
     if 'img_per_s' in cls:
         for k, v in cls['img_per_s'].items():
@@ -341,8 +221,24 @@ def short_table(res: Dict[str, Any]) -> str:
         if 'channels_last_over_nchw_amp' in cls:
             rows.append(f"| channels_last / NCHW under AMP | "
                         f"{cls['channels_last_over_nchw_amp']:.2f}x |")
+        for fmt, r in cls.get('batched_over_per_image', {}).items():
+            rows.append(f'| batched / per-image colour stage, {fmt} (step img/s) | {r:.3f}x |')
     elif cls:
-        rows.append(f"| ResNet-50-D AMP/channels_last | {cls.get('skipped') or cls.get('error')} |")
+        rows.append(f"| ResNet-50-D train | {cls.get('skipped') or cls.get('error')} |")
+    dp = res.get('pipeline', {})
+    if 'worker_img_per_s' in dp:
+        for k, v in dp['worker_img_per_s'].items():
+            need = ', '.join(f'{n} for {float(g):.0f} img/s'
+                             for g, n in dp['workers_needed'][k].items())
+            rows.append(f'| per-worker img/s, {k} | {v:.0f} (workers: {need}) |')
+        rows.append(f"| batch colour stage on {dp['batch_stage_device']} | "
+                    f"{dp['batch_stage_ms']:.3f} ms/img (per-image transforms it replaces, CPU: "
+                    f"{dp['replaced_ms']:.2f} ms/img) |")
+        for name, d in dp.get('decode', {}).items():
+            rows.append(f"| JPEG decode, {name} | {d['ms']:.2f} ms/img (max diff to OpenCV "
+                        f"{d['max_diff']:.0f}) |")
+    elif dp:
+        rows.append(f"| data pipeline | {dp.get('skipped') or dp.get('error')} |")
     fo = res.get('overhead', {})
     if 'ratio' in fo:
         ips = fo['img_per_s']
@@ -380,19 +276,26 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help='default: cuda when available (tiny sizes on cpu)')
     p.add_argument('--bundle', type=Path, default=REPO / 'work_dirs' / 'gpu_bundle',
                    help='folder made by benchmarks/prepare_gpu_bundle.sh')
-    p.add_argument('--env', type=Path, default=DEFAULT_ENV,
+    p.add_argument('--env', type=Path, default=gpu_setup.DEFAULT_ENV,
                    help='package folder the bundle is installed into (put on PYTHONPATH)')
     p.add_argument('--out', type=Path, default=None,
                    help='results folder (default: $OUT if set, else work_dirs/gpu_check)')
-    p.add_argument('--parts', nargs='+', default=['cls', 'overhead', 'downstream'],
-                   choices=['cls', 'overhead', 'downstream'], help='measurements to run')
+    p.add_argument('--parts', nargs='+', default=[*CLS_PARTS, *OPS_PARTS],
+                   choices=[*CLS_PARTS, *OPS_PARTS], help='measurements to run')
     p.add_argument('--budget-s', type=float, default=540,
                    help='wall-clock budget of the whole script; parts that cannot finish in '
-                        'what is left are skipped (default fits a 600 s device call)')
+                        'what is left are skipped (default fits a 600 s call)')
     p.add_argument('--stage', choices=['all', 'measure'], default='all', help=argparse.SUPPRESS)
     p.add_argument('--result-json', help=argparse.SUPPRESS)
     p.add_argument('--deadline', type=float, help=argparse.SUPPRESS)
     return p.parse_args(argv)
+
+
+def _measure_child(args: argparse.Namespace, parts: List[str], result_json: Path,
+                   deadline: float) -> int:
+    cmd = [sys.executable, __file__, '--stage', 'measure', '--device', args.device,
+           '--result-json', str(result_json), '--deadline', str(deadline), '--parts', *parts]
+    return subprocess.run(cmd, env=gpu_setup.child_env(args.env)).returncode
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -407,24 +310,48 @@ def main(argv: Optional[List[str]] = None) -> None:
     out = args.out or Path(os.environ.get('OUT') or REPO / 'work_dirs' / 'gpu_check')
     out.mkdir(parents=True, exist_ok=True)
     result_json = out / 'gpu_check.json'
-    sys.path.insert(0, str(HERE))
-    from _common import cpu_name  # standard library only
+    deadline = start + args.budget_s
     res: Dict[str, Any] = dict(
         date=time.strftime('%Y-%m-%d %H:%M'), device=args.device, processor=cpu_name(),
-        cpu_count=os.cpu_count(),
-        python=platform.python_version(), nvidia_smi=shutil.which('nvidia-smi') is not None)
-    try:
-        setup(args.bundle, args.env, args.device, out, res)
-    finally:
+        cpu_count=os.cpu_count(), python=platform.python_version(),
+        nvidia_smi=shutil.which('nvidia-smi') is not None, setup={})
+
+    def save() -> None:
         result_json.write_text(json.dumps(res, indent=1, default=str))
-    cmd = [sys.executable, __file__, '--stage', 'measure', '--device', args.device,
-           '--result-json', str(result_json), '--deadline', str(start + args.budget_s),
-           '--parts', *args.parts]
-    rc = subprocess.run(cmd, env=child_env(args.env)).returncode
-    res = json.loads(result_json.read_text())
-    res['measure_returncode'] = rc
+
+    def setup(level: str) -> bool:
+        try:
+            res['setup'][level] = gpu_setup.ensure(level, args.bundle, args.env, out)
+            say(f'setup {level}: {res["setup"][level]["status"]}')
+            return True
+        except (Exception, SystemExit) as e:  # record and go on with what can still run
+            res['setup'][level] = dict(error=f'{type(e).__name__}: {e}')
+            say(f'setup {level} failed: {e}')
+            return False
+        finally:
+            save()
+
+    cls_parts = [p for p in args.parts if p in CLS_PARTS]
+    ops_parts = [p for p in args.parts if p in OPS_PARTS]
+    rcs = {}
+    if cls_parts and setup('none'):
+        rcs['classification'] = _measure_child(args, cls_parts, result_json, deadline)
+        res.update({k: v for k, v in json.loads(result_json.read_text()).items()
+                    if k not in ('setup', )})
+    if ops_parts:
+        left = deadline - time.time()
+        need = ESTIMATE_S[args.device]['ops_build'] + ESTIMATE_S[args.device]['downstream']
+        if gpu_setup.ready('cuda', None) or gpu_setup.ready('cuda', args.env) or left >= need:
+            if setup('cuda'):
+                rcs['downstream'] = _measure_child(args, ops_parts, result_json, deadline)
+                res.update({k: v for k, v in json.loads(result_json.read_text()).items()
+                            if k not in ('setup', )})
+        else:
+            res['setup']['cuda'] = dict(skipped=f'{left:.0f} s left, ~{need} s needed for the '
+                                                f'mmcv CUDA build and the downstream part')
+    res['measure_returncodes'] = rcs
     res['total_s'] = time.time() - start
-    result_json.write_text(json.dumps(res, indent=1, default=str))
+    save()
     md = write_report(res, out)
     say(f'full results: {result_json} and {out / "gpu_check.md"}')
     print(md, flush=True)

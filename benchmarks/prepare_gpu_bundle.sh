@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Build the offline package folder that benchmarks/gpu_check.py installs on a GPU machine without
-# network (python 3.12, torch preinstalled, no OpenMMLab).
+# Build the offline package folder that benchmarks/gpu_setup.py (run by benchmarks/gpu_check.py)
+# installs on a GPU machine without network (python 3.12, torch preinstalled, no OpenMMLab).
 #
 #   bash benchmarks/prepare_gpu_bundle.sh [OUT_DIR]        (default: work_dirs/gpu_bundle)
 #
@@ -11,17 +11,16 @@
 #
 # What goes in, and why:
 #   - mmengine 0.10.7, mmdet 3.3.0, mmsegmentation 1.2.2, mmpretrain 1.2.0: pure-python wheels,
-#     downloaded with --no-deps (gpu_check installs with --no-deps too: mmengine/mmcv require
+#     downloaded with --no-deps (gpu_setup installs with --no-deps too: mmengine/mmcv require
 #     `opencv-python`, the GPU image has `opencv-python-headless`, which pip would not accept);
-#   - the mmcv 2.1.0 sdist: no mmcv wheel exists for recent torch, gpu_check compiles it there
-#     with CUDA ops (the wheel cached by scripts/install.sh is a CPU build for this machine);
-#   - their small dependencies that the GPU image lacks (its package list:
-#     /work/.library/device/KINDS.md): pure-python ones, plus cp312 manylinux wheels of the two
-#     compiled ones mmdet imports at start-up (pycocotools, shapely);
+#   - the mmcv 2.1.0 sdist: no mmcv wheel exists for recent torch, gpu_setup compiles it there
+#     with CUDA ops through scripts/build_mmcv.sh (the wheel cached by scripts/install.sh is a
+#     CPU build for this machine);
+#   - their small dependencies that the GPU image lacks: pure-python ones, plus cp312 manylinux
+#     wheels of the two compiled ones mmdet imports at start-up (pycocotools, shapely);
 #   - setuptools < 81: mmcv's setup.py and mmengine import pkg_resources, gone in 81.
 #   Not torch, torchvision, numpy, scipy, matplotlib, opencv, pyyaml, regex, rich, tqdm, einops,
-#   pillow, six, packaging, markdown, click, zipp: the GPU image has them. The folder stays a few
-#   MB, well under the 64 MiB that travels with a device run (pass it in `carry`).
+#   pillow, six, packaging, markdown, click, zipp: the GPU image has them. The folder stays a few MB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-work_dirs/gpu_bundle}

@@ -18,16 +18,12 @@ backward, teacher forward) explain where a difference comes from.
 """
 import argparse
 import copy
-import sys
 import time
-from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import torch
 
-import torch  # noqa: E402
-
-from _common import (add_common_args, interleave, log, machine_info, machine_md, md_table, median,  # noqa: E402
+from _common import (add_common_args, interleave, log, machine_info, machine_md, md_table, median,
                      publish, quiet_mmengine, spread, sync)
 
 MEAN, STD = [123.68, 116.779, 103.939], [58.393, 57.12, 57.375]

@@ -71,11 +71,9 @@ else
     BUILD=$(mktemp -d)
     "$PY" -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: --no-build-isolation \
       "mmcv==$MMCV_VERSION" -d "$BUILD" || fail "could not download the mmcv $MMCV_VERSION sdist from the package index."
-    tar -xzf "$BUILD/mmcv-$MMCV_VERSION.tar.gz" -C "$BUILD"
-    # torch 2.14's headers need C++20; mmcv 2.1.0's setup.py hard-codes -std=c++14/17.
-    sed -i 's/-std=c++1[47]/-std=c++20/g' "$BUILD/mmcv-$MMCV_VERSION/setup.py"
-    (cd "$BUILD/mmcv-$MMCV_VERSION" && MMCV_WITH_OPS=1 FORCE_CUDA="$WITH_CUDA" MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
-      "$PY" -m pip wheel -q --disable-pip-version-check --no-build-isolation --no-deps . -w "$BUILD/dist") \
+    # the shared recipe (C++20 when torch needs it, no build isolation): scripts/build_mmcv.sh
+    PY="$PY" MMCV_WITH_OPS=1 FORCE_CUDA="$WITH_CUDA" MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
+      bash "$(dirname "$0")/build_mmcv.sh" "$BUILD/mmcv-$MMCV_VERSION.tar.gz" "$BUILD/dist" \
       || fail "the mmcv build failed: a C++ compiler (g++) and the Python headers are needed; with FORCE_CUDA=1 also nvcc matching torch's CUDA."
     mkdir -p "$CACHE_DIR"
     cp "$BUILD"/dist/mmcv-$MMCV_VERSION-*.whl "$CACHE_DIR/"

@@ -12,7 +12,7 @@
 # * auto_scale_lr from a reference batch of 64 (lr 0.2 at batch 32 for the 0.4-at-1024 rungs):
 #   from scratch on this data lr 0.01 stays at chance for 400 iterations, 0.05 reaches 49%,
 #   0.2 56%.
-_base_ = ['../_base_/datasets/imagenet_bot.py']  # for the paper's lighting constants
+_base_ = ['../_base_/datasets/imagenet_bot.py']  # the paper's data settings
 
 data_root = 'data/synthetic/cls'
 num_classes = 6
@@ -27,10 +27,7 @@ train_pipeline = [
     dict(type='RandomResizedCrop', scale=40, crop_ratio_range=(0.5, 1.0),
          aspect_ratio_range=(3. / 4., 4. / 3.)),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='ColorJitter', brightness=0.4, saturation=0.4, hue=0.2),
-    dict(type='tricks_mm.BoTLighting', eigval={{_base_.EIGVAL}}, eigvec={{_base_.EIGVEC}}, alphastd=0.1,
-         to_rgb=False),
-    dict(type='PackInputs'),
+    dict(type='PackInputs'),  # colour jitter + lighting: the base's data_preprocessor.batch_color
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),

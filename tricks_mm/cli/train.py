@@ -11,6 +11,7 @@ from mmengine.config import Config, DictAction
 from mmengine.dist import is_main_process
 
 import tricks_mm  # noqa: F401  (installs the safe checkpoint loader and atomic saves)
+from tricks_mm.config.color_aug import color_per_image
 from tricks_mm.config.guards import install_train_guards
 from tricks_mm.config.setup import apply_common_flags, import_host, load_config
 from tricks_mm.datasets.checks import DEFAULT_LABEL_MAP_SAMPLE, check_before_training
@@ -38,6 +39,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the LR linearly with the total batch size '
                              '(auto_scale_lr.base_batch_size in the config)')
+    parser.add_argument('--color-per-image', action='store_true',
+                        help='colour jitter + PCA lighting per image in the loader workers '
+                             '(mmpretrain ColorJitter + BoTLighting) instead of on the batch in '
+                             'the data preprocessor (data_preprocessor.batch_color, the default)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. train_cfg.max_epochs=2')
     parser.add_argument('--skip-data-check', action='store_true',
@@ -65,6 +70,8 @@ def build_train_config(args: argparse.Namespace) -> Config:
     apply_common_flags(cfg, args.work_dir, args.launcher, args.cfg_options,
                        amp=args.amp, auto_scale_lr=args.auto_scale_lr,
                        epoch_scale=args.epoch_scale)
+    if args.color_per_image:
+        color_per_image(cfg)
     install_train_guards(cfg)
     if args.resume == 'auto':
         cfg.resume = True

@@ -19,10 +19,17 @@ its size and the reason, or, with ``on_error='skip'``, a logged and counted skip
 returns ``None`` and mmengine's ``BaseDataset`` draws another training sample; mmengine refuses
 ``None`` at test time, so keep ``'raise'`` for val/test pipelines). ``tools/train.py`` swaps it
 in for ``LoadImageFromFile``.
+
+It also decodes with two libjpeg-turbo decoders mmcv does not offer (``imdecode_backend``):
+``'torchvision'`` (``torchvision.io.decode_image``, always installed with torch) and
+``'simplejpeg'`` (if installed), both returning the BGR uint8 array mmcv's ``'cv2'`` backend
+returns (``color_type='color'`` only). Their speed and their pixel difference to OpenCV are
+measured by ``benchmarks/data_pipeline.py`` (docs/benchmarks.md).
 """
 import logging
 from typing import Optional
 
+import numpy as np
 from mmcv.transforms import LoadImageFromFile
 from mmengine import fileio
 from mmengine.logging import print_log
@@ -30,6 +37,25 @@ from mmengine.logging import print_log
 from tricks_mm.registry import TRANSFORMS
 
 _ON_ERROR = ('raise', 'skip')
+
+
+def decode_torchvision(img_bytes: bytes) -> np.ndarray:
+    """``torchvision.io.decode_image`` as an HWC BGR uint8 array (mmcv's ``'cv2'`` layout)."""
+    import torch
+    from torchvision.io import ImageReadMode, decode_image
+    buf = torch.frombuffer(bytearray(img_bytes), dtype=torch.uint8)
+    rgb = decode_image(buf, mode=ImageReadMode.RGB)  # (3, H, W)
+    return np.ascontiguousarray(rgb.permute(1, 2, 0).numpy()[..., ::-1])
+
+
+def decode_simplejpeg(img_bytes: bytes) -> np.ndarray:
+    """``simplejpeg.decode_jpeg`` straight to BGR (JPEG only)."""
+    import simplejpeg
+    return simplejpeg.decode_jpeg(img_bytes, colorspace='BGR')
+
+
+#: decoders of this module, by ``imdecode_backend`` name
+DECODERS = {'torchvision': decode_torchvision, 'simplejpeg': decode_simplejpeg}
 
 
 class ImageLoadError(ValueError):
@@ -54,6 +80,10 @@ class BoTLoadImageFromFile(LoadImageFromFile):
             raise ValueError(f'on_error must be one of {_ON_ERROR}, got {on_error!r}')
         super().__init__(**kwargs)
         self.on_error = 'skip' if self.ignore_empty else on_error
+        if self.imdecode_backend in DECODERS and self.color_type != 'color':
+            raise ValueError(f"imdecode_backend={self.imdecode_backend!r} decodes to 3-channel "
+                             f"colour only, got color_type={self.color_type!r}: use the 'cv2' "
+                             f"backend for it")
 
     def _read_bytes(self, filename: str) -> bytes:
         if self.file_client_args is not None:
@@ -79,7 +109,8 @@ class BoTLoadImageFromFile(LoadImageFromFile):
         """
         filename = results['img_path']
         try:
-            loaded = super().transform(results)
+            loaded = (self._decode_with(DECODERS[self.imdecode_backend], results)
+                      if self.imdecode_backend in DECODERS else super().transform(results))
         except Exception as err:  # cv2 / PIL / the file backends raise a zoo of types
             loaded, error = None, err
         else:
@@ -88,6 +119,17 @@ class BoTLoadImageFromFile(LoadImageFromFile):
             return loaded
         self._fail(filename, self._diagnose(filename, error))
         return None
+
+    def _decode_with(self, decode, results: dict) -> Optional[dict]:
+        """mmcv's ``transform`` for a decoder mmcv's ``imfrombytes`` does not know: the same
+        result keys, the bytes decoded by ``decode`` (``None`` when it gives no image)."""
+        img = decode(self._read_bytes(results['img_path']))
+        if img is None:
+            return None
+        if self.to_float32:
+            img = img.astype(np.float32)
+        results.update(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2])
+        return results
 
     def _diagnose(self, filename: str, error: Optional[Exception]) -> str:
         """Why ``filename`` did not load: unreadable, empty, or bytes the decoder refused."""

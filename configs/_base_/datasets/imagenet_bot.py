@@ -7,7 +7,18 @@ EIGVEC = [[-0.5836, -0.6948, 0.4203],
           [-0.5808, -0.0045, -0.8140],
           [-0.5675, 0.7192, 0.4009]]
 
+# Colour jitter and PCA lighting run on the batch, on the model's device, in the data preprocessor
+# (tricks_mm.BoTClsDataPreprocessor: per-sample factors, the order and distributions of
+# mmpretrain's ColorJitter + tricks_mm.BoTLighting); the loader workers only decode, crop, flip.
+# Per-image in the workers instead: tools/train.py --color-per-image (one switch).
+# jitter='paper': the paper's text (Sec. 2.1), "scale hue, saturation and brightness" by
+# U[0.6, 1.4]: brightness/saturation 0.4; MXNet's HueJitterAug(0.4) rotates hue by up to
+# 0.4*pi = 72 degrees, which is hue=0.2 (mmpretrain/torchvision hue is a fraction of the circle).
+# jitter='gluoncv': GluonCV's training script behind the paper's models, brightness, contrast and
+# saturation 0.4, no hue (switch: --cfg-options data_preprocessor.batch_color.jitter=gluoncv).
 data_preprocessor = dict(
+    type='tricks_mm.BoTClsDataPreprocessor',
+    batch_color=dict(jitter='paper', lighting=dict(eigval=EIGVAL, eigvec=EIGVEC, alphastd=0.1)),
     num_classes=1000,
     mean={{_base_.BOT_MEAN}},
     std={{_base_.BOT_STD}},
@@ -18,12 +29,7 @@ train_pipeline = [
     dict(type='RandomResizedCrop', scale=224, crop_ratio_range=(0.08, 1.0),
          aspect_ratio_range=(3. / 4., 4. / 3.)),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    # "scale hue, saturation and brightness by U[0.6, 1.4]": brightness/saturation factor 0.4;
-    # MXNet's HueJitterAug(0.4) rotates hue by up to 0.4*pi = 72 degrees, which is hue=0.2 here
-    # (torchvision/mmpretrain hue is a fraction of the full 360-degree circle).
-    dict(type='ColorJitter', brightness=0.4, saturation=0.4, hue=0.2),
-    dict(type='tricks_mm.BoTLighting', eigval=EIGVAL, eigvec=EIGVEC, alphastd=0.1, to_rgb=False),
-    dict(type='PackInputs'),
+    dict(type='PackInputs'),  # colour jitter + lighting: data_preprocessor.batch_color
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
