@@ -173,6 +173,7 @@ def spread(xs: Sequence[float]) -> str:
 def quiet_mmengine() -> None:
     """Only warnings from mmengine's logger: model-init tables would bury the results."""
     import logging
+
     from mmengine.logging import MMLogger
     MMLogger.get_current_instance().setLevel(logging.WARNING)
 

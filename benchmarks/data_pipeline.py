@@ -96,6 +96,7 @@ class Timed:
 
 def _bot_config(per_image: bool):
     from mmengine.config import Config
+
     from tricks_mm.config.color_aug import per_image_transforms
     cfg = Config.fromfile(str(REPO / BOT_DATASET))
     steps = list(cfg.train_pipeline)
@@ -107,10 +108,11 @@ def _bot_config(per_image: bool):
 
 def mm_pipeline(per_image: bool, decoder: str = 'cv2') -> Timed:
     """The configured pipeline (per image: + the data preprocessor's normalisation)."""
-    from mmengine.registry import DefaultScope
     import mmpretrain.datasets  # noqa: F401  (registers the transforms)
-    import tricks_mm.datasets  # noqa: F401
+    from mmengine.registry import DefaultScope
     from mmpretrain.registry import MODELS, TRANSFORMS
+
+    import tricks_mm.datasets  # noqa: F401
     cfg, steps = _bot_config(per_image)
     pre_cfg = dict(cfg.data_preprocessor, type='ClsDataPreprocessor')
     pre_cfg.pop('batch_color')
@@ -134,6 +136,7 @@ def batch_stage() -> Any:
     """The shipped config's data preprocessor with its colour stage, on the CPU."""
     from mmengine.registry import DefaultScope
     from mmpretrain.registry import MODELS
+
     import tricks_mm.models  # noqa: F401
     cfg, _ = _bot_config(per_image=False)
     with DefaultScope.overwrite_default_scope('mmpretrain'):
@@ -183,6 +186,7 @@ def decoders() -> Dict[str, Callable[[bytes], np.ndarray]]:
     out['torchvision.io.decode_jpeg (tricks_mm torchvision backend)'] = decode_torchvision
     try:
         import simplejpeg  # noqa: F401
+
         from tricks_mm.datasets.loading import decode_simplejpeg
         out['simplejpeg (tricks_mm simplejpeg backend)'] = decode_simplejpeg
     except ImportError:

@@ -18,9 +18,19 @@ import copy
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
-
-from _common import (REPO, add_common_args, interleave, log, machine_info, machine_md, md_table,
-                     median, quiet_mmengine, publish, spread)
+from _common import (
+    REPO,
+    add_common_args,
+    interleave,
+    log,
+    machine_info,
+    machine_md,
+    md_table,
+    median,
+    publish,
+    quiet_mmengine,
+    spread,
+)
 
 DET_CONFIG = 'configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'
 SEG_CONFIG = 'configs/toy/fcn_botr18-d-d8_toy-ade.py'
@@ -58,6 +68,7 @@ def _backbones(cfg: Any, bot_variant: str, host: dict) -> Dict[str, dict]:
 
 def _build(scope: str, model_cfg: dict, backbone: dict, device: str) -> torch.nn.Module:
     import importlib
+
     from mmengine.registry import DefaultScope
     models = importlib.import_module(f'{scope}.registry').MODELS
     cfg = copy.deepcopy(dict(model_cfg))

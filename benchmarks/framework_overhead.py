@@ -30,10 +30,8 @@ from collections import defaultdict
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import torch
+from _common import REPO, log, machine_info, machine_md, md_table, median, publish, spread, sync
 from torch.utils.data import Dataset
-
-from _common import (REPO, log, machine_info, machine_md, md_table,
-                     median, publish, spread, sync)
 
 DEFAULT_CONFIG = 'configs/classification/resnet50d_cosine_ls_8xb128_in1k.py'
 DEFAULT_OVERLAY = 'configs/toy/classification.py'
@@ -133,8 +131,8 @@ class BareLoop:
     """The same training step in plain PyTorch (see the module docstring)."""
 
     def __init__(self, cfg: Any, device: str, amp: bool, timed: bool = False) -> None:
-        from mmpretrain.registry import MODELS
         from mmengine.registry import DefaultScope
+        from mmpretrain.registry import MODELS
         torch.manual_seed(0)
         with DefaultScope.overwrite_default_scope('mmpretrain'):
             self.model = MODELS.build(cfg.model)
@@ -358,7 +356,7 @@ def report(res: Dict[str, Any], info: Dict[str, str]) -> str:
         f"{res['model']}, loss {res['loss']}, batch {res['batch_size']}, "
         f"{res['img_size']}x{res['img_size']}, {res['device']}"
         f"{' AMP' if res['amp'] else ' FP32'}; config `{res['config']}` + "
-        f"{', '.join('`%s`' % o for o in res['overlays']) or 'no overlay'}; "
+        f"{', '.join(f'`{o}`' for o in res['overlays']) or 'no overlay'}; "
         f"collate `{res['collate']}`; "
         f"{res['rounds']} interleaved rounds of {res['iters']} iterations each (median); "
         f"{res['threads']} torch thread(s).", '',

@@ -84,9 +84,10 @@ def _batch_color() -> dict:
 def measure_cls(device: str, s: Dict[str, Any]) -> Dict[str, Any]:
     """ResNet-50-D train_step img/s: precision x memory format x where the colour stage runs."""
     import torch
-    from mmengine.optim import AmpOptimWrapper, OptimWrapper
     from _common import interleave, log, median, quiet_mmengine, spread
+    from mmengine.optim import AmpOptimWrapper, OptimWrapper
     from trick_cost import build, classifier_cfg, make_batch
+
     from tricks_mm.engine.channels_last import BoTChannelsLastHook
     quiet_mmengine()
     torch.backends.cudnn.benchmark = True

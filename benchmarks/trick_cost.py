@@ -22,9 +22,19 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import torch
-
-from _common import (add_common_args, interleave, log, machine_info, machine_md, md_table, median,
-                     publish, quiet_mmengine, spread, sync)
+from _common import (
+    add_common_args,
+    interleave,
+    log,
+    machine_info,
+    machine_md,
+    md_table,
+    median,
+    publish,
+    quiet_mmengine,
+    spread,
+    sync,
+)
 
 MEAN, STD = [123.68, 116.779, 103.939], [58.393, 57.12, 57.375]
 
@@ -115,6 +125,7 @@ def run(batch_size: int = 32, img_size: int = 64, num_classes: int = 100,
         teacher_depths: Sequence[int] = (34, 50), iters: int = 3, rounds: int = 5,
         device: str = 'cpu') -> Dict[str, Any]:
     from mmengine.optim import OptimWrapper
+
     import tricks_mm.models  # noqa: F401
     quiet_mmengine()
     student_depth = 18

@@ -1,5 +1,6 @@
 """BoTLighting = AlexNet PCA lighting, clipped to the uint8 range instead of wrapping."""
 import numpy as np
+
 from tricks_mm.datasets.lighting import BoTLighting
 
 EIGVAL = [55.4625, 4.7940, 1.1475]

@@ -8,8 +8,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tricks_mm.datasets.synthetic import (CLASSES, MARKER_NAME, PALETTE, generate_suite,
-                                          get_classes, item_rng, render_scene, writers)
+from tricks_mm.datasets.synthetic import (
+    CLASSES,
+    MARKER_NAME,
+    PALETTE,
+    generate_suite,
+    get_classes,
+    item_rng,
+    render_scene,
+    writers,
+)
 from tricks_mm.datasets.synthetic.__main__ import main as cli_main
 
 TINY = dict(num_classes=3, cls_train_per_class=4, cls_val_per_class=2, cls_size=32,

@@ -11,9 +11,13 @@ from mmengine.runner import Runner
 from torch import nn
 from torch.utils.data import Dataset
 
-from tricks_mm.engine.nan_guard import (BoTFiniteAmpOptimWrapper, BoTFiniteOptimWrapper,
-                                        BoTNonFiniteLossHook, NonFiniteLossError,
-                                        nonfinite_terms)
+from tricks_mm.engine.nan_guard import (
+    BoTFiniteAmpOptimWrapper,
+    BoTFiniteOptimWrapper,
+    BoTNonFiniteLossHook,
+    NonFiniteLossError,
+    nonfinite_terms,
+)
 from tricks_mm.engine.safe_checkpoint import safe_torch_load
 
 

@@ -13,8 +13,12 @@ from mmengine.runner.checkpoint import CheckpointLoader, load_checkpoint
 from torch import nn
 
 from tricks_mm.engine import offline
-from tricks_mm.engine.offline import (OFFLINE_ENV, OfflineCheckpointError, hub_cache_path,
-                                      install_offline_guard)
+from tricks_mm.engine.offline import (
+    OFFLINE_ENV,
+    OfflineCheckpointError,
+    hub_cache_path,
+    install_offline_guard,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -51,7 +51,7 @@ def test_resume_gets_gpu_ids_without_executing_meta_config(tmp_path):
     strict runner keeps exactly that value, read as a literal, and drops text that is code."""
     from tricks_mm.engine.runner import defuse_stored_config
     marker = tmp_path / 'pwned'
-    checkpoint = dict(meta=dict(config=f"gpu_ids = [0, 1]\nmodel = dict(depth=50)\n"))
+    checkpoint = dict(meta=dict(config="gpu_ids = [0, 1]\nmodel = dict(depth=50)\n"))
     defuse_stored_config(checkpoint, 'ckpt.pth')
     assert checkpoint['meta']['config'] == 'gpu_ids = [0, 1]\n'
     assert Config.fromstring(checkpoint['meta']['config'], '.py').gpu_ids == [0, 1]

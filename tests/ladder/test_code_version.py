@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from _fake_steps import fake_processes
 
 import tricks_mm
 from tricks_mm.cli import ladder as cli_ladder
@@ -14,8 +15,6 @@ from tricks_mm.ladder import run as run_module
 from tricks_mm.ladder.records import RecordBook
 from tricks_mm.ladder.report import write_report
 from tricks_mm.ladder.spec import load_ladder
-
-from _fake_steps import fake_processes
 
 
 def _code(source: str) -> dict:

@@ -39,7 +39,8 @@ ladder = dict(
                               'val_dataloader.num_workers': 0}}),
     rungs=[
         dict(name='no pretraining'),
-        dict(name='D cosine', cls_config='{repo}/configs/classification/resnet50d_cosine_8xb128_in1k.py',
+        dict(name='D cosine',
+             cls_config='{repo}/configs/classification/resnet50d_cosine_8xb128_in1k.py',
              paper=dict(top1=77.91, pixAcc=79.25, mIoU=39.33)),
     ])
 '''
@@ -205,7 +206,8 @@ def test_single_seed_report_says_no_interval_and_draws_no_error_bars(tmp_path, r
 
 def test_bad_ladder_files_are_refused_with_the_field_named(tmp_path, repo):
     bad = tmp_path / 'bad.py'
-    bad.write_text(f"ladder = dict(detect=dict(config='{repo}/configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'),"
+    bad.write_text("ladder = dict(detect=dict("
+                   f"config='{repo}/configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'),"
                    f"segment=dict(config='{repo}/configs/toy/fcn_botr18-d-d8_toy-ade.py'),"
                    "rungs=[dict(name='x', teacher='y')])")
     with pytest.raises(ValueError, match="teacher 'y'"):
@@ -213,7 +215,8 @@ def test_bad_ladder_files_are_refused_with_the_field_named(tmp_path, repo):
     bad.write_text("ladder = dict(detect=dict(config='nope.py'), rungs=[dict(name='x')])")
     with pytest.raises(ValueError, match="nope.py"):
         load_ladder(os.fspath(bad))
-    bad.write_text(f"ladder = dict(detect=dict(config='{repo}/configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'),"
+    bad.write_text("ladder = dict(detect=dict("
+                   f"config='{repo}/configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'),"
                    f"segment=dict(config='{repo}/configs/toy/fcn_botr18-d-d8_toy-ade.py'),"
                    "launch=dict(launcher='mpi'), rungs=[dict(name='x')])")
     with pytest.raises(ValueError, match="'mpi'"):

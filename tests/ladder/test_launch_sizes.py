@@ -5,13 +5,12 @@ import os
 import os.path as osp
 
 import pytest
+from _fake_steps import fake_processes
 from mmengine.config import Config
 
 from tricks_mm.ladder.batch import effective_batch
 from tricks_mm.ladder.run import LadderRunner
 from tricks_mm.ladder.spec import load_ladder
-
-from _fake_steps import fake_processes
 
 PAPER = 'configs/ladders/paper_section6.py'
 

@@ -12,8 +12,11 @@ import torch
 from scipy import stats
 
 from tricks_mm.datasets.lighting import BoTLighting
-from tricks_mm.models.data_preprocessors import (BoTBatchColorJitter, BoTClsDataPreprocessor,
-                                                 color_ops)
+from tricks_mm.models.data_preprocessors import (
+    BoTBatchColorJitter,
+    BoTClsDataPreprocessor,
+    color_ops,
+)
 
 EIGVAL = [55.4625, 4.7940, 1.1475]
 EIGVEC_BGR = [[-0.5836, -0.6948, 0.4203], [-0.5808, -0.0045, -0.8140],
@@ -252,6 +255,7 @@ def test_rng_hook_seeds_from_the_runner_and_checkpoints_the_stream():
     from types import SimpleNamespace
 
     from mmengine.logging import MMLogger
+
     from tricks_mm.engine.rng_state import BoTRNGStateHook
 
     def runner(seed: int) -> SimpleNamespace:

@@ -1,13 +1,12 @@
 """The C4 RoI head: stage 4 of a BoTResNet, checked against the backbone's own stage and mmdet."""
 import pytest
 import torch
+from _random_bn import randomize_bn_
 from mmengine.registry import DefaultScope
 from torch import nn
 
 from tricks_mm.models.backbones import BoTResNet, CheckpointMismatchError
 from tricks_mm.models.roi_heads import BoTResLayer
-
-from _random_bn import randomize_bn_
 
 
 @pytest.mark.parametrize('variant, depth, width', [('a', 50, 64), ('b', 50, 64), ('d', 50, 64),

@@ -4,12 +4,11 @@ from collections import OrderedDict
 
 import pytest
 import torch
+from _random_bn import randomize_bn_
 from mmengine.registry import DefaultScope
 from torch import nn
 
 from tricks_mm.models.backbones import BoTResNet, CheckpointMismatchError
-
-from _random_bn import randomize_bn_
 
 # Measured with BoTResNet(depth=50, variant=v).parameters() (3 input channels, no fc).
 PARAMS_R50 = {'a': 23_508_032, 'b': 23_508_032, 'c': 23_527_264, 'd': 23_527_264}

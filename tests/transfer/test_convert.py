@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from _known_metrics import perfect_scores
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.registry import DefaultScope
@@ -28,8 +29,6 @@ from tricks_mm.models.backbones.bot_resnet import BoTResNet
 from tricks_mm.models.pretrained import CheckpointMismatchError
 from tricks_mm.registry import MODELS as TRICKS_MODELS
 from tricks_mm.transfer.convert import convert_classifier
-
-from _known_metrics import perfect_scores
 
 REPO = Path(__file__).resolve().parents[2]
 OVERLAY = REPO / 'configs' / 'toy' / 'classification.py'

@@ -15,8 +15,8 @@ from tricks_mm.config.color_aug import color_per_image
 from tricks_mm.config.guards import install_train_guards
 from tricks_mm.config.setup import apply_common_flags, import_host, load_config
 from tricks_mm.datasets.checks import DEFAULT_LABEL_MAP_SAMPLE, check_before_training
-from tricks_mm.engine.distributed import init_distributed_without_cuda
 from tricks_mm.engine.atomic_io import atomic_write_bytes
+from tricks_mm.engine.distributed import init_distributed_without_cuda
 from tricks_mm.engine.runner import StrictRunner, find_resume_checkpoint
 from tricks_mm.transfer.normalization import check_config_normalization
 

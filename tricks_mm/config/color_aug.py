@@ -11,7 +11,7 @@ from typing import Any, List
 
 from mmengine.config import Config
 
-from tricks_mm.models.data_preprocessors.batch_color import jitter_args
+from tricks_mm.utils.color_jitter import jitter_args
 
 
 def _short(type_name: Any) -> str:

@@ -12,11 +12,15 @@ from mmengine.config import Config
 from tricks_mm.ladder import launch
 from tricks_mm.ladder.batch import effective_batch
 from tricks_mm.ladder.code_version import code_identity, code_version
-from tricks_mm.ladder.materialize import (classification_config, downstream_config,
-                                          imported_eval_config, task_config_text)
+from tricks_mm.ladder.materialize import (
+    classification_config,
+    downstream_config,
+    imported_eval_config,
+    task_config_text,
+)
 from tricks_mm.ladder.progress import StepProgress, duration
 from tricks_mm.ladder.records import RecordBook, step_key, with_code
-from tricks_mm.ladder.spec import LadderSpec, Launch, Rung, task_launch
+from tricks_mm.ladder.spec import LadderSpec, Launch, task_launch
 from tricks_mm.ladder.step import Step, slug
 from tricks_mm.transfer.convert import convert_classifier
 from tricks_mm.transfer.importers import import_classifier

@@ -202,7 +202,7 @@ def check_config_normalization(cfg: Any) -> None:
     """
     model = cfg.get('model') or {}
     preprocessor = model.get('data_preprocessor') or cfg.get('data_preprocessor') or {}
-    for where, path in _pretrained_paths(model, 'model'):
+    for _where, path in _pretrained_paths(model, 'model'):
         checkpoint = safe_torch_load(path, map_location='cpu')
         meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
         record = meta.get('input_normalization') if isinstance(meta, dict) else None

@@ -12,8 +12,7 @@ Host ``metainfo`` (the class names differ from VOC's and ADE20K's, so pass them 
 """
 from .scenes import Scene, SceneObject, render_crop, render_scene
 from .seeding import item_rng
-from .suite import (DEFAULT_SIZES, GENERATOR_VERSION, MARKER_NAME, SuiteInfo,
-                    generate_suite)
+from .suite import DEFAULT_SIZES, GENERATOR_VERSION, MARKER_NAME, SuiteInfo, generate_suite
 from .vocabulary import CLASSES, PALETTE, VOCABULARY, get_classes, get_palette
 
 __all__ = [

@@ -124,8 +124,9 @@ class BoTDistillClassifier(ImageClassifier):
                  pretrained: Optional[str] = None, train_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None, *,
                  teacher: TeacherSpec, teacher_checkpoint: Optional[str] = None,
-                 distill_loss: Union[dict, nn.Module] = dict(
-                     type='BoTDistillLoss', temperature=20.0)) -> None:
+                 distill_loss: Union[dict, nn.Module, None] = None) -> None:
+        if distill_loss is None:  # the paper's T = 20 (Sec. 5.3)
+            distill_loss = dict(type='BoTDistillLoss', temperature=20.0)
         super().__init__(backbone=backbone, neck=neck, head=head, pretrained=pretrained,
                          train_cfg=train_cfg, data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)

@@ -1,6 +1,5 @@
 """Data preprocessors: the paper's colour augmentation on the batch, on the model's device."""
-from tricks_mm.models.data_preprocessors.batch_color import (JITTER_PRESETS, BoTBatchColorJitter,
-                                                             jitter_args)
+from tricks_mm.models.data_preprocessors.batch_color import BoTBatchColorJitter
 from tricks_mm.models.data_preprocessors.preprocessor import BoTClsDataPreprocessor
 
-__all__ = ['JITTER_PRESETS', 'BoTBatchColorJitter', 'BoTClsDataPreprocessor', 'jitter_args']
+__all__ = ['BoTBatchColorJitter', 'BoTClsDataPreprocessor']

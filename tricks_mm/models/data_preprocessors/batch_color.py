@@ -32,37 +32,9 @@ from torch import nn
 
 from tricks_mm.models.data_preprocessors import color_ops
 from tricks_mm.registry import MODELS
+from tricks_mm.utils.color_jitter import JITTER_OPS, jitter_args
 
-#: Colour jitter settings (mmpretrain ``ColorJitter`` arguments) by name.
-#:
-#: * ``'paper'``: Sec. 2.1 of He et al. 2019, "scale hue, saturation and brightness with
-#:   coefficients uniformly drawn from [0.6, 1.4]": brightness and saturation 0.4; the hue of
-#:   MXNet's ``HueJitterAug(0.4)`` (the paper's framework) rotates by up to 0.4 pi = 72 degrees,
-#:   which is ``hue=0.2`` in mmpretrain / torchvision units (a fraction of the full circle).
-#: * ``'gluoncv'``: GluonCV's ImageNet training script, which produced the paper's models:
-#:   brightness, contrast and saturation 0.4, no hue.
-JITTER_PRESETS: Dict[str, dict] = {
-    'paper': dict(brightness=0.4, saturation=0.4, hue=0.2),
-    'gluoncv': dict(brightness=0.4, contrast=0.4, saturation=0.4),
-}
-_OPS = ('brightness', 'contrast', 'saturation', 'hue')  # mmpretrain ColorJitter's indices
 _ORDERS = ('bgr', 'rgb')
-
-
-def jitter_args(jitter: Union[str, dict]) -> dict:
-    """mmpretrain ``ColorJitter`` arguments of a preset name or an explicit dict."""
-    if isinstance(jitter, str):
-        if jitter not in JITTER_PRESETS:
-            raise ValueError(f'unknown colour jitter preset {jitter!r}: use one of '
-                             f'{sorted(JITTER_PRESETS)} or a dict of ColorJitter arguments')
-        return dict(JITTER_PRESETS[jitter])
-    if not isinstance(jitter, dict):
-        raise TypeError(f'jitter must be a preset name or a dict, got {type(jitter).__name__}')
-    unknown = set(jitter) - set(_OPS)
-    if unknown:
-        raise ValueError(f'unknown colour jitter argument(s) {sorted(unknown)}: the batch stage '
-                         f'takes {list(_OPS)}')
-    return dict(jitter)
 
 
 def _seed_for(seed: int, rank: int) -> int:
@@ -98,7 +70,8 @@ class BoTBatchColorJitter(nn.Module):
         self.rgb_index = (0, 1, 2) if channel_order == 'rgb' else (2, 1, 0)
         self.jitter = None if jitter is None else jitter_args(jitter)
         ranges = ColorJitter(**(self.jitter or {}))  # mmpretrain parses and checks the ranges
-        self.ranges = {op: getattr(ranges, op) for op in _OPS if getattr(ranges, op) is not None}
+        self.ranges = {op: getattr(ranges, op) for op in JITTER_OPS
+                       if getattr(ranges, op) is not None}
         self.lighting_cfg = None if lighting is None else copy.deepcopy(dict(lighting))
         if lighting is not None:
             unknown = set(lighting) - {'eigval', 'eigvec', 'alphastd'}
