@@ -6,6 +6,7 @@ so the source tree never holds a second copy or a symlink; an editable install r
 checkout's ``configs/`` directly (:mod:`tricks_mm.utils.paths`). Everything else about the
 package is declared in ``pyproject.toml``.
 """
+
 import os.path as osp
 import shutil
 
@@ -23,8 +24,10 @@ class BuildPyWithConfigs(build_py):
         if self.editable_mode:
             return
         if not osp.isdir(CONFIGS):
-            raise FileNotFoundError(f'{CONFIGS} is missing: build from a checkout or an sdist '
-                                    f'made by `python -m build` (MANIFEST.in grafts configs/)')
+            raise FileNotFoundError(
+                f'{CONFIGS} is missing: build from a checkout or an sdist '
+                f'made by `python -m build` (MANIFEST.in grafts configs/)'
+            )
         target = osp.join(self.build_lib, 'tricks_mm', '.mim', 'configs')
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(CONFIGS, target, ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))

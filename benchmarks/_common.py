@@ -9,6 +9,7 @@ the scheduler kept the process waiting. The process's CPU time (``time.process_t
 threads) counts the work it did; with one torch thread it is the steadier measure of CPU cost.
 On a GPU the wall clock is the measure (the CPU waits for the device).
 """
+
 import argparse
 import datetime
 import os
@@ -27,10 +28,15 @@ DEFAULT_MD = REPO / 'docs' / 'benchmarks.md'
 def add_common_args(p: argparse.ArgumentParser) -> None:
     """The flags every benchmark shares: device, torch threads, report file."""
     import torch  # lazily: gpu_check imports this module before torch is installed
+
     p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    p.add_argument('--threads', type=int, default=None,
-                   help='torch intra-op threads (default: torch\'s, one per core); 1 is steadier '
-                        'on a shared machine, where a descheduled thread stalls the others')
+    p.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help="torch intra-op threads (default: torch's, one per core); 1 is steadier "
+        'on a shared machine, where a descheduled thread stalls the others',
+    )
     p.add_argument('--md', default=None, help='report file (default docs/benchmarks.md)')
     p.add_argument('--no-write', action='store_true', help='print only')
 
@@ -52,6 +58,7 @@ def cpu_name() -> str:
 def machine_info(device: str = 'cpu') -> Dict[str, str]:
     """What a timing depends on: processor, cores, threads, accelerator, library versions."""
     import torch
+
     info = {
         'date': datetime.datetime.now().strftime('%Y-%m-%d %H:%M'),
         'processor': f'{cpu_name()} (platform.processor()={platform.processor()!r})',
@@ -62,6 +69,7 @@ def machine_info(device: str = 'cpu') -> Dict[str, str]:
     }
     try:
         import mmengine
+
         info['mmengine'] = mmengine.__version__
     except ImportError:
         info['mmengine'] = 'not installed'
@@ -76,8 +84,10 @@ def machine_md(info: Dict[str, str]) -> str:
 
 def md_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A GitHub Markdown table."""
+
     def cell(v: object) -> str:
         return f'{v:.3g}' if isinstance(v, float) else str(v)
+
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     lines += ['| ' + ' | '.join(cell(v) for v in row) + ' |' for row in rows]
     return '\n'.join(lines)
@@ -114,13 +124,19 @@ def sync(device: str) -> None:
     """Wait for queued GPU work so wall-clock times cover it (no-op on CPU)."""
     if device.startswith('cuda'):
         import torch
+
         torch.cuda.synchronize()
 
 
-def interleave(blocks: Dict[str, Callable[[int], None]], iters: int, rounds: int,
-               warmup: int = 1, device: str = 'cpu',
-               log: Optional[Callable[[str], None]] = None,
-               cpu_times: Optional[Dict[str, List[float]]] = None) -> Dict[str, List[float]]:
+def interleave(
+    blocks: Dict[str, Callable[[int], None]],
+    iters: int,
+    rounds: int,
+    warmup: int = 1,
+    device: str = 'cpu',
+    log: Optional[Callable[[str], None]] = None,
+    cpu_times: Optional[Dict[str, List[float]]] = None,
+) -> Dict[str, List[float]]:
     """Seconds per iteration of each variant, from ``rounds`` alternating blocks of ``iters``.
 
     Args:
@@ -145,7 +161,7 @@ def interleave(blocks: Dict[str, Callable[[int], None]], iters: int, rounds: int
     for n in names:
         cpu[n] = []
     for r in range(rounds):
-        order = names[r % len(names):] + names[:r % len(names)]
+        order = names[r % len(names) :] + names[: r % len(names)]
         for name in order:
             sync(device)
             c0, t0 = time.process_time(), time.perf_counter()
@@ -154,9 +170,13 @@ def interleave(blocks: Dict[str, Callable[[int], None]], iters: int, rounds: int
             times[name].append((time.perf_counter() - t0) / iters)
             cpu[name].append((time.process_time() - c0) / iters)
         if log:
-            log(f'round {r + 1}/{rounds}: ' + ', '.join(
-                f'{n} {times[n][-1] * 1e3:.1f} ms/it (cpu {cpu[n][-1] * 1e3:.1f})'
-                for n in names))
+            log(
+                f'round {r + 1}/{rounds}: '
+                + ', '.join(
+                    f'{n} {times[n][-1] * 1e3:.1f} ms/it (cpu {cpu[n][-1] * 1e3:.1f})'
+                    for n in names
+                )
+            )
     return times
 
 
@@ -175,6 +195,7 @@ def quiet_mmengine() -> None:
     import logging
 
     from mmengine.logging import MMLogger
+
     MMLogger.get_current_instance().setLevel(logging.WARNING)
 
 

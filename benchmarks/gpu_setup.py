@@ -18,6 +18,7 @@ measurements (mmpretrain builds and trains a BoTResNet classifier without ``mmcv
 ``mmseg`` at import) and installs it over the first. Both use the project's one mmcv build recipe,
 ``scripts/build_mmcv.sh`` (the one ``scripts/install.sh`` uses).
 """
+
 import argparse
 import glob
 import os
@@ -34,10 +35,12 @@ MMCV_SDIST = 'mmcv-2.1.0.tar.gz'
 #: what each level needs to import (``ops``: mmcv compiled with CUDA ops where CUDA is present)
 CHECKS = {
     'none': 'import torch, mmengine, mmcv, mmpretrain, tricks_mm.models',
-    'cuda': ('import sys, torch, mmengine, mmdet.models, mmseg.models, mmpretrain; '
-             'from mmcv.ops import RoIAlign, nms, get_compiling_cuda_version; '
-             'sys.exit(torch.cuda.is_available() '
-             'and get_compiling_cuda_version() == "not available")'),
+    'cuda': (
+        'import sys, torch, mmengine, mmdet.models, mmseg.models, mmpretrain; '
+        'from mmcv.ops import RoIAlign, nms, get_compiling_cuda_version; '
+        'sys.exit(torch.cuda.is_available() '
+        'and get_compiling_cuda_version() == "not available")'
+    ),
 }
 
 
@@ -58,34 +61,62 @@ def child_env(env_dir: Optional[Path]) -> Dict[str, str]:
 
 def ready(level: str, env_dir: Optional[Path]) -> bool:
     """Whether the stack imports at ``level`` (``'none'`` / ``'cuda'``) in a child process."""
-    r = subprocess.run([sys.executable, '-c', CHECKS[level]], env=child_env(env_dir),
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, '-c', CHECKS[level]],
+        env=child_env(env_dir),
+        capture_output=True,
+        text=True,
+    )
     return r.returncode == 0
 
 
 def _pip_install(env_dir: Path, wheels: List[str]) -> None:
-    subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '--no-index', '--no-deps',
-                    '--no-compile', '--upgrade', '--disable-pip-version-check', '--target',
-                    str(env_dir), *wheels], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            '-m',
+            'pip',
+            'install',
+            '-q',
+            '--no-index',
+            '--no-deps',
+            '--no-compile',
+            '--upgrade',
+            '--disable-pip-version-check',
+            '--target',
+            str(env_dir),
+            *wheels,
+        ],
+        check=True,
+    )
 
 
 def build_mmcv(bundle: Path, wheel_dir: Path, env_dir: Path, ops: str, log_file: Path) -> float:
     """``scripts/build_mmcv.sh`` on the bundled sdist; returns the build's seconds."""
     import torch
+
     env = child_env(env_dir)
-    env.update(PY=sys.executable, MMCV_WITH_OPS='0' if ops == 'none' else '1',
-               FORCE_CUDA='1' if ops == 'cuda' else '0', MAX_JOBS=str(os.cpu_count() or 4),
-               BUILD_LOG=str(log_file))
+    env.update(
+        PY=sys.executable,
+        MMCV_WITH_OPS='0' if ops == 'none' else '1',
+        FORCE_CUDA='1' if ops == 'cuda' else '0',
+        MAX_JOBS=str(os.cpu_count() or 4),
+        BUILD_LOG=str(log_file),
+    )
     if ops == 'cuda':
         env['TORCH_CUDA_ARCH_LIST'] = '{}.{}'.format(*torch.cuda.get_device_capability())
     t = time.perf_counter()
-    subprocess.run(['bash', str(REPO / 'scripts' / 'build_mmcv.sh'), str(bundle / MMCV_SDIST),
-                    str(wheel_dir)], env=env, check=True)
+    subprocess.run(
+        ['bash', str(REPO / 'scripts' / 'build_mmcv.sh'), str(bundle / MMCV_SDIST), str(wheel_dir)],
+        env=env,
+        check=True,
+    )
     return time.perf_counter() - t
 
 
-def ensure(level: str, bundle: Optional[Path], env_dir: Path = DEFAULT_ENV,
-           log_dir: Optional[Path] = None) -> Dict[str, Any]:
+def ensure(
+    level: str, bundle: Optional[Path], env_dir: Path = DEFAULT_ENV, log_dir: Optional[Path] = None
+) -> Dict[str, Any]:
     """Make the stack import at ``level``; returns what was done (and how long it took)."""
     info: Dict[str, Any] = dict(level=level)
     if ready(level, None):
@@ -95,8 +126,10 @@ def ensure(level: str, bundle: Optional[Path], env_dir: Path = DEFAULT_ENV,
         info['status'] = f'reusing {env_dir}'
         return info
     if bundle is None or not (bundle / MMCV_SDIST).is_file():
-        raise SystemExit(f'the stack does not import at level {level!r} and {bundle} holds no '
-                         f'{MMCV_SDIST}: make the bundle with benchmarks/prepare_gpu_bundle.sh')
+        raise SystemExit(
+            f'the stack does not import at level {level!r} and {bundle} holds no '
+            f'{MMCV_SDIST}: make the bundle with benchmarks/prepare_gpu_bundle.sh'
+        )
     env_dir.mkdir(parents=True, exist_ok=True)
     log_dir = log_dir or env_dir.parent
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -105,8 +138,12 @@ def ensure(level: str, bundle: Optional[Path], env_dir: Path = DEFAULT_ENV,
         _pip_install(env_dir, sorted(glob.glob(str(bundle / '*.whl'))))
         info['wheels_s'] = time.perf_counter() - t
     import torch
-    flavour = ('sm' + ''.join(map(str, torch.cuda.get_device_capability()))) \
-        if level == 'cuda' else 'noops'
+
+    flavour = (
+        ('sm' + ''.join(map(str, torch.cuda.get_device_capability())))
+        if level == 'cuda'
+        else 'noops'
+    )
     wheel_dir = env_dir.parent / f'gpu_check_mmcv_{flavour}'
     if glob.glob(str(wheel_dir / 'mmcv*-2.1.0-*.whl')):
         info['mmcv_build_s'] = 0.0
@@ -123,9 +160,11 @@ def ensure(level: str, bundle: Optional[Path], env_dir: Path = DEFAULT_ENV,
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog='\n'.join(__doc__.splitlines()[2:]))
+    p = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog='\n'.join(__doc__.splitlines()[2:]),
+    )
     p.add_argument('--bundle', type=Path, default=REPO / 'work_dirs' / 'gpu_bundle')
     p.add_argument('--env', type=Path, default=DEFAULT_ENV)
     p.add_argument('--ops', choices=['none', 'cuda'], default='none')

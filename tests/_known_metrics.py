@@ -1,6 +1,7 @@
 """Known-answer metric cases: the ground truth scored as the prediction, through a config's own
 evaluator (mmdet's VOCMetric, mmseg's IoUMetric), must score 100%. Used instead of range checks.
 """
+
 import copy
 from typing import Dict
 
@@ -29,8 +30,9 @@ def perfect_scores(cfg: Config) -> Dict[str, float]:
             if scope == 'mmdet':
                 gt = sample.gt_instances
                 boxes = gt.bboxes.tensor if hasattr(gt.bboxes, 'tensor') else gt.bboxes
-                sample.pred_instances = InstanceData(bboxes=boxes.float(), labels=gt.labels,
-                                                     scores=boxes.new_ones(len(boxes)))
+                sample.pred_instances = InstanceData(
+                    bboxes=boxes.float(), labels=gt.labels, scores=boxes.new_ones(len(boxes))
+                )
             else:
                 sample.pred_sem_seg = copy.deepcopy(sample.gt_sem_seg)
             evaluator.process(data_samples=[sample], data_batch=None)

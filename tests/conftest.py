@@ -1,4 +1,5 @@
 """Shared fixtures: a tiny embedded data suite laid out as the toy configs expect it."""
+
 from pathlib import Path
 
 import pytest
@@ -6,14 +7,24 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 #: Small enough for CPU tests, same formats and class vocabulary as the default suite.
-TINY_SIZES = dict(num_classes=6, cls_train_per_class=4, cls_val_per_class=2, cls_size=32,
-                  det_train=4, det_test=2, seg_train=4, seg_val=2, scene_size=96)
+TINY_SIZES = dict(
+    num_classes=6,
+    cls_train_per_class=4,
+    cls_val_per_class=2,
+    cls_size=32,
+    det_train=4,
+    det_test=2,
+    seg_train=4,
+    seg_val=2,
+    scene_size=96,
+)
 
 
 @pytest.fixture(scope='session')
 def tiny_workspace(tmp_path_factory) -> Path:
     """A directory holding ``data/synthetic`` (the toy configs' relative data root)."""
     from tricks_mm.datasets import generate_suite
+
     root = tmp_path_factory.mktemp('workspace')
     generate_suite(root / 'data' / 'synthetic', seed=0, quiet=True, **TINY_SIZES)
     return root

@@ -1,4 +1,5 @@
 """Thin wrapper: see :mod:`tricks_mm.cli.train`."""
+
 from tricks_mm.cli.train import main
 
 if __name__ == '__main__':

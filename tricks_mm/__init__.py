@@ -9,6 +9,7 @@ Importing the package makes every local checkpoint mmengine loads go through
 First of all it checks the installed torch / OpenMMLab versions (:mod:`tricks_mm.version_check`),
 before anything imports them.
 """
+
 from tricks_mm.version_check import check_versions
 
 check_versions()

@@ -10,6 +10,7 @@ Inside the package, build sub-components scope-proof: pass ``_scope_='tricks_mm'
 :func:`scoped`) or pass classes, never a bare ``MODELS.build(dict(type='Mine'))``, which resolves
 against whatever host scope is current.
 """
+
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODELS as MMENGINE_MODELS
@@ -20,21 +21,23 @@ from mmengine.registry import Registry
 
 SCOPE = 'tricks_mm'
 
-MODELS = Registry(
-    'model', parent=MMENGINE_MODELS, scope=SCOPE, locations=['tricks_mm.models'])
-HOOKS = Registry(
-    'hook', parent=MMENGINE_HOOKS, scope=SCOPE, locations=['tricks_mm.engine'])
+MODELS = Registry('model', parent=MMENGINE_MODELS, scope=SCOPE, locations=['tricks_mm.models'])
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope=SCOPE, locations=['tricks_mm.engine'])
 OPTIM_WRAPPERS = Registry(
-    'optim wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope=SCOPE,
-    locations=['tricks_mm.engine'])
+    'optim wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope=SCOPE, locations=['tricks_mm.engine']
+)
 PARAM_SCHEDULERS = Registry(
-    'parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS, scope=SCOPE,
-    locations=['tricks_mm.engine'])
+    'parameter scheduler',
+    parent=MMENGINE_PARAM_SCHEDULERS,
+    scope=SCOPE,
+    locations=['tricks_mm.engine'],
+)
 METRICS = Registry(
-    'metric', parent=MMENGINE_METRICS, scope=SCOPE, locations=['tricks_mm.evaluation'])
+    'metric', parent=MMENGINE_METRICS, scope=SCOPE, locations=['tricks_mm.evaluation']
+)
 TRANSFORMS = Registry(
-    'transform', parent=MMENGINE_TRANSFORMS, scope=SCOPE,
-    locations=['tricks_mm.datasets'])
+    'transform', parent=MMENGINE_TRANSFORMS, scope=SCOPE, locations=['tricks_mm.datasets']
+)
 
 
 def scoped(cfg: dict) -> dict:

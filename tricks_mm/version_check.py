@@ -11,6 +11,7 @@ numbers, so each library has one supported range per distribution.
 ``TRICKS_MM_SKIP_VERSION_CHECK=1`` turns the error into a warning, to try an untested
 combination on purpose.
 """
+
 import importlib.metadata
 import importlib.util
 import os
@@ -35,6 +36,7 @@ class Library:
         why: where the bounds come from (shown in the error).
         required: tricks_mm cannot be imported without it.
     """
+
     module: str
     ranges: Dict[str, str]
     why: str
@@ -49,38 +51,67 @@ class Library:
 #: ``tests/packaging/test_version_check.py`` checks that both say the same. Tested: the pins of
 #: ``requirements/constraints.txt``; everything else is declared (README, "Compatibility").
 LIBRARIES: Tuple[Library, ...] = (
-    Library('torch', {'torch': '>=2.5,<2.15'}, required=True,
-            why='the checkpoint allowlist needs torch.serialization.safe_globals, new in 2.5; '
-                '2.14 is the newest torch tested'),
-    Library('torchvision', {'torchvision': '>=0.20,<0.30'},
-            why='the torchvision releases that go with torch 2.5 - 2.14'),
-    Library('mmengine', {'mmengine': '>=0.10.0,<0.11', 'onedl-mmengine': '>=0.10.8,<0.11'},
-            required=True,
-            why='tricks_mm replaces mmengine checkpoint loaders and the local file backend, '
-                'internals that exist from 0.10.0 through the fork\'s 0.10.x'),
-    Library('mmcv', {'mmcv': '>=2.0.0,<2.2.0', 'onedl-mmcv': '>=2.3.0,<2.4'},
-            why='the mmcv 2 transforms API; upstream mmdet 3.3 and mmseg 1.2 refuse mmcv>=2.2, '
-                'the fork continues at 2.3'),
-    Library('mmdet', {'mmdet': '>=3.3.0,<3.4', 'onedl-mmdetection': '>=3.4.0,<3.6'},
-            why='upstream 3.3, the last upstream line; the fork\'s 3.4 and 3.5'),
-    Library('mmseg', {'mmsegmentation': '>=1.2.0,<1.3', 'onedl-mmsegmentation': '>=1.3.0,<1.5'},
-            why='upstream 1.2, the last upstream line; the fork\'s 1.3 and 1.4'),
-    Library('mmpretrain', {'mmpretrain': '>=1.2.0,<1.3', 'onedl-mmpretrain': '>=1.3.0,<1.4'},
-            why='upstream 1.2, the last upstream line; the fork\'s 1.3'),
+    Library(
+        'torch',
+        {'torch': '>=2.5,<2.15'},
+        required=True,
+        why='the checkpoint allowlist needs torch.serialization.safe_globals, new in 2.5; '
+        '2.14 is the newest torch tested',
+    ),
+    Library(
+        'torchvision',
+        {'torchvision': '>=0.20,<0.30'},
+        why='the torchvision releases that go with torch 2.5 - 2.14',
+    ),
+    Library(
+        'mmengine',
+        {'mmengine': '>=0.10.0,<0.11', 'onedl-mmengine': '>=0.10.8,<0.11'},
+        required=True,
+        why='tricks_mm replaces mmengine checkpoint loaders and the local file backend, '
+        "internals that exist from 0.10.0 through the fork's 0.10.x",
+    ),
+    Library(
+        'mmcv',
+        {'mmcv': '>=2.0.0,<2.2.0', 'onedl-mmcv': '>=2.3.0,<2.4'},
+        why='the mmcv 2 transforms API; upstream mmdet 3.3 and mmseg 1.2 refuse mmcv>=2.2, '
+        'the fork continues at 2.3',
+    ),
+    Library(
+        'mmdet',
+        {'mmdet': '>=3.3.0,<3.4', 'onedl-mmdetection': '>=3.4.0,<3.6'},
+        why="upstream 3.3, the last upstream line; the fork's 3.4 and 3.5",
+    ),
+    Library(
+        'mmseg',
+        {'mmsegmentation': '>=1.2.0,<1.3', 'onedl-mmsegmentation': '>=1.3.0,<1.5'},
+        why="upstream 1.2, the last upstream line; the fork's 1.3 and 1.4",
+    ),
+    Library(
+        'mmpretrain',
+        {'mmpretrain': '>=1.2.0,<1.3', 'onedl-mmpretrain': '>=1.3.0,<1.4'},
+        why="upstream 1.2, the last upstream line; the fork's 1.3",
+    ),
 )
 
 #: Bounds on other packages that hold only beside some versions of a library:
 #: (distribution family, its versions, other distribution, its supported range, why).
 COMPANIONS: Tuple[Tuple[str, str, str, str, str], ...] = (
-    ('mmcv', '<2.2', 'numpy', '<2',
-     "mmcv 2.1's image ops overflow under numpy 2 (adjust_hue, used by the paper's ColorJitter: "
-     'np.uint8 of a negative value raises)'),
+    (
+        'mmcv',
+        '<2.2',
+        'numpy',
+        '<2',
+        "mmcv 2.1's image ops overflow under numpy 2 (adjust_hue, used by the paper's ColorJitter: "
+        'np.uint8 of a negative value raises)',
+    ),
 )
 
-FIX = ('mmcv\'s compiled ops must match torch: after changing torch, rebuild mmcv for it '
-       '(tricks_mm README, "Set-up"). On a fresh machine, '
-       '`make install` in the checkout sets up the tested stack. '
-       f'{SKIP_ENV}=1 turns this error into a warning, to try a combination anyway.')
+FIX = (
+    "mmcv's compiled ops must match torch: after changing torch, rebuild mmcv for it "
+    '(tricks_mm README, "Set-up"). On a fresh machine, '
+    '`make install` in the checkout sets up the tested stack. '
+    f'{SKIP_ENV}=1 turns this error into a warning, to try a combination anyway.'
+)
 
 
 class IncompatibleVersionError(ImportError):
@@ -137,14 +168,18 @@ def _problem(lib: Library, dist: str, version: str) -> Optional[str]:
     family = _family(lib, dist)
     if family is None:
         known = ', '.join(f'{d}{r}' for d, r in lib.ranges.items())
-        return (f'`{lib.module}` comes from {dist}=={version}, a distribution tricks_mm does not '
-                f'know (it supports {known}). Fix: pip install "{lib.upstream}'
-                f'{lib.ranges[lib.upstream]}"')
+        return (
+            f'`{lib.module}` comes from {dist}=={version}, a distribution tricks_mm does not '
+            f'know (it supports {known}). Fix: pip install "{lib.upstream}'
+            f'{lib.ranges[lib.upstream]}"'
+        )
     wanted = lib.ranges[family]
     if _contains(wanted, version):
         return None
-    return (f'{dist}=={version} is installed (import name `{lib.module}`), but tricks_mm '
-            f'supports {family}{wanted}: {lib.why}. Fix: pip install "{family}{wanted}"')
+    return (
+        f'{dist}=={version} is installed (import name `{lib.module}`), but tricks_mm '
+        f'supports {family}{wanted}: {lib.why}. Fix: pip install "{family}{wanted}"'
+    )
 
 
 def _companion_problems(lib: Library, dist: str, version: str) -> List[str]:
@@ -154,9 +189,11 @@ def _companion_problems(lib: Library, dist: str, version: str) -> List[str]:
             continue
         other_version = installed_version(other)
         if other_version is not None and not _contains(wanted, other_version):
-            problems.append(f'{other}=={other_version} is installed beside {dist}=={version}, '
-                            f'which needs {other}{wanted}: {why}. Fix: pip install '
-                            f'"{other}{wanted}"')
+            problems.append(
+                f'{other}=={other_version} is installed beside {dist}=={version}, '
+                f'which needs {other}{wanted}: {why}. Fix: pip install '
+                f'"{other}{wanted}"'
+            )
     return problems
 
 
@@ -167,22 +204,29 @@ def find_problems() -> List[str]:
         found = _installed(lib)
         if len(found) > 1:
             both = ' and '.join(f'{d}=={v}' for d, v in found.items())
-            problems.append(f'{both} are both installed and overwrite each other\'s '
-                            f'`{lib.module}` package; `pip uninstall` one of them (then reinstall '
-                            f'the other).')
+            problems.append(
+                f"{both} are both installed and overwrite each other's "
+                f'`{lib.module}` package; `pip uninstall` one of them (then reinstall '
+                f'the other).'
+            )
         elif found:
             dist, version = next(iter(found.items()))
-            problems += filter(None, [_problem(lib, dist, version),
-                                      *_companion_problems(lib, dist, version)])
+            problems += filter(
+                None, [_problem(lib, dist, version), *_companion_problems(lib, dist, version)]
+            )
         elif _module_exists(lib.module):
-            problems.append(f'`{lib.module}` is importable but no installed distribution provides '
-                            f'it (a source tree on PYTHONPATH?), so its version is unknown. Fix: '
-                            f'install it with pip (`pip install -e DIR` for a source tree)')
+            problems.append(
+                f'`{lib.module}` is importable but no installed distribution provides '
+                f'it (a source tree on PYTHONPATH?), so its version is unknown. Fix: '
+                f'install it with pip (`pip install -e DIR` for a source tree)'
+            )
         elif lib.required:
             wanted = lib.upstream + lib.ranges[lib.upstream]
             fork = ' or its onedl fork' if len(lib.ranges) > 1 else ''
-            problems.append(f'`{lib.module}` is not installed; tricks_mm needs {wanted}'
-                            f'{fork}. Fix: pip install "tricks_mm[mm]"')
+            problems.append(
+                f'`{lib.module}` is not installed; tricks_mm needs {wanted}'
+                f'{fork}. Fix: pip install "tricks_mm[mm]"'
+            )
     return problems
 
 

@@ -11,7 +11,8 @@ optim_wrapper = dict(
     loss_scale='dynamic',
     optimizer=dict(lr=0.4),
     # no bias decay: weight decay only on conv/fc weights, not on biases nor BN gamma/beta
-    paramwise_cfg=dict(bias_decay_mult=0.0, norm_decay_mult=0.0))
+    paramwise_cfg=dict(bias_decay_mult=0.0, norm_decay_mult=0.0),
+)
 param_scheduler = [
     {{_base_.BOT_WARMUP}},
     dict(type='MultiStepLR', by_epoch=True, milestones=[30, 60, 90], gamma=0.1),

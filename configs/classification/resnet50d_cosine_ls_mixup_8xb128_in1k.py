@@ -6,6 +6,13 @@ model = dict(train_cfg=dict(augments=dict(type='Mixup', alpha=0.2)))
 train_cfg = dict(max_epochs=200)
 param_scheduler = [
     {{_base_.BOT_WARMUP}},
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=5, end=200, T_max=195, eta_min=0.0,
-         convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        by_epoch=True,
+        begin=5,
+        end=200,
+        T_max=195,
+        eta_min=0.0,
+        convert_to_iter_based=True,
+    ),
 ]

@@ -5,4 +5,5 @@ model = dict(
     type='tricks_mm.BoTDistillClassifier',
     teacher='configs/classification/resnet152d_cosine_ls_mixup_8xb128_in1k.py',
     teacher_checkpoint='work_dirs/resnet152d_cosine_ls_mixup_8xb128_in1k/epoch_200.pth',
-    distill_loss=dict(type='BoTDistillLoss', temperature=20.0, label_smooth_eps=0.1))
+    distill_loss=dict(type='BoTDistillLoss', temperature=20.0, label_smooth_eps=0.1),
+)

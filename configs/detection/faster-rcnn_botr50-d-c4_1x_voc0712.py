@@ -4,8 +4,10 @@
 # model.backbone and model.roi_head.shared_head, and the converted checkpoint of both init_cfgs
 # (the ladder does all of it).
 _base_ = [
-    '../_base_/models/faster-rcnn_botr50-d-c4.py', '../_base_/datasets/voc0712_bot.py',
-    'mmdet::_base_/default_runtime.py', '../_base_/schedules/voc0712_1x.py'
+    '../_base_/models/faster-rcnn_botr50-d-c4.py',
+    '../_base_/datasets/voc0712_bot.py',
+    'mmdet::_base_/default_runtime.py',
+    '../_base_/schedules/voc0712_1x.py',
 ]
 
 model = dict(roi_head=dict(bbox_head=dict(num_classes=20)))

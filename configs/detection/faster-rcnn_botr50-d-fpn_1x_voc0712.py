@@ -5,9 +5,11 @@
 # (tools/transfer.py convert). Set model.backbone.variant/depth to the classifier's and
 # model.backbone.init_cfg.checkpoint to the converted file. Peer: 80.4 mAP with torchvision R-50.
 _base_ = [
-    'mmdet::_base_/models/faster-rcnn_r50_fpn.py', '../_base_/datasets/voc0712_bot.py',
-    'mmdet::_base_/default_runtime.py', '../_base_/schedules/voc0712_1x.py',
-    '../_base_/bot_normalization.py'
+    'mmdet::_base_/models/faster-rcnn_r50_fpn.py',
+    '../_base_/datasets/voc0712_bot.py',
+    'mmdet::_base_/default_runtime.py',
+    '../_base_/schedules/voc0712_1x.py',
+    '../_base_/bot_normalization.py',
 ]
 
 model = dict(
@@ -23,6 +25,11 @@ model = dict(
         norm_cfg=dict(type='BN', requires_grad=True),
         norm_eval=True,
         zero_init_residual=False,
-        init_cfg=dict(type='Pretrained', prefix='backbone.',
-                      checkpoint='work_dirs/transfer/resnet50d_backbone.pth')),
-    roi_head=dict(bbox_head=dict(num_classes=20)))
+        init_cfg=dict(
+            type='Pretrained',
+            prefix='backbone.',
+            checkpoint='work_dirs/transfer/resnet50d_backbone.pth',
+        ),
+    ),
+    roi_head=dict(bbox_head=dict(num_classes=20)),
+)

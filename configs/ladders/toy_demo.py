@@ -6,22 +6,36 @@ C = 'configs/classification/'
 ladder = dict(
     name='demo',  # -> work_dirs/demo/
     # 46-px crops (40-px training crops, configs/toy/classification.py)
-    synthetic_data=dict(out='data/synthetic', seed=0, cls_size=46, cls_train_per_class=300,
-                        cls_val_per_class=50, det_train=120, det_test=40, seg_train=120,
-                        seg_val=40, scene_size=128),
+    synthetic_data=dict(
+        out='data/synthetic',
+        seed=0,
+        cls_size=46,
+        cls_train_per_class=300,
+        cls_val_per_class=50,
+        det_train=120,
+        det_test=40,
+        seg_train=120,
+        seg_val=40,
+        scene_size=128,
+    ),
     seeds=[0],
-    classify=dict(overlays=['configs/toy/classification.py'], epoch_scale=0.15,
-                  auto_scale_lr=True),
+    classify=dict(overlays=['configs/toy/classification.py'], epoch_scale=0.15, auto_scale_lr=True),
     detect=dict(config='configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'),
     segment=dict(config='configs/toy/fcn_botr18-d-d8_toy-ade.py'),
     rungs=[
         dict(name='no pretraining'),
         # ResNet-50-B with the standard recipe (step decay, no warmup / zero gamma / no bias
         # decay), as the paper's Tables 8/9 row; its paper numbers are approximate (recalled)
-        dict(name='B-standard', cls_config=C + 'resnet50b_baseline_8xb32_in1k.py',
-             paper=dict(top1=76.14, mAP=77.54, pixAcc=78.08, mIoU=37.05),
-             paper_approx=['top1', 'mAP', 'pixAcc', 'mIoU']),
-        dict(name='D + cosine + LS + mixup',
-             cls_config=C + 'resnet50d_cosine_ls_mixup_8xb128_in1k.py',
-             paper=dict(top1=79.15)),
-    ])
+        dict(
+            name='B-standard',
+            cls_config=C + 'resnet50b_baseline_8xb32_in1k.py',
+            paper=dict(top1=76.14, mAP=77.54, pixAcc=78.08, mIoU=37.05),
+            paper_approx=['top1', 'mAP', 'pixAcc', 'mIoU'],
+        ),
+        dict(
+            name='D + cosine + LS + mixup',
+            cls_config=C + 'resnet50d_cosine_ls_mixup_8xb128_in1k.py',
+            paper=dict(top1=79.15),
+        ),
+    ],
+)

@@ -4,8 +4,8 @@ _base_ = ['./fcn_botr50-d-d8_4xb4-80k_ade20k-512x512.py']
 
 crop_size = (480, 480)
 model = dict(
-    data_preprocessor=dict(size=crop_size),
-    auxiliary_head=dict(loss_decode=dict(loss_weight=0.5)))
+    data_preprocessor=dict(size=crop_size), auxiliary_head=dict(loss_decode=dict(loss_weight=0.5))
+)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', reduce_zero_label=True),

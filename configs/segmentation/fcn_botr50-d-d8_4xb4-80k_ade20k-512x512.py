@@ -20,8 +20,13 @@ model = dict(
         norm_cfg=dict(type='SyncBN', requires_grad=True),
         norm_eval=False,
         zero_init_residual=False,
-        init_cfg=dict(type='Pretrained', prefix='backbone.',
-                      checkpoint='work_dirs/transfer/resnet50d_backbone.pth')))
+        init_cfg=dict(
+            type='Pretrained',
+            prefix='backbone.',
+            checkpoint='work_dirs/transfer/resnet50d_backbone.pth',
+        ),
+    ),
+)
 
 # mmseg's recipe is 4 GPUs x 4 images: its LR 0.01 and 80k iterations are for total batch 16.
 # mmseg's configs do not say so in a key; this one does, so the ladder can refuse another total

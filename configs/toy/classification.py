@@ -19,13 +19,18 @@ num_classes = 6
 
 model = dict(
     backbone=dict(depth=18, stem_channels=32, base_channels=32),
-    head=dict(num_classes=num_classes, in_channels=256, topk=(1, )))
+    head=dict(num_classes=num_classes, in_channels=256, topk=(1,)),
+)
 data_preprocessor = dict(num_classes=num_classes)
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=40, crop_ratio_range=(0.5, 1.0),
-         aspect_ratio_range=(3. / 4., 4. / 3.)),
+    dict(
+        type='RandomResizedCrop',
+        scale=40,
+        crop_ratio_range=(0.5, 1.0),
+        aspect_ratio_range=(3.0 / 4.0, 4.0 / 3.0),
+    ),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),  # colour jitter + lighting: the base's data_preprocessor.batch_color
 ]
@@ -38,15 +43,26 @@ test_pipeline = [
 # No loader worker: on 2 cores the training step is faster without one competing for them
 # (measured 0.10 vs 0.12 s per iteration); the toy pipeline is cheap.
 train_dataloader = dict(
-    batch_size=32, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root, split='train', classes=data_root + '/classes.txt',
-                 pipeline=train_pipeline))
+    batch_size=32,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(
+        data_root=data_root,
+        split='train',
+        classes=data_root + '/classes.txt',
+        pipeline=train_pipeline,
+    ),
+)
 val_dataloader = dict(
-    batch_size=64, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root, split='val', classes=data_root + '/classes.txt',
-                 pipeline=test_pipeline))
+    batch_size=64,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(
+        data_root=data_root, split='val', classes=data_root + '/classes.txt', pipeline=test_pipeline
+    ),
+)
 test_dataloader = val_dataloader
-val_evaluator = dict(type='Accuracy', topk=(1, ))
+val_evaluator = dict(type='Accuracy', topk=(1,))
 test_evaluator = val_evaluator
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=1, max_keep_ckpts=1))
 randomness = dict(seed=0)

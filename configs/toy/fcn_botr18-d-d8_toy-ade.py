@@ -11,7 +11,8 @@ model = dict(
     data_preprocessor=dict(size=crop_size),
     backbone=dict(depth=18, stem_channels=32, base_channels=32),
     decode_head=dict(in_channels=256, channels=128, num_classes=6),
-    auxiliary_head=dict(in_channels=128, channels=64, num_classes=6))
+    auxiliary_head=dict(in_channels=128, channels=64, num_classes=6),
+)
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -28,14 +29,16 @@ test_pipeline = [
     dict(type='LoadAnnotations', reduce_zero_label=True),
     dict(type='PackSegInputs'),
 ]
-_ade = dict(type='BaseSegDataset', data_root=data_root, metainfo=metainfo, img_suffix='.jpg',
-            seg_map_suffix='.png', reduce_zero_label=True)
-train_dataloader = dict(
-    batch_size=4, num_workers=1,
-    dataset=dict(_ade, pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=1, num_workers=1,
-    dataset=dict(_ade, pipeline=test_pipeline))
+_ade = dict(
+    type='BaseSegDataset',
+    data_root=data_root,
+    metainfo=metainfo,
+    img_suffix='.jpg',
+    seg_map_suffix='.png',
+    reduce_zero_label=True,
+)
+train_dataloader = dict(batch_size=4, num_workers=1, dataset=dict(_ade, pipeline=train_pipeline))
+val_dataloader = dict(batch_size=1, num_workers=1, dataset=dict(_ade, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 max_iters = 200
@@ -44,7 +47,9 @@ train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 # classifier, mIoU 11.4 at 0.05 vs 6.0 at 0.01 (the control: 5.4 at 0.01, 6.3 after 400 at 0.05)
 optim_wrapper = dict(optimizer=dict(lr=0.05))
 auto_scale_lr = dict(enable=False, base_batch_size=4)  # that lr is for this batch, 1 process
-param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=max_iters,
-                        by_epoch=False)]
-default_hooks = dict(logger=dict(interval=20),
-                     checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
+param_scheduler = [
+    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=max_iters, by_epoch=False)
+]
+default_hooks = dict(
+    logger=dict(interval=20), checkpoint=dict(interval=max_iters, max_keep_ckpts=1)
+)

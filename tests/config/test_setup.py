@@ -1,4 +1,5 @@
 """How tools/train.py adapts host configs: hosts, SyncBN, AMP on CPU, schedule scaling."""
+
 import pytest
 from mmengine.config import Config
 
@@ -17,8 +18,11 @@ def test_stock_mmseg_syncbn_becomes_bn_in_a_single_process(tmp_path):
     cfg = Config.fromfile(str(leaf))
     assert cfg.model.backbone.norm_cfg.type == 'SyncBN'
     changed = syncbn_to_bn_if_needed(cfg, 'none')
-    assert set(changed) >= {'model.backbone.norm_cfg', 'model.decode_head.norm_cfg',
-                            'model.auxiliary_head.norm_cfg'}
+    assert set(changed) >= {
+        'model.backbone.norm_cfg',
+        'model.decode_head.norm_cfg',
+        'model.auxiliary_head.norm_cfg',
+    }
     assert 'SyncBN' not in str(cfg.model)
 
 
@@ -32,8 +36,13 @@ def test_amp_rung_falls_back_to_fp32_without_gpu(repo):
 
 
 def test_auto_scale_lr_needs_a_base_batch():
-    cfg = Config(dict(default_scope='mmpretrain', optim_wrapper=dict(optimizer=dict(lr=0.1)),
-                      model=dict(type='x')))
+    cfg = Config(
+        dict(
+            default_scope='mmpretrain',
+            optim_wrapper=dict(optimizer=dict(lr=0.1)),
+            model=dict(type='x'),
+        )
+    )
     with pytest.raises(ValueError, match='base_batch_size'):
         apply_common_flags(cfg, 'wd', 'none', auto_scale_lr=True)
 
@@ -60,5 +69,7 @@ def test_epoch_scale_keeps_the_schedule_shape(repo):
 
 def test_overlay_must_exist(repo, tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.py'):
-        load_config(str(repo / 'configs/classification/resnet50_baseline_8xb32_in1k.py'),
-                    [str(tmp_path / 'nope.py')])
+        load_config(
+            str(repo / 'configs/classification/resnet50_baseline_8xb32_in1k.py'),
+            [str(tmp_path / 'nope.py')],
+        )

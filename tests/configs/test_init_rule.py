@@ -1,5 +1,6 @@
 """One init rule for every classification rung: the paper's Xavier (Sec. 2) for conv and FC
 weights, BN gamma 1 / beta 0, then zero gamma (Sec. 3.1) where the rung sets it."""
+
 import copy
 import math
 from pathlib import Path
@@ -31,11 +32,16 @@ def _bound(weight: torch.Tensor) -> float:
 
 
 # convs: ResNet-50-A stem 1 + 16 blocks x 3 + 4 shortcuts = 53; -D: deep stem 3 -> 55; + fc
-@pytest.mark.parametrize('rung, zero_gamma, layers', [
-    ('resnet50_baseline_8xb32_in1k.py', False, 54),
-    ('resnet50d_efficient_8xb128_in1k.py', True, 56)])
+@pytest.mark.parametrize(
+    'rung, zero_gamma, layers',
+    [
+        ('resnet50_baseline_8xb32_in1k.py', False, 54),
+        ('resnet50d_efficient_8xb128_in1k.py', True, 56),
+    ],
+)
 def test_built_rung_is_initialised_by_the_rule(rung, zero_gamma, layers):
     from mmpretrain.registry import MODELS
+
     cfg = Config.fromfile(str(REPO / 'configs' / 'classification' / rung))
     torch.manual_seed(0)
     with DefaultScope.overwrite_default_scope('mmpretrain'):

@@ -12,6 +12,7 @@
 The suite is generated once per module under ``<tmp>/data/synthetic`` and every test runs with
 ``<tmp>`` as working directory, so the configs' relative data roots resolve there.
 """
+
 import copy
 import math
 from pathlib import Path
@@ -39,31 +40,65 @@ TOY_DET = REPO / 'configs' / 'toy' / 'faster-rcnn_botr18-d-fpn_toy-voc.py'
 TOY_SEG = REPO / 'configs' / 'toy' / 'fcn_botr18-d-d8_toy-ade.py'
 
 #: Dataloader settings for a single-process CPU test run.
-LOADERS = ['train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
-           'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
-           'log_level=WARNING']
+LOADERS = [
+    'train_dataloader.num_workers=0',
+    'train_dataloader.persistent_workers=False',
+    'val_dataloader.num_workers=0',
+    'val_dataloader.persistent_workers=False',
+    'log_level=WARNING',
+]
 
 _WARMUP = 'BoTLinearWarmupLR'
-_EFFICIENT = dict(zero=True, nobias=True, lr=0.4, loss='CrossEntropyLoss', mixup=False,
-                  distill=False, depth=50, scheds=[_WARMUP, 'MultiStepLR'])
-_COSINE_LS = dict(_EFFICIENT, variant='d', loss='BoTLabelSmoothLoss',
-                  scheds=[_WARMUP, 'CosineAnnealingLR'], t_max=115)
+_EFFICIENT = dict(
+    zero=True,
+    nobias=True,
+    lr=0.4,
+    loss='CrossEntropyLoss',
+    mixup=False,
+    distill=False,
+    depth=50,
+    scheds=[_WARMUP, 'MultiStepLR'],
+)
+_COSINE_LS = dict(
+    _EFFICIENT,
+    variant='d',
+    loss='BoTLabelSmoothLoss',
+    scheds=[_WARMUP, 'CosineAnnealingLR'],
+    t_max=115,
+)
 _COSINE_LS_MIXUP = dict(_COSINE_LS, mixup=True, t_max=195)
 #: What each rung must switch on (paper Table 1/5/6 rows); ``depth`` is the paper-scale depth,
 #: the toy overlay trains every rung at depth 18. A new rung must be added here.
 EXPECTED = {
     'resnet50_baseline_8xb32_in1k.py': dict(
-        variant='a', zero=False, nobias=False, lr=0.1, loss='CrossEntropyLoss', mixup=False,
-        distill=False, depth=50, scheds=['MultiStepLR']),
+        variant='a',
+        zero=False,
+        nobias=False,
+        lr=0.1,
+        loss='CrossEntropyLoss',
+        mixup=False,
+        distill=False,
+        depth=50,
+        scheds=['MultiStepLR'],
+    ),
     'resnet50b_baseline_8xb32_in1k.py': dict(
-        variant='b', zero=False, nobias=False, lr=0.1, loss='CrossEntropyLoss', mixup=False,
-        distill=False, depth=50, scheds=['MultiStepLR']),
+        variant='b',
+        zero=False,
+        nobias=False,
+        lr=0.1,
+        loss='CrossEntropyLoss',
+        mixup=False,
+        distill=False,
+        depth=50,
+        scheds=['MultiStepLR'],
+    ),
     'resnet50_efficient_8xb128_in1k.py': dict(_EFFICIENT, variant='a'),
     'resnet50b_efficient_8xb128_in1k.py': dict(_EFFICIENT, variant='b'),
     'resnet50c_efficient_8xb128_in1k.py': dict(_EFFICIENT, variant='c'),
     'resnet50d_efficient_8xb128_in1k.py': dict(_EFFICIENT, variant='d'),
     'resnet50d_cosine_8xb128_in1k.py': dict(
-        _EFFICIENT, variant='d', scheds=[_WARMUP, 'CosineAnnealingLR'], t_max=115),
+        _EFFICIENT, variant='d', scheds=[_WARMUP, 'CosineAnnealingLR'], t_max=115
+    ),
     'resnet50d_cosine_ls_8xb128_in1k.py': _COSINE_LS,
     'resnet50d_cosine_ls_distill_8xb128_in1k.py': dict(_COSINE_LS, distill=True),
     'resnet50d_cosine_ls_mixup_8xb128_in1k.py': _COSINE_LS_MIXUP,
@@ -96,6 +131,7 @@ def _decay_by_param(runner: StrictRunner) -> dict:
 def _teacher_options(rung: Path, tmp: Path) -> tuple:
     """Materialise the rung's teacher at toy scale and give it (random) trained-looking weights."""
     from mmpretrain.registry import MODELS
+
     teacher_rel = Config.fromfile(str(rung)).model.teacher
     teacher_cfg = load_config(str(REPO / teacher_rel), [str(OVERLAY)])
     teacher_file = tmp / 'teacher.py'
@@ -125,16 +161,29 @@ def test_classification_rung_one_iteration(rung, tmp_path):
     assert paper.model.head.num_classes == 1000
 
     # 8 training images in batches of 8: one iteration; 6 validation images
-    options = ['train_cfg.max_epochs=1', 'train_dataloader.batch_size=8',
-               'train_dataloader.dataset.indices=8', 'val_dataloader.dataset.indices=6',
-               *LOADERS]
+    options = [
+        'train_cfg.max_epochs=1',
+        'train_dataloader.batch_size=8',
+        'train_dataloader.dataset.indices=8',
+        'val_dataloader.dataset.indices=6',
+        *LOADERS,
+    ]
     teacher_sd = None
     if exp['distill']:
         teacher_file, teacher_ckpt, teacher_sd = _teacher_options(rung, tmp_path)
         options += [f'model.teacher={teacher_file}', f'model.teacher_checkpoint={teacher_ckpt}']
     work_dir = tmp_path / 'work'
-    runner = cli_train.main([str(rung), '--overlay', str(OVERLAY), '--work-dir', str(work_dir),
-                             '--cfg-options', *options])
+    runner = cli_train.main(
+        [
+            str(rung),
+            '--overlay',
+            str(OVERLAY),
+            '--work-dir',
+            str(work_dir),
+            '--cfg-options',
+            *options,
+        ]
+    )
 
     # it ran: one iteration, a finite loss, validation, a checkpoint of exactly the model
     assert runner.iter == 1 and runner.epoch == 1
@@ -144,11 +193,11 @@ def test_classification_rung_one_iteration(rung, tmp_path):
     runner.model.eval()
     with torch.no_grad():
         for batch in runner.val_dataloader:
-            correct += [int(s.pred_label.item() == s.gt_label.item())
-                        for s in runner.model.val_step(batch)]
+            correct += [
+                int(s.pred_label.item() == s.gt_label.item()) for s in runner.model.val_step(batch)
+            ]
     assert len(correct) == 6
-    assert _scalar(runner, 'val/accuracy/top1') == pytest.approx(100 * sum(correct) / 6,
-                                                                 abs=1e-4)
+    assert _scalar(runner, 'val/accuracy/top1') == pytest.approx(100 * sum(correct) / 6, abs=1e-4)
     ckpt = safe_torch_load(str(work_dir / 'epoch_1.pth'), map_location='cpu')
     assert ckpt['meta']['epoch'] == 1
     assert set(ckpt['state_dict']) == set(runner.model.state_dict())
@@ -211,10 +260,12 @@ def test_classification_rung_one_iteration(rung, tmp_path):
         assert schedulers[1].begin == 5
 
 
-@pytest.mark.parametrize('rung', [c for c in CLS_CONFIGS if EXPECTED[c.name]['depth'] == 152],
-                         ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    'rung', [c for c in CLS_CONFIGS if EXPECTED[c.name]['depth'] == 152], ids=lambda p: p.stem
+)
 def test_teacher_configs_build_at_paper_depth(rung):
     from mmpretrain.registry import MODELS
+
     cfg = Config.fromfile(str(rung))
     with DefaultScope.overwrite_default_scope('mmpretrain'), torch.device('meta'):
         model = MODELS.build(cfg.model)  # meta tensors: the architecture, no memory
@@ -226,37 +277,45 @@ def test_teacher_configs_build_at_paper_depth(rung):
 def _det_batch(n: int = 2, size: int = 128) -> dict:
     from mmdet.structures import DetDataSample
     from mmengine.structures import InstanceData
+
     g = torch.Generator().manual_seed(0)
     samples = []
     for i in range(n):
-        sample = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
-                                             scale_factor=(1.0, 1.0)))
+        sample = DetDataSample(
+            metainfo=dict(img_shape=(size, size), ori_shape=(size, size), scale_factor=(1.0, 1.0))
+        )
         sample.gt_instances = InstanceData(
-            bboxes=torch.tensor([[10., 12., 70., 80.], [50., 40., 120., 110.]]),
-            labels=torch.tensor([i % 20, 7]))
+            bboxes=torch.tensor([[10.0, 12.0, 70.0, 80.0], [50.0, 40.0, 120.0, 110.0]]),
+            labels=torch.tensor([i % 20, 7]),
+        )
         samples.append(sample)
-    inputs = [torch.randint(0, 256, (3, size, size), generator=g, dtype=torch.uint8)
-              for _ in range(n)]
+    inputs = [
+        torch.randint(0, 256, (3, size, size), generator=g, dtype=torch.uint8) for _ in range(n)
+    ]
     return dict(inputs=inputs, data_samples=samples)
 
 
 def _seg_batch(n: int = 2, size: int = 64, num_classes: int = 150) -> dict:
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
+
     g = torch.Generator().manual_seed(0)
     samples = []
     for _ in range(n):
         sample = SegDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size)))
         sample.gt_sem_seg = PixelData(
-            data=torch.randint(0, num_classes, (1, size, size), generator=g))
+            data=torch.randint(0, num_classes, (1, size, size), generator=g)
+        )
         samples.append(sample)
-    inputs = [torch.randint(0, 256, (3, size, size), generator=g, dtype=torch.uint8)
-              for _ in range(n)]
+    inputs = [
+        torch.randint(0, 256, (3, size, size), generator=g, dtype=torch.uint8) for _ in range(n)
+    ]
     return dict(inputs=inputs, data_samples=samples)
 
 
 def _train_step(model, data: dict) -> dict:
     from mmengine.optim import OptimWrapper
+
     model.train()
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9))
     return model.train_step(data, optim)
@@ -269,6 +328,7 @@ def test_every_detection_config_is_fpn_or_c4():
 def _mmdet_config(rel: str) -> Config:
     """A config shipped inside mmdet (what ``mmdet::rel`` names in a ``_base_``)."""
     import mmdet
+
     return Config.fromfile(str(Path(mmdet.__file__).parent / '.mim' / 'configs' / rel))
 
 
@@ -281,8 +341,18 @@ def _without_scope(value):
     return value
 
 
-_VOC_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader', 'train_cfg', 'val_cfg',
-             'test_cfg', 'param_scheduler', 'optim_wrapper', 'auto_scale_lr', 'default_hooks')
+_VOC_KEYS = (
+    'train_dataloader',
+    'val_dataloader',
+    'test_dataloader',
+    'train_cfg',
+    'val_cfg',
+    'test_cfg',
+    'param_scheduler',
+    'optim_wrapper',
+    'auto_scale_lr',
+    'default_hooks',
+)
 
 
 @pytest.mark.parametrize('config', DET_CONFIGS, ids=lambda p: p.stem)
@@ -312,6 +382,7 @@ def test_detection_data_and_schedule_are_mmdets_voc0712(config):
 @pytest.mark.parametrize('config', FPN_CONFIGS, ids=lambda p: p.stem)
 def test_paper_scale_detection_train_step(config):
     from mmdet.registry import MODELS
+
     cfg = Config.fromfile(str(config))
     assert import_host(cfg) == 'mmdet'
     assert cfg.model.backbone.init_cfg.type == 'Pretrained'
@@ -329,15 +400,15 @@ def test_paper_scale_detection_train_step(config):
         assert isinstance(backbone, BoTResNet)
         assert (backbone.depth, backbone.variant, backbone.out_indices) == (50, 'd', (0, 1, 2, 3))
         assert model.roi_head.bbox_head.num_classes == 20
-        torch.testing.assert_close(model.data_preprocessor.mean.flatten(),
-                                   torch.tensor([123.68, 116.779, 103.939]))
+        torch.testing.assert_close(
+            model.data_preprocessor.mean.flatten(), torch.tensor([123.68, 116.779, 103.939])
+        )
         log_vars = _train_step(model, _det_batch())
     # frozen_stages=1 and norm_eval=True survive train()
     assert not any(p.requires_grad for p in backbone.conv1.parameters())
     assert not any(p.requires_grad for p in backbone.layer1.parameters())
     assert all(p.requires_grad for p in backbone.layer2.parameters())
-    assert not any(m.training for m in backbone.modules()
-                   if isinstance(m, torch.nn.BatchNorm2d))
+    assert not any(m.training for m in backbone.modules() if isinstance(m, torch.nn.BatchNorm2d))
     for key in ('loss', 'loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox'):
         assert math.isfinite(float(log_vars[key])), (key, log_vars)
     assert float(log_vars['loss']) > 0
@@ -349,6 +420,7 @@ def test_paper_scale_c4_detection_train_step(config):
     from mmdet.registry import MODELS
 
     from tricks_mm.models.roi_heads import BoTResLayer
+
     cfg = Config.fromfile(str(config))
     assert import_host(cfg) == 'mmdet'
     checkpoint = cfg.model.backbone.init_cfg.checkpoint
@@ -370,10 +442,11 @@ def test_paper_scale_c4_detection_train_step(config):
         backbone, head = model.backbone, model.roi_head.shared_head
         assert isinstance(backbone, BoTResNet) and isinstance(head, BoTResLayer)
         assert (backbone.depth, backbone.variant, backbone.num_stages) == (50, 'd', 3)
-        assert backbone.out_indices == (2, ) and not hasattr(backbone, 'layer4')
+        assert backbone.out_indices == (2,) and not hasattr(backbone, 'layer4')
         assert head.layer4[0].downsample[0].stride == 2  # ResNet-D pool shortcut, stride 2
-        torch.testing.assert_close(model.data_preprocessor.mean.flatten(),
-                                   torch.tensor([123.68, 116.779, 103.939]))
+        torch.testing.assert_close(
+            model.data_preprocessor.mean.flatten(), torch.tensor([123.68, 116.779, 103.939])
+        )
         assert model.data_preprocessor._channel_conversion  # BGR files -> RGB, as the classifier
         trained = [backbone.layer2[0].conv1.weight, head.layer4[0].conv1.weight]
         before = [w.detach().clone() for w in trained]
@@ -382,8 +455,11 @@ def test_paper_scale_c4_detection_train_step(config):
     # frozen: stem + layer1 entirely, every BN (statistics and affine) in backbone and head
     assert not any(p.requires_grad for p in backbone.conv1.parameters())
     assert not any(p.requires_grad for p in backbone.layer1.parameters())
-    bns = [m for m in list(backbone.modules()) + list(head.modules())
-           if isinstance(m, torch.nn.BatchNorm2d)]
+    bns = [
+        m
+        for m in list(backbone.modules()) + list(head.modules())
+        if isinstance(m, torch.nn.BatchNorm2d)
+    ]
     assert not any(m.training or m.weight.requires_grad for m in bns)
     for key in ('loss', 'loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox'):
         assert math.isfinite(float(log_vars[key])), (key, log_vars)
@@ -394,13 +470,17 @@ def test_paper_scale_c4_detection_train_step(config):
 @pytest.mark.parametrize('config', SEG_CONFIGS, ids=lambda p: p.stem)
 def test_paper_scale_segmentation_train_step(config):
     from mmseg.registry import MODELS
+
     cfg = Config.fromfile(str(config))
     assert import_host(cfg) == 'mmseg'
     assert cfg.model.pretrained is None
     assert cfg.model.backbone.norm_cfg.type == 'SyncBN'
     changed = syncbn_to_bn_if_needed(cfg, 'none')
-    assert {'model.backbone.norm_cfg', 'model.decode_head.norm_cfg',
-            'model.auxiliary_head.norm_cfg'} <= set(changed)
+    assert {
+        'model.backbone.norm_cfg',
+        'model.decode_head.norm_cfg',
+        'model.auxiliary_head.norm_cfg',
+    } <= set(changed)
     assert cfg.model.backbone.norm_cfg.type == 'BN'
     assert cfg.model.decode_head.norm_cfg.type == 'BN'
     assert cfg.model.auxiliary_head.norm_cfg.type == 'BN'
@@ -434,10 +514,18 @@ def test_paper_scale_segmentation_train_step(config):
 @pytest.mark.slow
 def test_toy_detection_one_iteration_and_eval(tmp_path):
     work_dir = tmp_path / 'work'
-    runner = cli_train.main([
-        str(TOY_DET), '--work-dir', str(work_dir), '--cfg-options',
-        'model.backbone.init_cfg=None', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
-        *LOADERS])
+    runner = cli_train.main(
+        [
+            str(TOY_DET),
+            '--work-dir',
+            str(work_dir),
+            '--cfg-options',
+            'model.backbone.init_cfg=None',
+            'train_cfg.max_epochs=1',
+            'train_cfg.val_interval=1',
+            *LOADERS,
+        ]
+    )
     assert runner.iter == 1  # 4 trainval images (VOC2007 + VOC2012), batch 4
     assert isinstance(runner.model.backbone, BoTResNet)
     assert runner.model.backbone.depth == 18
@@ -454,10 +542,18 @@ def test_toy_detection_one_iteration_and_eval(tmp_path):
 @pytest.mark.slow
 def test_toy_segmentation_one_iteration_and_eval(tmp_path):
     work_dir = tmp_path / 'work'
-    runner = cli_train.main([
-        str(TOY_SEG), '--work-dir', str(work_dir), '--cfg-options',
-        'model.backbone.init_cfg=None', 'train_cfg.max_iters=1', 'train_cfg.val_interval=1',
-        *LOADERS])
+    runner = cli_train.main(
+        [
+            str(TOY_SEG),
+            '--work-dir',
+            str(work_dir),
+            '--cfg-options',
+            'model.backbone.init_cfg=None',
+            'train_cfg.max_iters=1',
+            'train_cfg.val_interval=1',
+            *LOADERS,
+        ]
+    )
     assert runner.iter == 1
     backbone = runner.model.backbone
     assert isinstance(backbone, BoTResNet) and backbone.depth == 18
@@ -473,14 +569,18 @@ def test_toy_segmentation_one_iteration_and_eval(tmp_path):
         assert math.isfinite(_scalar(runner, key)), key
 
 
-@pytest.mark.parametrize('config, expected', [
-    (TOY_DET, {'voc07/mAP': 1.0, 'voc_area/mAP': 1.0}),
-    (TOY_SEG, {'aAcc': 100.0, 'mIoU': 100.0, 'mAcc': 100.0}),
-])
+@pytest.mark.parametrize(
+    'config, expected',
+    [
+        (TOY_DET, {'voc07/mAP': 1.0, 'voc_area/mAP': 1.0}),
+        (TOY_SEG, {'aAcc': 100.0, 'mIoU': 100.0, 'mAcc': 100.0}),
+    ],
+)
 def test_toy_metrics_score_ground_truth_100_percent(config, expected):
     """Known answer: the ground truth as prediction scores 100% through the toy config's own
     evaluator (mmdet's VOCMetric, 11-point and area; mmseg's IoUMetric)."""
     from _known_metrics import perfect_scores
+
     cfg = load_config(str(config))
     import_host(cfg)
     scores = perfect_scores(cfg)

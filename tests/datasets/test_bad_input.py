@@ -1,5 +1,6 @@
 """What bad inputs do at load time, in the hosts' own transforms and datasets, and what tricks_mm
 turns them into: errors naming the file, counted skips, or dataset-check errors."""
+
 import logging
 from pathlib import Path
 
@@ -10,9 +11,12 @@ from PIL import Image
 
 from tricks_mm.datasets.loading import BoTLoadImageFromFile, ImageLoadError
 
-CLS_TEST_PIPELINE = [dict(type='LoadImageFromFile'),
-                     dict(type='ResizeEdge', scale=32, edge='short'),
-                     dict(type='CenterCrop', crop_size=28), dict(type='PackInputs')]
+CLS_TEST_PIPELINE = [
+    dict(type='LoadImageFromFile'),
+    dict(type='ResizeEdge', scale=32, edge='short'),
+    dict(type='CenterCrop', crop_size=28),
+    dict(type='PackInputs'),
+]
 
 
 @pytest.fixture(scope='module')
@@ -24,7 +28,7 @@ def images(tmp_path_factory):
     data = (root / 'ok.jpg').read_bytes()
     (root / 'zero.jpg').write_bytes(b'')
     (root / 'garbage.jpg').write_bytes(b'this is not a JPEG' * 8)
-    (root / 'truncated.jpg').write_bytes(data[:len(data) // 2])
+    (root / 'truncated.jpg').write_bytes(data[: len(data) // 2])
     Image.fromarray(rgb[..., 0]).save(root / 'gray.jpg')
     Image.fromarray(np.dstack([rgb, rgb[..., :1]])).save(root / 'rgba.png')
     return root
@@ -41,6 +45,7 @@ def _build(scope: str, cfg: dict):
 def test_reference_mmcv_loader(images):
     """Why BoTLoadImageFromFile exists: mmcv names the file only sometimes."""
     from mmcv.transforms import LoadImageFromFile
+
     with pytest.raises(Exception) as info:
         LoadImageFromFile()(dict(img_path=str(images / 'zero.jpg')))
     assert '!buf.empty()' in str(info.value) and 'zero.jpg' not in str(info.value)
@@ -55,12 +60,15 @@ def test_reference_mmcv_loader(images):
 
 
 @pytest.mark.parametrize('backend', ['cv2', 'pillow'])
-@pytest.mark.parametrize('name,reason', [
-    ('zero.jpg', 'empty file (0 bytes)'),
-    ('garbage.jpg', 'could not decode it'),
-    ('truncated.jpg', 'could not decode it'),
-    ('missing.jpg', 'FileNotFoundError'),
-])
+@pytest.mark.parametrize(
+    'name,reason',
+    [
+        ('zero.jpg', 'empty file (0 bytes)'),
+        ('garbage.jpg', 'could not decode it'),
+        ('truncated.jpg', 'could not decode it'),
+        ('missing.jpg', 'FileNotFoundError'),
+    ],
+)
 def test_bad_images_raise_naming_the_file(images, backend, name, reason):
     loader = BoTLoadImageFromFile(imdecode_backend=backend)
     with pytest.raises(ImageLoadError) as info:
@@ -72,6 +80,7 @@ def test_bad_images_raise_naming_the_file(images, backend, name, reason):
 
 def test_skip_mode_counts_and_logs(images, monkeypatch):
     import tricks_mm.datasets.loading as loading
+
     logged = []
     monkeypatch.setattr(loading, 'print_log', lambda msg, **kw: logged.append((msg, kw)))
     loader = BoTLoadImageFromFile(on_error='skip')
@@ -90,19 +99,34 @@ def test_skip_mode_counts_and_logs(images, monkeypatch):
 def test_skip_mode_in_a_training_dataset_draws_another_sample(images, tmp_path):
     """mmengine's BaseDataset re-draws when the pipeline returns None (train mode only)."""
     (tmp_path / 'ann.txt').write_text('ok.jpg 0\nzero.jpg 1\n')
-    pipeline = [dict(type='tricks_mm.BoTLoadImageFromFile', on_error='skip'),
-                dict(type='PackInputs')]
+    pipeline = [
+        dict(type='tricks_mm.BoTLoadImageFromFile', on_error='skip'),
+        dict(type='PackInputs'),
+    ]
     with DATASETS.switch_scope_and_registry('mmpretrain') as registry:
-        dataset = registry.build(dict(type='CustomDataset', data_root=str(images),
-                                      ann_file=str(tmp_path / 'ann.txt'), pipeline=pipeline,
-                                      classes=['a', 'b']))
+        dataset = registry.build(
+            dict(
+                type='CustomDataset',
+                data_root=str(images),
+                ann_file=str(tmp_path / 'ann.txt'),
+                pipeline=pipeline,
+                classes=['a', 'b'],
+            )
+        )
         before = BoTLoadImageFromFile.skipped
         item = dataset[1]
         assert item['data_samples'].img_path.endswith('ok.jpg')
         assert BoTLoadImageFromFile.skipped >= before + 1  # re-draws are random
-        test_set = registry.build(dict(type='CustomDataset', data_root=str(images),
-                                       ann_file=str(tmp_path / 'ann.txt'), pipeline=pipeline,
-                                       classes=['a', 'b'], test_mode=True))
+        test_set = registry.build(
+            dict(
+                type='CustomDataset',
+                data_root=str(images),
+                ann_file=str(tmp_path / 'ann.txt'),
+                pipeline=pipeline,
+                classes=['a', 'b'],
+                test_mode=True,
+            )
+        )
     with pytest.raises(Exception, match='Test time pipline should not get `None`'):
         test_set[1]  # hence: keep on_error='raise' (the default) for val/test pipelines
 
@@ -134,28 +158,51 @@ def test_train_guard_swaps_the_loader(tmp_path):
     from mmengine.config import Config
 
     from tricks_mm.config.guards import install_train_guards, strict_image_loading
-    cfg = Config(dict(
-        optim_wrapper=dict(type='AmpOptimWrapper', optimizer=dict(type='SGD', lr=0.1)),
-        train_dataloader=dict(dataset=dict(type='ConcatDataset', datasets=[
-            dict(type='VOCDataset', pipeline=[dict(type='LoadImageFromFile', to_float32=True),
-                                              dict(type='Resize', scale=(8, 8))])])),
-        val_dataloader=dict(dataset=dict(pipeline=[dict(type='mmcv.LoadImageFromFile')])),
-        test_dataloader=None))
+
+    cfg = Config(
+        dict(
+            optim_wrapper=dict(type='AmpOptimWrapper', optimizer=dict(type='SGD', lr=0.1)),
+            train_dataloader=dict(
+                dataset=dict(
+                    type='ConcatDataset',
+                    datasets=[
+                        dict(
+                            type='VOCDataset',
+                            pipeline=[
+                                dict(type='LoadImageFromFile', to_float32=True),
+                                dict(type='Resize', scale=(8, 8)),
+                            ],
+                        )
+                    ],
+                )
+            ),
+            val_dataloader=dict(dataset=dict(pipeline=[dict(type='mmcv.LoadImageFromFile')])),
+            test_dataloader=None,
+        )
+    )
     install_train_guards(cfg)
     train_loader = cfg.train_dataloader.dataset.datasets[0].pipeline[0]
     assert train_loader == dict(type='tricks_mm.BoTLoadImageFromFile', to_float32=True)
     assert cfg.val_dataloader.dataset.pipeline[0].type == 'tricks_mm.BoTLoadImageFromFile'
     assert cfg.optim_wrapper.type == 'tricks_mm.BoTFiniteAmpOptimWrapper'
-    assert cfg.custom_hooks == [dict(type='tricks_mm.BoTNonFiniteLossHook'),
-                                dict(type='tricks_mm.BoTRNGStateHook')]
+    assert cfg.custom_hooks == [
+        dict(type='tricks_mm.BoTNonFiniteLossHook'),
+        dict(type='tricks_mm.BoTRNGStateHook'),
+    ]
     assert strict_image_loading(cfg) == []  # idempotent
     # settings and switch-off through the config
-    cfg2 = Config(dict(optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
-                       nonfinite_guard=dict(policy='skip', max_skips=3)))
+    cfg2 = Config(
+        dict(
+            optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+            nonfinite_guard=dict(policy='skip', max_skips=3),
+        )
+    )
     install_train_guards(cfg2)
     assert cfg2.optim_wrapper.type == 'tricks_mm.BoTFiniteOptimWrapper'
-    assert cfg2.custom_hooks == [dict(type='tricks_mm.BoTNonFiniteLossHook', policy='skip',
-                                      max_skips=3), dict(type='tricks_mm.BoTRNGStateHook')]
+    assert cfg2.custom_hooks == [
+        dict(type='tricks_mm.BoTNonFiniteLossHook', policy='skip', max_skips=3),
+        dict(type='tricks_mm.BoTRNGStateHook'),
+    ]
     cfg3 = Config(dict(optim_wrapper=dict(type='OptimWrapper'), nonfinite_guard=None))
     install_train_guards(cfg3)
     assert cfg3.optim_wrapper.type == 'OptimWrapper'
@@ -170,14 +217,17 @@ def _voc(root: Path, annotations: dict, size=(48, 40)):
         (root / 'VOC2007' / sub).mkdir(parents=True, exist_ok=True)
     for img_id, objects in annotations.items():
         Image.fromarray(np.zeros((size[1], size[0], 3), np.uint8)).save(
-            root / f'VOC2007/JPEGImages/{img_id}.jpg')
+            root / f'VOC2007/JPEGImages/{img_id}.jpg'
+        )
         body = ''.join(
             f'<object><name>{n}</name><difficult>0</difficult><bndbox><xmin>{b[0]}</xmin>'
             f'<ymin>{b[1]}</ymin><xmax>{b[2]}</xmax><ymax>{b[3]}</ymax></bndbox></object>'
-            for n, b in objects)
+            for n, b in objects
+        )
         (root / f'VOC2007/Annotations/{img_id}.xml').write_text(
             f'<annotation><size><width>{size[0]}</width><height>{size[1]}</height>'
-            f'<depth>3</depth></size>{body}</annotation>')
+            f'<depth>3</depth></size>{body}</annotation>'
+        )
     (root / 'VOC2007/ImageSets/Main/train.txt').write_text('\n'.join(annotations) + '\n')
 
 
@@ -185,19 +235,23 @@ def test_voc_faults_in_mmdet_and_in_the_check(tmp_path):
     from mmengine.config import Config
 
     from tricks_mm.datasets.checks import DatasetLayoutError, check_config_datasets
+
     annotations = {
         'unknown': [('dog', (2, 2, 20, 20)), ('disc', (5, 5, 30, 30))],
-        'outside': [('disc', (10, 10, 60, 30))],     # xmax 60 > width 48
+        'outside': [('disc', (10, 10, 60, 30))],  # xmax 60 > width 48
         'zero': [('ring', (5, 5, 5, 30)), ('disc', (5, 5, 30, 30))],  # xmin == xmax
         'empty': [],
     }
     _voc(tmp_path, annotations)
-    dataset_cfg = dict(type='VOCDataset', data_root=str(tmp_path),
-                       ann_file='VOC2007/ImageSets/Main/train.txt',
-                       data_prefix=dict(sub_data_root='VOC2007/'),
-                       metainfo=dict(classes=('disc', 'ring')),
-                       filter_cfg=dict(filter_empty_gt=True, min_size=32, bbox_min_size=4),
-                       pipeline=[])
+    dataset_cfg = dict(
+        type='VOCDataset',
+        data_root=str(tmp_path),
+        ann_file='VOC2007/ImageSets/Main/train.txt',
+        data_prefix=dict(sub_data_root='VOC2007/'),
+        metainfo=dict(classes=('disc', 'ring')),
+        filter_cfg=dict(filter_empty_gt=True, min_size=32, bbox_min_size=4),
+        pipeline=[],
+    )
     with DATASETS.switch_scope_and_registry('mmdet') as registry:
         dataset = registry.build(dataset_cfg)
     infos = {d['img_id']: d for d in (dataset.get_data_info(i) for i in range(len(dataset)))}
@@ -206,26 +260,38 @@ def test_voc_faults_in_mmdet_and_in_the_check(tmp_path):
     assert sorted(infos) == ['outside', 'unknown', 'zero']
     assert [i['bbox_label'] for i in infos['unknown']['instances']] == [0]
     assert [(i['bbox'], i['ignore_flag']) for i in infos['zero']['instances']] == [
-        ([4, 4, 4, 29], 1), ([4, 4, 29, 29], 0)]
+        ([4, 4, 4, 29], 1),
+        ([4, 4, 29, 29], 0),
+    ]
     assert infos['outside']['instances'][0]['bbox'] == [9, 9, 59, 29]
     # ... and clipped to the image by the training pipeline's Resize
     results = dict(infos['outside'], img_path=infos['outside']['img_path'])
-    for t in (dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True),
-              dict(type='Resize', scale=(48, 40), keep_ratio=True)):
+    for t in (
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadAnnotations', with_bbox=True),
+        dict(type='Resize', scale=(48, 40), keep_ratio=True),
+    ):
         results = _build('mmdet', t)(results)
     assert results['gt_bboxes'].tensor.tolist() == [[9.0, 9.0, 48.0, 29.0]]
 
     # the check: unknown class and zero-area box are errors; outside/empty are counted warnings
-    cfg = Config(dict(default_scope='mmdet', model=dict(roi_head=dict(bbox_head=dict(
-        num_classes=2))), train_dataloader=dict(dataset=dataset_cfg)))
+    cfg = Config(
+        dict(
+            default_scope='mmdet',
+            model=dict(roi_head=dict(bbox_head=dict(num_classes=2))),
+            train_dataloader=dict(dataset=dataset_cfg),
+        )
+    )
     with pytest.raises(DatasetLayoutError) as info:
         check_config_datasets(cfg)
     msg = str(info.value)
     assert "unknown class 'dog' in 1 annotation file(s)" in msg
-    assert f"{tmp_path}/VOC2007/Annotations/unknown.xml" in msg
-    assert "1 zero-area or inverted box(es)" in msg and 'zero.xml: ring' in msg
-    _voc(tmp_path, dict(annotations, unknown=[('disc', (5, 5, 30, 30))],
-                        zero=[('disc', (5, 5, 30, 30))]))
+    assert f'{tmp_path}/VOC2007/Annotations/unknown.xml' in msg
+    assert '1 zero-area or inverted box(es)' in msg and 'zero.xml: ring' in msg
+    _voc(
+        tmp_path,
+        dict(annotations, unknown=[('disc', (5, 5, 30, 30))], zero=[('disc', (5, 5, 30, 30))]),
+    )
     report = check_config_datasets(cfg)
     assert report.counts['boxes_partly_outside'] == 1 and report.counts['empty_images'] == 1
     assert report.counts['objects'] == 3
@@ -239,12 +305,14 @@ def test_seg_out_of_range_label_loads_silently(tmp_path):
     fails later without a file name. The dataset check names the file (test_checks)."""
     import torch
     import torch.nn.functional as F
+
     label = np.zeros((8, 8), np.uint8)
     label[0, 0] = 200
     Image.fromarray(label).save(tmp_path / 'label.png')
     load = _build('mmseg', dict(type='LoadAnnotations', reduce_zero_label=True))
-    out = load(dict(seg_map_path=str(tmp_path / 'label.png'), reduce_zero_label=True,
-                    seg_fields=[]))
+    out = load(
+        dict(seg_map_path=str(tmp_path / 'label.png'), reduce_zero_label=True, seg_fields=[])
+    )
     assert sorted(np.unique(out['gt_seg_map']).tolist()) == [199, 255]
     target = torch.from_numpy(out['gt_seg_map']).long()[None]
     with pytest.raises(IndexError, match='Target 199 is out of bounds'):

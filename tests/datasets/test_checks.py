@@ -1,5 +1,6 @@
 """Dataset layout checks: a clean suite passes with exact counts; each fault is an error naming
 the file and the fix (or a counted warning where the host handles it safely)."""
+
 import shutil
 from pathlib import Path
 
@@ -12,19 +13,31 @@ from tricks_mm.datasets.checks import DatasetLayoutError, _iter_datasets, check_
 from tricks_mm.datasets.synthetic import generate_suite
 
 REPO = Path(__file__).resolve().parents[2]
-CLS = (str(REPO / 'configs/classification/resnet50b_efficient_8xb128_in1k.py'),
-       [str(REPO / 'configs/toy/classification.py')])
+CLS = (
+    str(REPO / 'configs/classification/resnet50b_efficient_8xb128_in1k.py'),
+    [str(REPO / 'configs/toy/classification.py')],
+)
 DET = (str(REPO / 'configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'), [])
 SEG = (str(REPO / 'configs/toy/fcn_botr18-d-d8_toy-ade.py'), [])
 # 6 classes: the toy configs' metainfo; det_train 4 = VOC2007 trainval 2 + VOC2012 trainval 2
-TINY = dict(num_classes=6, cls_train_per_class=2, cls_val_per_class=1, cls_size=16,
-            det_train=4, det_test=2, seg_train=3, seg_val=2, scene_size=48)
+TINY = dict(
+    num_classes=6,
+    cls_train_per_class=2,
+    cls_val_per_class=1,
+    cls_size=16,
+    det_train=4,
+    det_test=2,
+    seg_train=3,
+    seg_val=2,
+    scene_size=48,
+)
 
 
 @pytest.fixture(scope='module')
 def pristine(tmp_path_factory):
-    return generate_suite(tmp_path_factory.mktemp('suite') / 'synthetic', seed=0, quiet=True,
-                          **TINY).root
+    return generate_suite(
+        tmp_path_factory.mktemp('suite') / 'synthetic', seed=0, quiet=True, **TINY
+    ).root
 
 
 @pytest.fixture
@@ -50,9 +63,12 @@ def _voc_xml(path: Path, objects, size=(48, 40)):
     body = ''.join(
         f'<object><name>{n}</name><difficult>0</difficult><bndbox><xmin>{b[0]}</xmin>'
         f'<ymin>{b[1]}</ymin><xmax>{b[2]}</xmax><ymax>{b[3]}</ymax></bndbox></object>'
-        for n, b in objects)
-    path.write_text(f'<annotation><size><width>{size[0]}</width><height>{size[1]}</height>'
-                    f'<depth>3</depth></size>{body}</annotation>')
+        for n, b in objects
+    )
+    path.write_text(
+        f'<annotation><size><width>{size[0]}</width><height>{size[1]}</height>'
+        f'<depth>3</depth></size>{body}</annotation>'
+    )
 
 
 def test_clean_suite_passes_with_counts(suite):
@@ -76,8 +92,11 @@ def test_missing_data_root(suite):
     assert 'python -m tricks_mm.datasets.synthetic' in msg and '--skip-data-check' in msg
     cfg = _cfg(DET, suite)
     cfg.train_dataloader.dataset.datasets[0].data_root = '/nonexistent/VOCdevkit/'
-    with pytest.raises(DatasetLayoutError, match=r'(?s)/nonexistent/VOCdevkit/ does not exist.*'
-                                                 r'--cfg-options <dataloader>\.dataset\.data_root'):
+    with pytest.raises(
+        DatasetLayoutError,
+        match=r'(?s)/nonexistent/VOCdevkit/ does not exist.*'
+        r'--cfg-options <dataloader>\.dataset\.data_root',
+    ):
         check_config_datasets(cfg, loaders=('train_dataloader',))
 
 
@@ -96,28 +115,41 @@ def test_voc_missing_files_and_split(suite):
 
 def test_voc_annotation_faults(suite):
     ann = suite / 'det/VOCdevkit/VOC2007/Annotations'
-    _voc_xml(ann / '000001.xml', [('dog', (2, 2, 20, 20)), ('disc', (5, 5, 5, 30)),
-                                  ('disc', (60, 2, 70, 20)), ('ring', (30, 10, 60, 30))])
+    _voc_xml(
+        ann / '000001.xml',
+        [
+            ('dog', (2, 2, 20, 20)),
+            ('disc', (5, 5, 5, 30)),
+            ('disc', (60, 2, 70, 20)),
+            ('ring', (30, 10, 60, 30)),
+        ],
+    )
     _voc_xml(ann / '000002.xml', [])
     (ann / '000003.xml').write_text('<annotation><object>')  # a VOC2007 test id
     with pytest.raises(DatasetLayoutError) as info:
         report = check_config_datasets(_cfg(DET, suite))
     msg = str(info.value)
     assert "unknown class 'dog' in 1 annotation file(s)" in msg and f'{ann}/000001.xml' in msg
-    assert "mmdet would silently drop" in msg
-    assert "1 zero-area or inverted box(es)" in msg and "disc (5.0, 5.0, 5.0, 30.0)" in msg
-    assert "1 box(es) entirely outside their image" in msg and "disc (60.0, 2.0, 70.0, 20.0)" \
-        in msg
+    assert 'mmdet would silently drop' in msg
+    assert '1 zero-area or inverted box(es)' in msg and 'disc (5.0, 5.0, 5.0, 30.0)' in msg
+    assert '1 box(es) entirely outside their image' in msg and 'disc (60.0, 2.0, 70.0, 20.0)' in msg
     assert f'1 unreadable annotation(s):\n      {ann}/000003.xml' in msg
     # warnings only: the partly-outside box and the empty image
     _voc_xml(ann / '000001.xml', [('ring', (30, 10, 60, 30))])
     (ann / '000003.xml').write_text((ann / '000001.xml').read_text())
     report = check_config_datasets(_cfg(DET, suite))
     assert report.counts['boxes_partly_outside'] == 2 and report.counts['empty_images'] == 1
-    assert sum('1 box(es) extend past the image border (clipped by Resize' in w
-               for w in report.warnings) == 2  # 000001 (trainval) and 000003 (test)
-    assert any('1 image(s) without objects (dropped from training by filter_empty_gt)' in w
-               for w in report.warnings)
+    assert (
+        sum(
+            '1 box(es) extend past the image border (clipped by Resize' in w
+            for w in report.warnings
+        )
+        == 2
+    )  # 000001 (trainval) and 000003 (test)
+    assert any(
+        '1 image(s) without objects (dropped from training by filter_empty_gt)' in w
+        for w in report.warnings
+    )
 
 
 def test_det_num_classes_mismatch(suite):
@@ -165,17 +197,20 @@ def test_seg_class_subset_label_map(suite):
     """ADE20KDataset with a subset of its 150 classes: mmseg maps old ids through label_map."""
     cfg = _cfg(SEG, suite)
     for loader in ('train_dataloader', 'val_dataloader'):
-        cfg[loader].dataset.update(type='ADE20KDataset',
-                                   metainfo=dict(classes=('wall', 'building')))
+        cfg[loader].dataset.update(
+            type='ADE20KDataset', metainfo=dict(classes=('wall', 'building'))
+        )
     cfg.model.decode_head.num_classes = cfg.model.auxiliary_head.num_classes = 2
     maps = sorted((suite / 'seg/annotations/training').iterdir())
     for path in maps:  # wall (1 -> 0), sky (3 -> 2 -> dropped: 255): valid everywhere
         Image.fromarray(np.array([[1, 3, 0]], np.uint8)).save(path)
-    assert check_config_datasets(cfg, loaders=('train_dataloader',)).counts[
-        'label_maps_scanned'] == 3
+    assert (
+        check_config_datasets(cfg, loaders=('train_dataloader',)).counts['label_maps_scanned'] == 3
+    )
     Image.fromarray(np.array([[1, 200]], np.uint8)).save(maps[0])  # 199: no ADE class
-    with pytest.raises(DatasetLayoutError, match=r'(?s)outside 0\.\.1 and 255.*'
-                                                 + f'{maps[0]}: \\[199\\]'):
+    with pytest.raises(
+        DatasetLayoutError, match=r'(?s)outside 0\.\.1 and 255.*' + f'{maps[0]}: \\[199\\]'
+    ):
         check_config_datasets(cfg, loaders=('train_dataloader',))
 
 
@@ -196,21 +231,26 @@ def test_cls_num_classes_mismatch_and_labels(suite):
         check_config_datasets(_cfg(CLS, suite))
     msg = str(info.value)
     assert 'has labels [6] outside 0..5' in msg
-    assert f'1 images are empty (0 bytes):\n      {suite}/cls/train/disc/disc_train_00001.JPEG' \
-        in msg
+    assert (
+        f'1 images are empty (0 bytes):\n      {suite}/cls/train/disc/disc_train_00001.JPEG' in msg
+    )
 
 
 def test_cls_folder_and_class_file_faults(suite):
     cfg = _cfg(CLS, suite)
     cfg.train_dataloader.dataset.classes = str(suite / 'cls/missing_classes.txt')
-    with pytest.raises(DatasetLayoutError, match='classes file .*missing_classes.txt does not '
-                                                 'exist'):
+    with pytest.raises(
+        DatasetLayoutError, match='classes file .*missing_classes.txt does not exist'
+    ):
         check_config_datasets(cfg, loaders=('train_dataloader',))
     # folder mode (no meta/ split list): folders are the classes
     shutil.rmtree(suite / 'cls/meta')
     (suite / 'cls/train/extra').mkdir()
-    with pytest.raises(DatasetLayoutError, match=r'cls/train has 7 class folders but 6 names in '
-                                                 r'.*classes.txt lists 6 classes'):
+    with pytest.raises(
+        DatasetLayoutError,
+        match=r'cls/train has 7 class folders but 6 names in '
+        r'.*classes.txt lists 6 classes',
+    ):
         check_config_datasets(_cfg(CLS, suite), loaders=('train_dataloader',))
 
 
@@ -224,10 +264,16 @@ def test_unknown_dataset_types_are_skipped(suite):
 
 def test_train_cli_checks_before_building_the_runner(suite, tmp_path, monkeypatch):
     from tricks_mm.cli import train
+
     shutil.rmtree(suite / 'seg/images/validation')
-    argv = [SEG[0], '--work-dir', str(tmp_path / 'w'), '--cfg-options',
-            f'train_dataloader.dataset.data_root={suite}/seg',
-            f'val_dataloader.dataset.data_root={suite}/seg']
+    argv = [
+        SEG[0],
+        '--work-dir',
+        str(tmp_path / 'w'),
+        '--cfg-options',
+        f'train_dataloader.dataset.data_root={suite}/seg',
+        f'val_dataloader.dataset.data_root={suite}/seg',
+    ]
     built = []
 
     class Built(Exception):
@@ -238,8 +284,9 @@ def test_train_cli_checks_before_building_the_runner(suite, tmp_path, monkeypatc
         raise Built
 
     monkeypatch.setattr(train.StrictRunner, 'from_cfg', classmethod(from_cfg))
-    with pytest.raises(DatasetLayoutError, match='image dir .*seg/images/validation does not '
-                                                 'exist'):
+    with pytest.raises(
+        DatasetLayoutError, match='image dir .*seg/images/validation does not exist'
+    ):
         train.main(argv)
     assert built == []
     with pytest.raises(Built):
@@ -248,14 +295,17 @@ def test_train_cli_checks_before_building_the_runner(suite, tmp_path, monkeypatc
     # the guards are on in the config train.py builds
     cfg = built[0]
     assert cfg.optim_wrapper.type == 'tricks_mm.BoTFiniteOptimWrapper'
-    assert [h['type'] for h in cfg.custom_hooks] == ['tricks_mm.BoTNonFiniteLossHook',
-                                                   'tricks_mm.BoTRNGStateHook']
+    assert [h['type'] for h in cfg.custom_hooks] == [
+        'tricks_mm.BoTNonFiniteLossHook',
+        'tricks_mm.BoTRNGStateHook',
+    ]
     assert cfg.train_dataloader.dataset.pipeline[0].type == 'tricks_mm.BoTLoadImageFromFile'
 
 
 def test_label_map_sample_reads_a_logged_sample(suite, monkeypatch):
     """Above ``label_map_sample`` maps a dataset's scan reads a seeded sample of that many."""
     import tricks_mm.datasets.checks as checks
+
     logged = []
     monkeypatch.setattr(checks, 'print_log', lambda msg, **kw: logged.append(msg))
     report = check_config_datasets(_cfg(SEG, suite), label_map_sample=2)
@@ -270,6 +320,7 @@ def test_label_map_sample_reads_a_logged_sample(suite, monkeypatch):
 
 def test_check_before_training_runs_once_on_rank_0(suite, monkeypatch):
     from tricks_mm.datasets.checks import check_before_training
+
     shutil.rmtree(suite / 'seg/images/validation')
     cfg = _cfg(SEG, suite)
     for key in ('RANK', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK'):

@@ -1,4 +1,5 @@
 """BoTLoadImageFromFile's extra decoders give what mmcv's cv2 backend gives."""
+
 import cv2
 import numpy as np
 import pytest
@@ -38,5 +39,6 @@ def test_decoder_failure_names_the_file(tmp_path):
     bad = tmp_path / 'bad.jpg'
     bad.write_bytes(b'\xff\xd8 not a jpeg')
     from tricks_mm.datasets.loading import ImageLoadError
+
     with pytest.raises(ImageLoadError, match='bad.jpg'):
         BoTLoadImageFromFile(imdecode_backend='torchvision')(dict(img_path=str(bad)))

@@ -1,4 +1,5 @@
 """BoTLighting = AlexNet PCA lighting, clipped to the uint8 range instead of wrapping."""
+
 import numpy as np
 
 from tricks_mm.datasets.lighting import BoTLighting
@@ -26,6 +27,7 @@ def test_matches_the_pca_formula_and_clips():
 def test_mmpretrain_lighting_wraps_where_ours_clips():
     """The bug this class exists for (mmpretrain 1.2.0 casts without clipping)."""
     from mmpretrain.datasets.transforms import Lighting
+
     img = np.full((2, 2, 3), 1, np.uint8)
     stock_max, ours_max = [], []
     for seed in range(5):

@@ -1,4 +1,5 @@
 """Tests of the synthetic suite: determinism, safety of the writes, and the hosts' own readers."""
+
 import hashlib
 import os
 from pathlib import Path
@@ -20,14 +21,26 @@ from tricks_mm.datasets.synthetic import (
 )
 from tricks_mm.datasets.synthetic.__main__ import main as cli_main
 
-TINY = dict(num_classes=3, cls_train_per_class=4, cls_val_per_class=2, cls_size=32,
-            det_train=4, det_test=2, seg_train=3, seg_val=2, scene_size=64)
+TINY = dict(
+    num_classes=3,
+    cls_train_per_class=4,
+    cls_val_per_class=2,
+    cls_size=32,
+    det_train=4,
+    det_test=2,
+    seg_train=3,
+    seg_val=2,
+    scene_size=64,
+)
 K = TINY['num_classes']
 
 
 def _digest(root: Path) -> Dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob('*')) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob('*'))
+        if p.is_file()
+    }
 
 
 def _siblings(root: Path):
@@ -57,9 +70,9 @@ def test_layout(suite):
     test_ids = (main07 / 'test.txt').read_text().split()
     assert len(test_ids) == 2
     assert not set(test_ids) & set((main07 / 'trainval.txt').read_text().split())
-    assert sorted((main07 / 'train.txt').read_text().split() +
-                  (main07 / 'val.txt').read_text().split()) == sorted(
-                      (main07 / 'trainval.txt').read_text().split())
+    assert sorted(
+        (main07 / 'train.txt').read_text().split() + (main07 / 'val.txt').read_text().split()
+    ) == sorted((main07 / 'trainval.txt').read_text().split())
     assert len(list((voc07 / 'JPEGImages').glob('*.jpg'))) == 4
     assert len(list((suite.seg_root / 'images' / 'training').glob('*.jpg'))) == 3
     assert len(list((suite.seg_root / 'annotations' / 'validation').glob('*.png'))) == 2
@@ -76,8 +89,9 @@ def test_determinism(suite, tmp_path):
 
 
 def test_more_items_keep_existing_ones(suite, tmp_path):
-    bigger = generate_suite(tmp_path / 'big', seed=0, quiet=True,
-                            **{**TINY, 'cls_train_per_class': 5, 'seg_train': 4})
+    bigger = generate_suite(
+        tmp_path / 'big', seed=0, quiet=True, **{**TINY, 'cls_train_per_class': 5, 'seg_train': 4}
+    )
     a, b = _digest(suite.root), _digest(bigger.root)
     shared = [k for k in a if k.startswith(('cls/train/', 'seg/'))]
     assert shared and all(a[k] == b[k] for k in shared)
@@ -89,6 +103,7 @@ def test_reuse_renders_and_writes_nothing(suite, monkeypatch):
 
     def must_not_run(*args, **kwargs):
         raise AssertionError('a reused suite was regenerated')
+
     for name in ('_write_cls', '_write_det', '_write_seg'):
         monkeypatch.setattr(suite_module, name, must_not_run)
     before = {p: p.stat().st_mtime_ns for p in suite.root.rglob('*')}
@@ -151,15 +166,18 @@ def test_interrupted_replacement_keeps_old_suite(tmp_path, monkeypatch):
     assert _siblings(root) == []
 
 
-@pytest.mark.parametrize('kwargs, name', [
-    (dict(det_test=-1), 'det_test'),
-    (dict(cls_train_per_class=0), 'cls_train_per_class'),
-    (dict(num_classes=9), 'num_classes'),
-    (dict(det_train=1), 'det_train'),
-    (dict(scene_size=2.5), 'scene_size'),
-    (dict(seed=-1), 'seed'),
-    (dict(colour=True), 'colour'),
-])
+@pytest.mark.parametrize(
+    'kwargs, name',
+    [
+        (dict(det_test=-1), 'det_test'),
+        (dict(cls_train_per_class=0), 'cls_train_per_class'),
+        (dict(num_classes=9), 'num_classes'),
+        (dict(det_train=1), 'det_train'),
+        (dict(scene_size=2.5), 'scene_size'),
+        (dict(seed=-1), 'seed'),
+        (dict(colour=True), 'colour'),
+    ],
+)
 def test_bad_arguments(tmp_path, kwargs, name):
     with pytest.raises(ValueError, match=name):
         generate_suite(tmp_path / 'x', quiet=True, **kwargs)
@@ -171,9 +189,28 @@ def test_cli(tmp_path, capsys):
         cli_main(['--help'])
     assert exc.value.code == 0
     assert '--scene-size' in capsys.readouterr().out
-    args = ['--out', str(tmp_path / 's'), '--num-classes', '2', '--cls-train-per-class', '1',
-            '--cls-val-per-class', '1', '--cls-size', '32', '--det-train', '2', '--det-test', '1',
-            '--seg-train', '1', '--seg-val', '1', '--scene-size', '48']
+    args = [
+        '--out',
+        str(tmp_path / 's'),
+        '--num-classes',
+        '2',
+        '--cls-train-per-class',
+        '1',
+        '--cls-val-per-class',
+        '1',
+        '--cls-size',
+        '32',
+        '--det-train',
+        '2',
+        '--det-test',
+        '1',
+        '--seg-train',
+        '1',
+        '--seg-val',
+        '1',
+        '--scene-size',
+        '48',
+    ]
     assert cli_main(args) == 0
     assert 'generated' in capsys.readouterr().out
     assert cli_main(args) == 0
@@ -186,9 +223,11 @@ def test_cli(tmp_path, capsys):
 
 # --- the hosts' own readers ----------------------------------------------------------------
 
+
 def _scope(name: str) -> None:
     pytest.importorskip('mmcv')
     from mmengine.registry import init_default_scope
+
     init_default_scope(name)
 
 
@@ -196,6 +235,7 @@ def _scope(name: str) -> None:
 def test_mmpretrain_imagenet(suite, split, per_class):
     _scope('mmpretrain')
     from mmpretrain.datasets import CustomDataset, ImageNet
+
     meta = dict(classes=suite.classes)
     by_meta = ImageNet(data_root=str(suite.cls_root), split=split, metainfo=meta)
     by_folder = CustomDataset(data_root=str(suite.cls_root), data_prefix=split)
@@ -203,8 +243,7 @@ def test_mmpretrain_imagenet(suite, split, per_class):
     for ds in (by_meta, by_folder):
         assert len(ds) == K * per_class
         assert ds.metainfo['classes'] == suite.classes
-        infos = sorted((ds.get_data_info(i) for i in range(len(ds))),
-                       key=lambda d: d['img_path'])
+        infos = sorted((ds.get_data_info(i) for i in range(len(ds))), key=lambda d: d['img_path'])
         for info in infos:
             assert os.path.isfile(info['img_path'])
             assert Path(info['img_path']).parent.name == suite.classes[info['gt_label']]
@@ -214,18 +253,25 @@ def test_mmpretrain_imagenet(suite, split, per_class):
 
 def _voc(suite, year: str, set_name: str, test_mode: bool = False):
     from mmdet.datasets import VOCDataset
+
     return VOCDataset(
-        data_root=str(suite.det_root), ann_file=f'{year}/ImageSets/Main/{set_name}.txt',
+        data_root=str(suite.det_root),
+        ann_file=f'{year}/ImageSets/Main/{set_name}.txt',
         data_prefix=dict(sub_data_root=f'{year}/'),
-        metainfo=dict(classes=suite.classes, palette=suite.palette), test_mode=test_mode,
-        pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True)])
+        metainfo=dict(classes=suite.classes, palette=suite.palette),
+        test_mode=test_mode,
+        pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True)],
+    )
 
 
-@pytest.mark.parametrize('year, set_name, split', [
-    ('VOC2007', 'trainval', 'voc2007_trainval'),
-    ('VOC2012', 'trainval', 'voc2012_trainval'),
-    ('VOC2007', 'test', 'voc2007_test'),
-])
+@pytest.mark.parametrize(
+    'year, set_name, split',
+    [
+        ('VOC2007', 'trainval', 'voc2007_trainval'),
+        ('VOC2012', 'trainval', 'voc2012_trainval'),
+        ('VOC2007', 'test', 'voc2007_test'),
+    ],
+)
 def test_mmdet_voc(suite, year, set_name, split):
     _scope('mmdet')
     ds = _voc(suite, year, set_name, test_mode=set_name == 'test')
@@ -237,30 +283,37 @@ def test_mmdet_voc(suite, year, set_name, split):
         info = ds.get_data_info(i)
         assert (info['height'], info['width']) == scene.image.shape[:2]
         # XML holds VOC's 1-based inclusive coords; mmdet subtracts 1 -> our 0-based values.
-        assert [inst['bbox'] for inst in info['instances']] == [list(o.bbox)
-                                                                for o in scene.objects]
-        assert [inst['bbox_label'] for inst in info['instances']] == [o.label
-                                                                      for o in scene.objects]
-        assert [inst['ignore_flag'] for inst in info['instances']] == [int(o.difficult)
-                                                                       for o in scene.objects]
+        assert [inst['bbox'] for inst in info['instances']] == [list(o.bbox) for o in scene.objects]
+        assert [inst['bbox_label'] for inst in info['instances']] == [
+            o.label for o in scene.objects
+        ]
+        assert [inst['ignore_flag'] for inst in info['instances']] == [
+            int(o.difficult) for o in scene.objects
+        ]
         out = ds[i]
         assert out['img'].shape == scene.image.shape
-        np.testing.assert_array_equal(out['gt_bboxes'].numpy(),
-                                      np.array([o.bbox for o in scene.objects], np.float32))
+        np.testing.assert_array_equal(
+            out['gt_bboxes'].numpy(), np.array([o.bbox for o in scene.objects], np.float32)
+        )
         np.testing.assert_array_equal(out['gt_ignore_flags'], [o.difficult for o in scene.objects])
 
 
-@pytest.mark.parametrize('subset, split, n', [('training', 'ade_training', 3),
-                                              ('validation', 'ade_validation', 2)])
+@pytest.mark.parametrize(
+    'subset, split, n', [('training', 'ade_training', 3), ('validation', 'ade_validation', 2)]
+)
 def test_mmseg_ade(suite, subset, split, n):
     _scope('mmseg')
     from mmseg.datasets import BaseSegDataset
+
     ds = BaseSegDataset(
         data_root=str(suite.seg_root),
         data_prefix=dict(img_path=f'images/{subset}', seg_map_path=f'annotations/{subset}'),
-        img_suffix='.jpg', seg_map_suffix='.png', reduce_zero_label=True,
+        img_suffix='.jpg',
+        seg_map_suffix='.png',
+        reduce_zero_label=True,
         metainfo=dict(classes=suite.classes, palette=suite.palette),
-        pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations')])
+        pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations')],
+    )
     assert len(ds) == n
     assert ds.metainfo['classes'] == suite.classes and ds.metainfo['label_map'] is None
     for i in range(n):

@@ -1,5 +1,6 @@
 """Run by torchrun (2 ranks, gloo): rank 1 alone gets a NaN loss at step 1. The guarded optim
 wrapper must skip that step on both ranks (no DDP all-reduce deadlock, no NaN through it)."""
+
 import json
 import sys
 

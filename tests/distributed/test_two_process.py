@@ -1,6 +1,7 @@
 """Two-process training on CPU (torchrun + gloo) for each host, and through the slurm launcher:
 both ranks train on disjoint shards, end with identical weights, the LR follows the total batch
 (--auto-scale-lr), and only rank 0 writes checkpoints."""
+
 import json
 import os
 import signal
@@ -18,22 +19,32 @@ pytestmark = pytest.mark.distributed
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-TINY = dict(num_classes=6, cls_train_per_class=4, cls_val_per_class=1, cls_size=32,
-            det_train=4, det_test=1, seg_train=8, seg_val=1, scene_size=64)
+TINY = dict(
+    num_classes=6,
+    cls_train_per_class=4,
+    cls_val_per_class=1,
+    cls_size=32,
+    det_train=4,
+    det_test=1,
+    seg_train=8,
+    seg_val=1,
+    scene_size=64,
+)
 NO_VAL = ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
 
 
 @pytest.fixture(scope='module')
 def suite(tmp_path_factory):
-    return generate_suite(tmp_path_factory.mktemp('dist') / 'synthetic', seed=0, quiet=True,
-                          **TINY)
+    return generate_suite(tmp_path_factory.mktemp('dist') / 'synthetic', seed=0, quiet=True, **TINY)
 
 
 @pytest.fixture(scope='module')
 def probe_overlay(tmp_path_factory):
     path = tmp_path_factory.mktemp('overlay') / 'probe.py'
-    path.write_text("custom_imports = dict(imports=['_rank_probe'], allow_failed_imports=False)\n"
-                    "custom_hooks = [dict(type='RankProbeHook')]\n")
+    path.write_text(
+        "custom_imports = dict(imports=['_rank_probe'], allow_failed_imports=False)\n"
+        "custom_hooks = [dict(type='RankProbeHook')]\n"
+    )
     return str(path)
 
 
@@ -46,21 +57,40 @@ def _free_port() -> int:
 class _Run:
     """One ``torchrun --nproc_per_node=2 -m tricks_mm.cli.train`` in the background."""
 
-    def __init__(self, args, work_dir: Path, limit: int, module: str = 'tricks_mm.cli.train',
-                 launcher=True):
+    def __init__(
+        self, args, work_dir: Path, limit: int, module: str = 'tricks_mm.cli.train', launcher=True
+    ):
         work_dir.mkdir(parents=True)
         self.work_dir, self.limit = work_dir, limit
         self.log = work_dir.parent / f'{work_dir.name}.out'
-        cmd = ['timeout', '-k', '5', str(limit), sys.executable, '-m', 'torch.distributed.run',
-               '--nnodes=1', '--nproc_per_node=2', '--master_addr=127.0.0.1',
-               f'--master_port={_free_port()}', '-m', module, *args]
+        cmd = [
+            'timeout',
+            '-k',
+            '5',
+            str(limit),
+            sys.executable,
+            '-m',
+            'torch.distributed.run',
+            '--nnodes=1',
+            '--nproc_per_node=2',
+            '--master_addr=127.0.0.1',
+            f'--master_port={_free_port()}',
+            '-m',
+            module,
+            *args,
+        ]
         if launcher:
             cmd += ['--launcher', 'pytorch', '--work-dir', str(work_dir)]
-        env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONWARNINGS='ignore',
-                   PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get('PYTHONPATH', '')]))
+        env = dict(
+            os.environ,
+            OMP_NUM_THREADS='1',
+            PYTHONWARNINGS='ignore',
+            PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get('PYTHONPATH', '')]),
+        )
         with open(self.log, 'w') as out:
-            self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+            self.proc = subprocess.Popen(
+                cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
 
     def finish(self) -> None:
         try:
@@ -73,8 +103,9 @@ class _Run:
         """The run's output; fails the test, with the output's tail, unless it succeeded."""
         self.finish()
         out = self.log.read_text()
-        assert self.proc.returncode == 0, \
+        assert self.proc.returncode == 0, (
             f'torchrun failed ({self.proc.returncode}):\n{out[-6000:]}'
+        )
         return out
 
 
@@ -89,18 +120,45 @@ class _SlurmRun(_Run):
         port = str(_free_port())
         self.procs = []
         for rank in (0, 1):
-            env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONWARNINGS='ignore',
-                       SLURM_PROCID=str(rank), SLURM_LOCALID=str(rank), SLURM_NTASKS='2',
-                       SLURM_NODELIST='localhost', MASTER_ADDR='127.0.0.1', MASTER_PORT=port,
-                       PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get('PYTHONPATH', '')]))
+            env = dict(
+                os.environ,
+                OMP_NUM_THREADS='1',
+                PYTHONWARNINGS='ignore',
+                SLURM_PROCID=str(rank),
+                SLURM_LOCALID=str(rank),
+                SLURM_NTASKS='2',
+                SLURM_NODELIST='localhost',
+                MASTER_ADDR='127.0.0.1',
+                MASTER_PORT=port,
+                PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get('PYTHONPATH', '')]),
+            )
             for key in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK'):
                 env.pop(key, None)
-            cmd = ['timeout', '-k', '5', str(limit), sys.executable, '-m', 'tricks_mm.cli.train',
-                   *args, '--launcher', 'slurm', '--work-dir', str(work_dir)]
+            cmd = [
+                'timeout',
+                '-k',
+                '5',
+                str(limit),
+                sys.executable,
+                '-m',
+                'tricks_mm.cli.train',
+                *args,
+                '--launcher',
+                'slurm',
+                '--work-dir',
+                str(work_dir),
+            ]
             out = open(self.log if rank == 0 else f'{self.log}.rank1', 'w')
-            self.procs.append(subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out,
-                                               stderr=subprocess.STDOUT,
-                                               start_new_session=True))
+            self.procs.append(
+                subprocess.Popen(
+                    cmd,
+                    cwd=REPO,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
         self.proc = self.procs[0]
 
     def finish(self) -> None:
@@ -115,8 +173,10 @@ class _SlurmRun(_Run):
         self.finish()
         out = self.log.read_text()
         codes = [p.returncode for p in self.procs]
-        assert codes == [0, 0], f'slurm ranks failed {codes}:\n{out[-6000:]}\n' + Path(
-            f'{self.log}.rank1').read_text()[-3000:]
+        assert codes == [0, 0], (
+            f'slurm ranks failed {codes}:\n{out[-6000:]}\n'
+            + Path(f'{self.log}.rank1').read_text()[-3000:]
+        )
         return out
 
 
@@ -151,36 +211,93 @@ def runs(suite, probe_overlay, tmp_path_factory):
     rendezvous), then wait for all of them."""
     base = tmp_path_factory.mktemp('runs')
     cls_root = suite.cls_root
-    cls_opts = [f'{loader}.dataset.{key}={value}'
-                for loader in ('train_dataloader', 'test_dataloader')
-                for key, value in (('data_root', cls_root),
-                                   ('classes', f'{cls_root}/classes.txt'))]
-    cls_opts += [f'train_dataloader.batch_size={CLS_BATCH}', 'train_dataloader.num_workers=0',
-                 'train_dataloader.persistent_workers=False', 'train_cfg.max_epochs=1']
-    det_opts = [f'train_dataloader.dataset.datasets.{i}.data_root={suite.det_root}/'
-                for i in (0, 1)]
-    det_opts += ['train_dataloader.batch_size=1', 'train_dataloader.num_workers=0',
-                 'train_dataloader.persistent_workers=False', 'train_cfg.max_epochs=1',
-                 'param_scheduler.0.end=2', 'model.backbone.init_cfg=None']
-    seg_opts = [f'train_dataloader.dataset.data_root={suite.seg_root}',
-                'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
-                'train_dataloader.persistent_workers=False', 'train_cfg.max_iters=2',
-                'param_scheduler.0.end=2', 'model.backbone.init_cfg=None']
+    cls_opts = [
+        f'{loader}.dataset.{key}={value}'
+        for loader in ('train_dataloader', 'test_dataloader')
+        for key, value in (('data_root', cls_root), ('classes', f'{cls_root}/classes.txt'))
+    ]
+    cls_opts += [
+        f'train_dataloader.batch_size={CLS_BATCH}',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'train_cfg.max_epochs=1',
+    ]
+    det_opts = [
+        f'train_dataloader.dataset.datasets.{i}.data_root={suite.det_root}/' for i in (0, 1)
+    ]
+    det_opts += [
+        'train_dataloader.batch_size=1',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'train_cfg.max_epochs=1',
+        'param_scheduler.0.end=2',
+        'model.backbone.init_cfg=None',
+    ]
+    seg_opts = [
+        f'train_dataloader.dataset.data_root={suite.seg_root}',
+        'train_dataloader.batch_size=2',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'train_cfg.max_iters=2',
+        'param_scheduler.0.end=2',
+        'model.backbone.init_cfg=None',
+    ]
     started = dict(
-        cls=_Run([str(REPO / 'configs/classification/resnet50b_efficient_8xb128_in1k.py'),
-                  '--overlay', str(REPO / 'configs/toy/classification.py'), probe_overlay,
-                  '--auto-scale-lr', '--cfg-options', *cls_opts, *NO_VAL], base / 'cls', 120),
-        det=_Run([str(REPO / 'configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'),
-                  '--overlay', probe_overlay, '--auto-scale-lr', '--cfg-options', *det_opts,
-                  *NO_VAL], base / 'det', 120),
-        seg=_Run([str(REPO / 'configs/toy/fcn_botr18-d-d8_toy-ade.py'),
-                  '--overlay', probe_overlay, '--cfg-options', *seg_opts, *NO_VAL],
-                 base / 'seg', 120),
+        cls=_Run(
+            [
+                str(REPO / 'configs/classification/resnet50b_efficient_8xb128_in1k.py'),
+                '--overlay',
+                str(REPO / 'configs/toy/classification.py'),
+                probe_overlay,
+                '--auto-scale-lr',
+                '--cfg-options',
+                *cls_opts,
+                *NO_VAL,
+            ],
+            base / 'cls',
+            120,
+        ),
+        det=_Run(
+            [
+                str(REPO / 'configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'),
+                '--overlay',
+                probe_overlay,
+                '--auto-scale-lr',
+                '--cfg-options',
+                *det_opts,
+                *NO_VAL,
+            ],
+            base / 'det',
+            120,
+        ),
+        seg=_Run(
+            [
+                str(REPO / 'configs/toy/fcn_botr18-d-d8_toy-ade.py'),
+                '--overlay',
+                probe_overlay,
+                '--cfg-options',
+                *seg_opts,
+                *NO_VAL,
+            ],
+            base / 'seg',
+            120,
+        ),
         nan=_Run([str(base / 'nan')], base / 'nan', 60, module='_nan_ddp', launcher=False),
-        slurm=_SlurmRun([str(REPO / 'configs/classification/resnet50b_efficient_8xb128_in1k.py'),
-                         '--overlay', str(REPO / 'configs/toy/classification.py'),
-                         probe_overlay, '--auto-scale-lr', '--cfg-options', *cls_opts, *NO_VAL],
-                        base / 'slurm', 120))
+        slurm=_SlurmRun(
+            [
+                str(REPO / 'configs/classification/resnet50b_efficient_8xb128_in1k.py'),
+                '--overlay',
+                str(REPO / 'configs/toy/classification.py'),
+                probe_overlay,
+                '--auto-scale-lr',
+                '--cfg-options',
+                *cls_opts,
+                *NO_VAL,
+            ],
+            base / 'slurm',
+            120,
+        ),
+    )
     for run in started.values():
         run.finish()
     return started
@@ -190,16 +307,18 @@ def test_classification_two_ranks_auto_scale_lr(runs):
     run = runs['cls']
     out = run.output()
     probes = _probes(run.work_dir)
-    seen = _check_common(run.work_dir, probes, iters=4, per_rank_batch=CLS_BATCH,
-                         expected_ckpt='epoch_1.pth')
+    seen = _check_common(
+        run.work_dir, probes, iters=4, per_rank_batch=CLS_BATCH, expected_ckpt='epoch_1.pth'
+    )
     assert len(seen[0] | seen[1]) == 24  # together the ranks covered the epoch once
     # linear scaling: lr = 0.4 x (2 ranks x 3) / base batch (the toy overlay's reference: 64)
     expected_lr = 0.4 * (2 * CLS_BATCH) / 64
     assert 'current batch size is 6. Scaling the original LR by' in out
     assert [p['initial_lr'] for p in probes] == pytest.approx([expected_lr] * 2, rel=1e-9)
     ckpt = safe_torch_load(str(run.work_dir / 'epoch_1.pth'))
-    assert ckpt['optimizer']['param_groups'][0]['initial_lr'] == pytest.approx(expected_lr,
-                                                                               rel=1e-9)
+    assert ckpt['optimizer']['param_groups'][0]['initial_lr'] == pytest.approx(
+        expected_lr, rel=1e-9
+    )
     assert ckpt['meta']['iter'] == 4
 
 
@@ -208,8 +327,9 @@ def test_detection_two_ranks(runs):
     out = run.output()
     probes = _probes(run.work_dir)
     # VOC2007 + VOC2012 trainval: 2 + 2 images, one per rank per iteration
-    seen = _check_common(run.work_dir, probes, iters=2, per_rank_batch=1,
-                         expected_ckpt='epoch_1.pth')
+    seen = _check_common(
+        run.work_dir, probes, iters=2, per_rank_batch=1, expected_ckpt='epoch_1.pth'
+    )
     assert len(seen[0] | seen[1]) == 4
     # mmdet's base batch 16: lr = 0.02 x (2 x 1) / 16
     assert 'current batch size is 2. Scaling the original LR by 0.125' in out
@@ -221,8 +341,9 @@ def test_segmentation_two_ranks(runs):
     run.output()
     probes = _probes(run.work_dir)
     # 8 images: one pass of the infinite sampler, 2 iterations x 2 images per rank
-    seen = _check_common(run.work_dir, probes, iters=2, per_rank_batch=2,
-                         expected_ckpt='iter_2.pth')
+    seen = _check_common(
+        run.work_dir, probes, iters=2, per_rank_batch=2, expected_ckpt='iter_2.pth'
+    )
     assert len(seen[0] | seen[1]) == 8
     # no --auto-scale-lr: the config's LR whatever the world size
     assert [p['initial_lr'] for p in probes] == pytest.approx([0.05, 0.05])
@@ -246,7 +367,8 @@ def test_slurm_launcher_without_cuda(runs):
     run = runs['slurm']
     out = run.output()
     probes = _probes(run.work_dir)
-    seen = _check_common(run.work_dir, probes, iters=4, per_rank_batch=CLS_BATCH,
-                         expected_ckpt='epoch_1.pth')
+    seen = _check_common(
+        run.work_dir, probes, iters=4, per_rank_batch=CLS_BATCH, expected_ckpt='epoch_1.pth'
+    )
     assert len(seen[0] | seen[1]) == 24
     assert 'current batch size is 6. Scaling the original LR by' in out

@@ -1,4 +1,5 @@
 """A checkpoint save that dies half-way never corrupts the previous file."""
+
 import os
 import signal
 import subprocess
@@ -27,7 +28,7 @@ def test_failure_mid_write_keeps_old_file_and_leaves_no_temp(tmp_path, monkeypat
     assert os.listdir(tmp_path) == ['latest.pth']
 
 
-_WRITER = r'''
+_WRITER = r"""
 import sys, torch
 import tricks_mm
 from mmengine.runner.checkpoint import save_checkpoint
@@ -37,7 +38,7 @@ while True:
     i += 1
     save_checkpoint({"state_dict": {"w": torch.full((2_000_000,), float(i))}, "i": i}, path)
     print(i, flush=True)
-'''
+"""
 
 
 @pytest.mark.slow
@@ -46,8 +47,9 @@ def test_kill_9_during_repeated_saves_leaves_a_loadable_checkpoint(tmp_path):
     script = tmp_path / 'writer.py'
     script.write_text(_WRITER)
     for delay in (0.05, 0.13, 0.31):
-        proc = subprocess.Popen([sys.executable, str(script), str(path)],
-                                stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, str(script), str(path)], stdout=subprocess.PIPE, text=True
+        )
         line = proc.stdout.readline()
         while not line.strip().isdigit():  # skip mmengine's log lines
             line = proc.stdout.readline()
@@ -56,5 +58,5 @@ def test_kill_9_during_repeated_saves_leaves_a_loadable_checkpoint(tmp_path):
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         ckpt = _load_checkpoint(str(path))
-        assert ckpt['state_dict']['w'].shape == (2_000_000, )
+        assert ckpt['state_dict']['w'].shape == (2_000_000,)
         assert float(ckpt['state_dict']['w'][0]) == ckpt['i']

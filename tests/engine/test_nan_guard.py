@@ -1,5 +1,6 @@
 """The non-finite loss guard: no NaN reaches the weights; stop saves the last good state; skip
 counts and gives up after max_skips consecutive skips."""
+
 import math
 from typing import Dict, List
 
@@ -35,7 +36,7 @@ class _Toy(BaseModel):
         x = torch.nan_to_num(x)
         out = self.fc(x)
         loss_fit = ((out - y) ** 2).mean()
-        loss_reg = self.fc.weight.abs().sum() * 0.01 + (out.sum() * float('nan') if bad else 0.)
+        loss_reg = self.fc.weight.abs().sum() * 0.01 + (out.sum() * float('nan') if bad else 0.0)
         if mode == 'loss':
             return dict(loss_fit=loss_fit, loss_reg=loss_reg)
         return out
@@ -59,6 +60,7 @@ class _Data(Dataset):
 
 class _Snapshot(Hook):
     """Records the weights after every iteration (runs after the guard hook)."""
+
     priority = 'LOWEST'
 
     def __init__(self):
@@ -73,26 +75,44 @@ class _Snapshot(Hook):
         self.weights.append(runner.model.fc.weight.detach().clone())
 
 
-def _runner(tmp_path, bad, n=6, wrapper='tricks_mm.BoTFiniteOptimWrapper', hook=None,
-            snapshot=None, accumulative_counts=1, **kwargs) -> Runner:
+def _runner(
+    tmp_path,
+    bad,
+    n=6,
+    wrapper='tricks_mm.BoTFiniteOptimWrapper',
+    hook=None,
+    snapshot=None,
+    accumulative_counts=1,
+    **kwargs,
+) -> Runner:
     hooks = [] if hook is False else [dict(type='tricks_mm.BoTNonFiniteLossHook', **(hook or {}))]
     if snapshot is not None:
         hooks.append(snapshot)
     return Runner(
         model=_Toy(),
         work_dir=str(tmp_path),
-        train_dataloader=dict(dataset=_Data(n, bad), batch_size=1, num_workers=0,
-                              sampler=dict(type='DefaultSampler', shuffle=False),
-                              collate_fn=dict(type='default_collate')),
-        optim_wrapper=dict(type=wrapper, accumulative_counts=accumulative_counts,
-                           optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-2)),
+        train_dataloader=dict(
+            dataset=_Data(n, bad),
+            batch_size=1,
+            num_workers=0,
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            collate_fn=dict(type='default_collate'),
+        ),
+        optim_wrapper=dict(
+            type=wrapper,
+            accumulative_counts=accumulative_counts,
+            optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-2),
+        ),
         train_cfg=dict(by_epoch=False, max_iters=n),
-        default_hooks=dict(logger=dict(type='LoggerHook', interval=1),
-                           checkpoint=dict(type='CheckpointHook', interval=1000)),
+        default_hooks=dict(
+            logger=dict(type='LoggerHook', interval=1),
+            checkpoint=dict(type='CheckpointHook', interval=1000),
+        ),
         custom_hooks=hooks,
         default_scope='mmengine',
         experiment_name=f'nan_{tmp_path.name}',
-        **kwargs)
+        **kwargs,
+    )
 
 
 def _finite(model) -> bool:
@@ -116,8 +136,12 @@ def test_stop_saves_last_good_state_and_names_terms(tmp_path):
     torch.testing.assert_close(ckpt['state_dict']['fc.weight'], snap.weights[-1])
     torch.testing.assert_close(ckpt['state_dict']['fc.weight'], runner.model.fc.weight.detach())
     assert ckpt['meta']['iter'] == 3
-    assert all(torch.isfinite(v).all() for s in ckpt['optimizer']['state'].values()
-               for v in s.values() if isinstance(v, torch.Tensor))
+    assert all(
+        torch.isfinite(v).all()
+        for s in ckpt['optimizer']['state'].values()
+        for v in s.values()
+        if isinstance(v, torch.Tensor)
+    )
     assert (tmp_path / 'last_checkpoint').read_text().strip() == str(ckpt_path)
 
     # resumable: a fresh runner without the bad sample resumes from iteration 3 and finishes
@@ -130,8 +154,9 @@ def test_stop_saves_last_good_state_and_names_terms(tmp_path):
 
 def test_skip_policy_counts_and_leaves_weights_untouched(tmp_path):
     snap = _Snapshot()
-    runner = _runner(tmp_path, bad=[1, 2, 4], n=6, hook=dict(policy='skip', max_skips=3),
-                     snapshot=snap)
+    runner = _runner(
+        tmp_path, bad=[1, 2, 4], n=6, hook=dict(policy='skip', max_skips=3), snapshot=snap
+    )
     runner.train()
     hook = next(h for h in runner.hooks if isinstance(h, BoTNonFiniteLossHook))
     assert hook.skipped_iters == [2, 3, 5]
@@ -148,8 +173,11 @@ def test_skip_policy_counts_and_leaves_weights_untouched(tmp_path):
 
 def test_skip_policy_stops_after_max_skips_consecutive(tmp_path):
     runner = _runner(tmp_path, bad=[2, 3, 4, 5], n=6, hook=dict(policy='skip', max_skips=2))
-    with pytest.raises(NonFiniteLossError, match=r'iteration 4 .*2 consecutive skipped steps '
-                                                 r'\(max_skips=2\)'):
+    with pytest.raises(
+        NonFiniteLossError,
+        match=r'iteration 4 .*2 consecutive skipped steps '
+        r'\(max_skips=2\)',
+    ):
         runner.train()
     assert runner.optim_wrapper.skipped_steps == 2
     ckpt = safe_torch_load(str(tmp_path / 'nonfinite_iter_4.pth'))
@@ -159,8 +187,9 @@ def test_skip_policy_stops_after_max_skips_consecutive(tmp_path):
 
 def test_accumulation_window_steps_with_the_good_micro_batches(tmp_path):
     snap = _Snapshot()
-    runner = _runner(tmp_path, bad=[1], n=4, hook=dict(policy='skip'), snapshot=snap,
-                     accumulative_counts=2)
+    runner = _runner(
+        tmp_path, bad=[1], n=4, hook=dict(policy='skip'), snapshot=snap, accumulative_counts=2
+    )
     runner.train()
     # window 1 = items 0 (good) + 1 (NaN): one step with item 0's gradient (scaled by 1/2)
     assert runner.optim_wrapper.skipped_steps == 1
@@ -197,8 +226,12 @@ def test_hook_arguments_are_validated():
 
 
 def test_nonfinite_terms():
-    out: Dict = dict(loss=torch.tensor(float('inf')), loss_cls=torch.tensor(float('inf')),
-                     loss_bbox=torch.tensor(0.5), acc=torch.tensor(float('nan')))
+    out: Dict = dict(
+        loss=torch.tensor(float('inf')),
+        loss_cls=torch.tensor(float('inf')),
+        loss_bbox=torch.tensor(0.5),
+        acc=torch.tensor(float('nan')),
+    )
     assert nonfinite_terms(out) == dict(loss=math.inf, loss_cls=math.inf)
     assert nonfinite_terms(None) == {}
 
@@ -207,10 +240,12 @@ def test_amp_wrapper_checks_the_loss_value(monkeypatch):
     """AmpOptimWrapper needs CUDA to build; on CPU its GradScaler is disabled, which is enough to
     check that the guarded AMP wrapper skips a NaN loss and steps a finite one."""
     import mmengine.optim.optimizer.amp_optimizer_wrapper as amp_mod
+
     monkeypatch.setattr(amp_mod, 'is_cuda_available', lambda: True)
     layer = nn.Linear(2, 1)
     wrapper = BoTFiniteAmpOptimWrapper(
-        optimizer=torch.optim.SGD(layer.parameters(), lr=0.1, momentum=0.9))
+        optimizer=torch.optim.SGD(layer.parameters(), lr=0.1, momentum=0.9)
+    )
     before = layer.weight.detach().clone()
     wrapper.update_params(layer(torch.ones(1, 2)).sum() * float('nan'))
     assert torch.equal(layer.weight, before) and wrapper.skipped_steps == 1
@@ -240,23 +275,45 @@ def test_train_cli_stops_a_host_run_cleanly(tmp_path):
 
     from tricks_mm.cli import train
     from tricks_mm.datasets.synthetic import generate_suite
+
     repo = Path(__file__).resolve().parents[2]
-    cls_root = generate_suite(tmp_path / 'synthetic', seed=0, quiet=True, num_classes=6,
-                              cls_train_per_class=1, cls_val_per_class=1, cls_size=16,
-                              det_train=2, det_test=1, seg_train=1, seg_val=1,
-                              scene_size=32).cls_root
+    cls_root = generate_suite(
+        tmp_path / 'synthetic',
+        seed=0,
+        quiet=True,
+        num_classes=6,
+        cls_train_per_class=1,
+        cls_val_per_class=1,
+        cls_size=16,
+        det_train=2,
+        det_test=1,
+        seg_train=1,
+        seg_val=1,
+        scene_size=32,
+    ).cls_root
     work_dir = tmp_path / 'work'
-    argv = [str(repo / 'configs/classification/resnet50b_efficient_8xb128_in1k.py'),
-            '--overlay', str(repo / 'configs/toy/classification.py'),
-            '--work-dir', str(work_dir), '--cfg-options', 'train_cfg.max_epochs=1',
-            f'train_dataloader.dataset.data_root={cls_root}',
-            f'train_dataloader.dataset.classes={cls_root}/classes.txt',
-            'train_dataloader.batch_size=3', 'train_dataloader.num_workers=0',
-            'train_dataloader.persistent_workers=False', 'model.head.loss.loss_weight=nan',
-            'val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
+    argv = [
+        str(repo / 'configs/classification/resnet50b_efficient_8xb128_in1k.py'),
+        '--overlay',
+        str(repo / 'configs/toy/classification.py'),
+        '--work-dir',
+        str(work_dir),
+        '--cfg-options',
+        'train_cfg.max_epochs=1',
+        f'train_dataloader.dataset.data_root={cls_root}',
+        f'train_dataloader.dataset.classes={cls_root}/classes.txt',
+        'train_dataloader.batch_size=3',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'model.head.loss.loss_weight=nan',
+        'val_cfg=None',
+        'val_dataloader=None',
+        'val_evaluator=None',
+    ]
     with pytest.raises(NonFiniteLossError, match=r'iteration 1 \(epoch 1\): rank 0: loss=nan'):
         train.main(argv)
     ckpt = safe_torch_load(str(work_dir / 'nonfinite_iter_1.pth'))
     assert ckpt['meta']['iter'] == 0
-    assert all(torch.isfinite(v).all() for v in ckpt['state_dict'].values()
-               if v.is_floating_point())
+    assert all(
+        torch.isfinite(v).all() for v in ckpt['state_dict'].values() if v.is_floating_point()
+    )

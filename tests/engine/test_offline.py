@@ -1,6 +1,7 @@
 """Remote checkpoint schemes fail fast and clearly without network, use the hub cache when the
 file is there, and download (bounded) when the host answers. No test touches the internet: the
 "network" is a local HTTP server, a closed port or a patched connect."""
+
 import http.server
 import os
 import socket
@@ -47,7 +48,8 @@ def _free_port() -> int:
 @contextmanager
 def _serve(directory):
     handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(  # noqa: E731
-        *a, directory=str(directory), **k)
+        *a, directory=str(directory), **k
+    )
     handler.log_message = lambda *a: None
     server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -60,8 +62,15 @@ def _serve(directory):
 
 
 def test_schemes_are_registered():
-    for prefix in ('http://', 'https://', 'torchvision://', 'modelzoo://', 'open-mmlab://',
-                   'openmmlab://', 'mmcls://'):
+    for prefix in (
+        'http://',
+        'https://',
+        'torchvision://',
+        'modelzoo://',
+        'open-mmlab://',
+        'openmmlab://',
+        'mmcls://',
+    ):
         assert CheckpointLoader._schemes[prefix].__module__ == 'tricks_mm.engine.offline', prefix
     assert CheckpointLoader._schemes['pavi://'].__name__ == 'load_from_private_storage'
 
@@ -71,13 +80,14 @@ def test_cache_hit_needs_no_network(guard, monkeypatch):
     cache = hub_cache_path(url)
     assert cache == str(guard / 'tiny-0123abcd.pth')
     os.makedirs(guard)
-    torch.save({'w': torch.arange(3.)}, cache)
+    torch.save({'w': torch.arange(3.0)}, cache)
 
     def no_network(*args, **kwargs):
         raise AssertionError('the network was touched')
+
     monkeypatch.setattr(socket, 'create_connection', no_network)
     loaded = CheckpointLoader.load_checkpoint(url)
-    torch.testing.assert_close(loaded['w'], torch.arange(3.))
+    torch.testing.assert_close(loaded['w'], torch.arange(3.0))
 
 
 def _connects(monkeypatch, connect=None) -> list:
@@ -91,6 +101,7 @@ def _connects(monkeypatch, connect=None) -> list:
 
     def no_download(*args, **kwargs):
         raise AssertionError('a download was attempted')
+
     monkeypatch.setattr(socket, 'create_connection', spy)
     monkeypatch.setattr(torch.hub, 'download_url_to_file', no_download)
     return calls
@@ -120,22 +131,27 @@ def test_unanswered_connect_is_bounded(monkeypatch):
     def black_hole(address, timeout=None, *args, **kwargs):
         released.wait()  # never answers while the loader waits
         raise OSError('released')
+
     calls = _connects(monkeypatch, black_hole)
     try:
-        with pytest.raises(OfflineCheckpointError, match='no answer from download.openmmlab.com'
-                                                         ':443 within 0.5 s'):
+        with pytest.raises(
+            OfflineCheckpointError, match='no answer from download.openmmlab.com:443 within 0.5 s'
+        ):
             CheckpointLoader.load_checkpoint('https://download.openmmlab.com/x/y.pth')
         assert calls == [(('download.openmmlab.com', 443), 0.5)]
     finally:
         released.set()
 
 
-@pytest.mark.parametrize('name,url_part', [
-    ('torchvision://resnet18', 'download.pytorch.org/models/resnet18-'),
-    ('modelzoo://resnet18', 'download.pytorch.org/models/resnet18-'),
-    ('open-mmlab://resnet50_v1c', 'download.openmmlab.com/pretrain/third_party/resnet50_v1c-'),
-    ('mmcls://vgg11', 'download.openmmlab.com/mmclassification/v0/vgg/vgg11_'),
-])
+@pytest.mark.parametrize(
+    'name,url_part',
+    [
+        ('torchvision://resnet18', 'download.pytorch.org/models/resnet18-'),
+        ('modelzoo://resnet18', 'download.pytorch.org/models/resnet18-'),
+        ('open-mmlab://resnet50_v1c', 'download.openmmlab.com/pretrain/third_party/resnet50_v1c-'),
+        ('mmcls://vgg11', 'download.openmmlab.com/mmclassification/v0/vgg/vgg11_'),
+    ],
+)
 def test_model_zoo_schemes_resolve_then_fail_fast(guard, monkeypatch, name, url_part):
     monkeypatch.setenv(OFFLINE_ENV, '1')
     model = nn.Linear(1, 1)
@@ -182,6 +198,7 @@ def test_stalled_download_times_out(guard, monkeypatch):
     def download(*args, **kwargs):
         seen.append(socket.getdefaulttimeout())  # the per-read bound every new socket gets
         return real(*args, **kwargs)
+
     monkeypatch.setattr(torch.hub, 'download_url_to_file', download)
     try:
         with pytest.raises(OfflineCheckpointError, match='the download failed .*timed out'):

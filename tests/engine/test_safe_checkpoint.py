@@ -1,4 +1,5 @@
 """Checkpoints load with weights_only=True and the allowlist; anything else is refused."""
+
 import os
 import pickle
 
@@ -18,19 +19,23 @@ class _Payload:
         self.marker = marker
 
     def __reduce__(self):
-        return (os.system, (f'touch {self.marker}', ))
+        return (os.system, (f'touch {self.marker}',))
 
 
 def _runner_like_checkpoint() -> dict:
     """What mmengine 0.10.7's Runner writes: message hub with HistoryBuffers and numpy values."""
     import numpy as np
+
     hub = MessageHub.get_instance('test_safe_checkpoint')
     hub.update_scalar('train/loss', 0.5)
     hub.update_scalar('train/lr', np.float64(0.1))
     hub.update_info('iter', 3)
     hub.update_info('arr', np.arange(3, dtype=np.float32))
-    return dict(meta=dict(epoch=1, iter=3, seed=0), state_dict={'w': torch.ones(2)},
-                message_hub=hub.state_dict())
+    return dict(
+        meta=dict(epoch=1, iter=3, seed=0),
+        state_dict={'w': torch.ones(2)},
+        message_hub=hub.state_dict(),
+    )
 
 
 def test_stock_mmengine_checkpoint_loads(tmp_path):

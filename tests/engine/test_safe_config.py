@@ -1,4 +1,5 @@
 """The stored-config reader parses what mmengine's runner writes and never executes anything."""
+
 from pathlib import Path
 
 import pytest
@@ -20,38 +21,42 @@ def test_runner_pretty_text_reads_back_as_mmengine_parses_it(config):
     assert read_literal_config(text) == Config.fromstring(text, '.py').to_dict()
 
 
-@pytest.mark.parametrize('text, where', [
-    ("import os\nmodel = dict(depth=50)\n", 'line 1: Import'),
-    ("model = dict(depth=__import__('os').getpid())\n", "line 1: Call"),
-    ("model = dict(depth=50)\nprint('hi')\n", 'line 2: Expr'),
-    ("x = [i for i in range(3)]\n", 'ListComp'),
-    ("x = dict(**other)\n", 'line 1: Call'),
-    ("x = {**other}\n", r"\*\* unpacking"),
-    ("x = y = 1\n", 'line 1: Assign'),
-    ("x = open\n", "Name 'open'"),
-    ("x = (1).__class__\n", 'Attribute'),
-    ("x = 'a' + 'b'\n", 'BinOp'),
-    ("def f():\n    pass\n", 'FunctionDef'),
-    ("x = dict(\n", 'not Python'),
-])
+@pytest.mark.parametrize(
+    'text, where',
+    [
+        ('import os\nmodel = dict(depth=50)\n', 'line 1: Import'),
+        ("model = dict(depth=__import__('os').getpid())\n", 'line 1: Call'),
+        ("model = dict(depth=50)\nprint('hi')\n", 'line 2: Expr'),
+        ('x = [i for i in range(3)]\n', 'ListComp'),
+        ('x = dict(**other)\n', 'line 1: Call'),
+        ('x = {**other}\n', r'\*\* unpacking'),
+        ('x = y = 1\n', 'line 1: Assign'),
+        ('x = open\n', "Name 'open'"),
+        ('x = (1).__class__\n', 'Attribute'),
+        ("x = 'a' + 'b'\n", 'BinOp'),
+        ('def f():\n    pass\n', 'FunctionDef'),
+        ('x = dict(\n', 'not Python'),
+    ],
+)
 def test_anything_but_literal_assignments_is_refused(text, where):
     with pytest.raises(UnsafeConfigText, match=where):
         read_literal_config(text)
 
 
 def test_literals():
-    text = ("a = dict(b=(1, -2.5, +3), c=[None, True, 'x'], d={'k-1': {1, 2}})\n"
-            "e = b'raw'\n")
+    text = "a = dict(b=(1, -2.5, +3), c=[None, True, 'x'], d={'k-1': {1, 2}})\ne = b'raw'\n"
     assert read_literal_config(text) == dict(
-        a=dict(b=(1, -2.5, 3), c=[None, True, 'x'], d={'k-1': {1, 2}}), e=b'raw')
+        a=dict(b=(1, -2.5, 3), c=[None, True, 'x'], d={'k-1': {1, 2}}), e=b'raw'
+    )
 
 
 def test_resume_gets_gpu_ids_without_executing_meta_config(tmp_path):
     """mmengine's Runner.resume runs Config.fromstring(meta['config']) to read gpu_ids: the
     strict runner keeps exactly that value, read as a literal, and drops text that is code."""
     from tricks_mm.engine.runner import defuse_stored_config
+
     marker = tmp_path / 'pwned'
-    checkpoint = dict(meta=dict(config="gpu_ids = [0, 1]\nmodel = dict(depth=50)\n"))
+    checkpoint = dict(meta=dict(config='gpu_ids = [0, 1]\nmodel = dict(depth=50)\n'))
     defuse_stored_config(checkpoint, 'ckpt.pth')
     assert checkpoint['meta']['config'] == 'gpu_ids = [0, 1]\n'
     assert Config.fromstring(checkpoint['meta']['config'], '.py').gpu_ids == [0, 1]

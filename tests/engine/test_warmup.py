@@ -1,4 +1,5 @@
 """Learning rates per iteration against the paper's formulas (Sec. 3.1 and 5.1)."""
+
 import math
 
 import pytest
@@ -27,11 +28,17 @@ def test_warmup_then_cosine_per_iteration_matches_paper():
     m, total = warm_epochs * epoch_len, max_epochs * epoch_len
     opt = _sgd(lr)
     scheds = [
-        BoTLinearWarmupLR.build_iter_from_epoch(opt, begin=0, end=warm_epochs,
-                                                epoch_length=epoch_len),
-        CosineAnnealingLR.build_iter_from_epoch(opt, begin=warm_epochs, end=max_epochs,
-                                                T_max=max_epochs - warm_epochs, eta_min=0.0,
-                                                epoch_length=epoch_len),
+        BoTLinearWarmupLR.build_iter_from_epoch(
+            opt, begin=0, end=warm_epochs, epoch_length=epoch_len
+        ),
+        CosineAnnealingLR.build_iter_from_epoch(
+            opt,
+            begin=warm_epochs,
+            end=max_epochs,
+            T_max=max_epochs - warm_epochs,
+            eta_min=0.0,
+            epoch_length=epoch_len,
+        ),
     ]
     got = _lrs(scheds, opt, total)
     # Paper: lr_i = i * lr / m for i = 1..m, then lr_t = 0.5 (1 + cos(pi t / T)) lr.
@@ -47,8 +54,9 @@ def test_warmup_then_step_schedule():
     opt = _sgd(lr)
     scheds = [
         BoTLinearWarmupLR.build_iter_from_epoch(opt, begin=0, end=2, epoch_length=epoch_len),
-        MultiStepLR.build_iter_from_epoch(opt, milestones=[3, 5], gamma=0.1,
-                                          epoch_length=epoch_len),
+        MultiStepLR.build_iter_from_epoch(
+            opt, milestones=[3, 5], gamma=0.1, epoch_length=epoch_len
+        ),
     ]
     got = _lrs(scheds, opt, 7 * epoch_len)
     want = [lr * (k + 1) / 6 for k in range(6)] + [lr] * 3 + [lr * 0.1] * 6 + [lr * 0.01] * 6
@@ -71,9 +79,17 @@ def test_sub_iteration_warmup_keeps_one_iteration():
 def test_builds_from_an_epoch_config_like_the_runner_does():
     """The runner passes by_epoch and epoch_length through the registry."""
     from mmengine.registry import PARAM_SCHEDULERS
+
     opt = _sgd(0.4)
     sched = PARAM_SCHEDULERS.build(
-        dict(type='tricks_mm.BoTLinearWarmupLR', by_epoch=True, begin=0, end=5,
-             convert_to_iter_based=True), default_args=dict(optimizer=opt, epoch_length=10))
+        dict(
+            type='tricks_mm.BoTLinearWarmupLR',
+            by_epoch=True,
+            begin=0,
+            end=5,
+            convert_to_iter_based=True,
+        ),
+        default_args=dict(optimizer=opt, epoch_length=10),
+    )
     assert (sched.begin, sched.end, sched.by_epoch) == (0, 50, False)
     assert opt.param_groups[0]['lr'] == pytest.approx(0.4 / 50)

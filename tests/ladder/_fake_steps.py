@@ -1,13 +1,17 @@
 """Stand-in for the ladder's child processes: records each command and writes the files a real
 train / test process would leave (a checkpoint, ``last_checkpoint``, ``metrics.json``)."""
+
 import json
 import os.path as osp
 from typing import Dict, List
 
 from tricks_mm.ladder import launch
 
-METRICS = {'classify': {'accuracy/top1': 70.0}, 'detect': {'voc07/mAP': 0.5},
-           'segment': {'aAcc': 80.0, 'mIoU': 30.0}}
+METRICS = {
+    'classify': {'accuracy/top1': 70.0},
+    'detect': {'voc07/mAP': 0.5},
+    'segment': {'aAcc': 80.0, 'mIoU': 30.0},
+}
 
 
 def fake_processes(monkeypatch) -> List[List[str]]:

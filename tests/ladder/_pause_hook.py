@@ -1,6 +1,7 @@
 """Loaded into a ladder's classification step by the kill test (``custom_imports``): once the
 first epoch's checkpoint is written it leaves a marker file and waits, so the test kills the
 ladder at a known point in the middle of a step."""
+
 import os
 import time
 
@@ -12,7 +13,7 @@ from mmengine.registry import HOOKS
 class PauseAfterFirstEpochHook(Hook):
     priority = 'LOWEST'  # after CheckpointHook (VERY_LOW) has saved epoch_1.pth
 
-    def __init__(self, marker: str, seconds: float = 300.) -> None:
+    def __init__(self, marker: str, seconds: float = 300.0) -> None:
         self.marker, self.seconds = marker, seconds
 
     def after_train_epoch(self, runner) -> None:

@@ -3,6 +3,7 @@
 The stand-ins are tiny random classifiers written by timm and mmpretrain themselves, at the toy
 configs' width (stem 32, stages 32-64-128-256), so the toy detector and segmentor load them.
 """
+
 import copy
 import os
 from pathlib import Path
@@ -18,7 +19,7 @@ from tricks_mm.cli.ladder import main as ladder_main
 from tricks_mm.ladder.records import RecordBook
 from tricks_mm.ladder.spec import load_ladder
 
-_LADDER = '''
+_LADDER = """
 ladder = dict(
     name='published',
     seeds=[0],
@@ -35,27 +36,37 @@ ladder = dict(
         dict(name='timm R18-D', checkpoint='{timm}', source='timm', top1=71.5),
         dict(name='mmpretrain R18-C', checkpoint='{mmpretrain}'),
     ])
-'''
+"""
 #: a convention unlike any default, to see it reach the downstream data preprocessors
 _MMPRETRAIN_NORM = dict(mean=[100.0, 110.0, 120.0], std=[60.0, 61.0, 62.0], to_rgb=True)
 
 
 def _stand_ins(root: Path):
     torch.manual_seed(0)
-    timm_model = ResNet(BasicBlock, [2, 2, 2, 2], num_classes=6, stem_width=16,
-                        stem_type='deep', avg_down=True, channels=(32, 64, 128, 256))
+    timm_model = ResNet(
+        BasicBlock,
+        [2, 2, 2, 2],
+        num_classes=6,
+        stem_width=16,
+        stem_type='deep',
+        avg_down=True,
+        channels=(32, 64, 128, 256),
+    )
     timm_file = root / 'timm_r18d.pth'
     torch.save(timm_model.state_dict(), timm_file)
-    cfg = dict(type='ImageClassifier',
-               backbone=dict(type='ResNetV1c', depth=18, stem_channels=32, base_channels=32),
-               neck=dict(type='GlobalAveragePooling'),
-               head=dict(type='LinearClsHead', num_classes=6, in_channels=256))
+    cfg = dict(
+        type='ImageClassifier',
+        backbone=dict(type='ResNetV1c', depth=18, stem_channels=32, base_channels=32),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=6, in_channels=256),
+    )
     model = MMPRETRAIN_MODELS.build(copy.deepcopy(cfg))
     model.init_weights()
     mm_file = root / 'mmpretrain_r18c.pth'
     text = Config(dict(model=cfg, data_preprocessor=dict(num_classes=6, **_MMPRETRAIN_NORM)))
-    save_checkpoint(dict(state_dict=model.state_dict(), meta=dict(cfg=text.pretty_text)),
-                    str(mm_file))
+    save_checkpoint(
+        dict(state_dict=model.state_dict(), meta=dict(cfg=text.pretty_text)), str(mm_file)
+    )
     return timm_file, mm_file
 
 
@@ -68,16 +79,20 @@ def test_checkpoint_rungs_import_then_detect_and_segment(in_workspace, repo, cap
     out = capsys.readouterr().out
     assert 'step 1/8: classify' in out and 'step 8/8: segment' in out
     records = RecordBook('work_dirs/published').all()
-    assert sorted(records) == sorted(f'seed0-{r}-{k}' for r in ('timm-r18-d', 'mmpretrain-r18-c')
-                                     for k in ('classify', 'convert', 'detect', 'segment'))
+    assert sorted(records) == sorted(
+        f'seed0-{r}-{k}'
+        for r in ('timm-r18-d', 'mmpretrain-r18-c')
+        for k in ('classify', 'convert', 'detect', 'segment')
+    )
     imported = records['seed0-timm-r18-d-classify']
     assert imported['metrics'] == {'accuracy/top1': 71.5}
     assert imported['top1_kind'] == 'published'
     assert imported['provenance']['provenance']['source_library'] == 'timm'
     assert records['seed0-mmpretrain-r18-c-classify']['metrics'] == {}
-    for rung, norm in (('timm-r18-d', dict(mean=[123.675, 116.28, 103.53],
-                                           std=[58.395, 57.12, 57.375])),
-                       ('mmpretrain-r18-c', _MMPRETRAIN_NORM)):
+    for rung, norm in (
+        ('timm-r18-d', dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])),
+        ('mmpretrain-r18-c', _MMPRETRAIN_NORM),
+    ):
         backbone = records[f'seed0-{rung}-convert']['outputs']['backbone']
         assert records[f'seed0-{rung}-convert']['provenance']['architecture']['depth'] == 18
         for task, metric in (('detect', 'voc07/mAP'), ('segment', 'mIoU')):
@@ -93,12 +108,16 @@ def test_checkpoint_rungs_import_then_detect_and_segment(in_workspace, repo, cap
 
 
 def test_checkpoint_rungs_are_validated_before_anything_runs(tmp_path, repo):
-    base = (f"detect=dict(config='{repo}/configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'), "
-            f"segment=dict(config='{repo}/configs/toy/fcn_botr18-d-d8_toy-ade.py'), ")
+    base = (
+        f"detect=dict(config='{repo}/configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'), "
+        f"segment=dict(config='{repo}/configs/toy/fcn_botr18-d-d8_toy-ade.py'), "
+    )
     bad = tmp_path / 'bad.py'
     cases = [
-        ("dict(name='x', checkpoint='checkpoints/nope.pth')",
-         r"checkpoint 'checkpoints/nope.pth' does not exist; download it"),
+        (
+            "dict(name='x', checkpoint='checkpoints/nope.pth')",
+            r"checkpoint 'checkpoints/nope.pth' does not exist; download it",
+        ),
         (f"dict(name='x', checkpoint='{bad}', cls_config='{bad}')", 'both cls_config and'),
         (f"dict(name='x', checkpoint='{bad}', source='keras')", "got 'keras'"),
         ("dict(name='x', arch='resnet50d')", r"sets \['arch'\] but no checkpoint"),
@@ -113,7 +132,7 @@ def test_published_ladder_names_its_missing_files(repo, tmp_path, monkeypatch):
     monkeypatch.chdir(repo)
     if Path('checkpoints/resnet50-0676ba61.pth').exists():
         pytest.skip('the published checkpoints are present')
-    with pytest.raises(ValueError, match=r"torchvision R50 V1.*resnet50-0676ba61\.pth"):
+    with pytest.raises(ValueError, match=r'torchvision R50 V1.*resnet50-0676ba61\.pth'):
         load_ladder('configs/ladders/published_section6.py', os.fspath(tmp_path))
 
 
@@ -132,10 +151,13 @@ def test_published_teacher_sets_the_students_normalisation(tmp_path, repo, follo
     teacher = dict(config=meta['config_file'], checkpoint=str(tmp_path / 'teacher.pth'))
     if follow:  # what the ladder passes for an imported teacher rung
         teacher['normalization'] = meta['input_normalization']
-    rung = Rung(name='student', cls_config=str(
-        repo / 'configs/classification/resnet50d_cosine_ls_distill_8xb128_in1k.py'))
-    cfg = classification_config(rung, TaskSpec(overlays=[str(
-        repo / 'configs/toy/classification.py')]), 0, teacher)
+    rung = Rung(
+        name='student',
+        cls_config=str(repo / 'configs/classification/resnet50d_cosine_ls_distill_8xb128_in1k.py'),
+    )
+    cfg = classification_config(
+        rung, TaskSpec(overlays=[str(repo / 'configs/toy/classification.py')]), 0, teacher
+    )
     model_cfg = copy.deepcopy(cfg.model)
     model_cfg.data_preprocessor = cfg.data_preprocessor
     if not follow:  # the paper's mean/std against timm's: refused by the classifier
@@ -148,8 +170,7 @@ def test_published_teacher_sets_the_students_normalisation(tmp_path, repo, follo
 
 
 @pytest.mark.slow
-def test_checkpoint_rung_is_evaluated_when_a_classification_set_is_configured(in_workspace,
-                                                                              repo):
+def test_checkpoint_rung_is_evaluated_when_a_classification_set_is_configured(in_workspace, repo):
     """With ``ladder.classify.config`` the imported classifier's top-1 is measured, and equals
     the timm model's own accuracy on the same images (normalised by hand, timm's way)."""
     from mmpretrain.registry import DATASETS
@@ -158,18 +179,31 @@ def test_checkpoint_rung_is_evaluated_when_a_classification_set_is_configured(in
 
     timm_file, _ = _stand_ins(in_workspace)
     ladder_file = in_workspace / 'evaluated.py'
-    ladder_file.write_text(_LADDER.format(repo=repo, timm=timm_file, mmpretrain=timm_file).replace(
-        "seeds=[0],", f"seeds=[0], classify=dict(config='{repo}/configs/classification/"
-        f"resnet50d_cosine_8xb128_in1k.py', overlays=['{repo}/configs/toy/classification.py']),"))
+    ladder_file.write_text(
+        _LADDER.format(repo=repo, timm=timm_file, mmpretrain=timm_file).replace(
+            'seeds=[0],',
+            f"seeds=[0], classify=dict(config='{repo}/configs/classification/"
+            f"resnet50d_cosine_8xb128_in1k.py', "
+            f"overlays=['{repo}/configs/toy/classification.py']),",
+        )
+    )
     spec = load_ladder(os.fspath(ladder_file))
     record, ran = LadderRunner(spec)._run_step(Step(0, spec.rungs[0], 'classify'))
     assert ran and record['top1_kind'] == 'evaluated'
 
-    eval_cfg = Config.fromfile(os.path.join(os.path.dirname(record['outputs']['checkpoint']),
-                                            'eval_config.py'))
+    eval_cfg = Config.fromfile(
+        os.path.join(os.path.dirname(record['outputs']['checkpoint']), 'eval_config.py')
+    )
     dataset = DATASETS.build(eval_cfg.test_dataloader.dataset)
-    timm_model = ResNet(BasicBlock, [2, 2, 2, 2], num_classes=6, stem_width=16,
-                        stem_type='deep', avg_down=True, channels=(32, 64, 128, 256))
+    timm_model = ResNet(
+        BasicBlock,
+        [2, 2, 2, 2],
+        num_classes=6,
+        stem_width=16,
+        stem_type='deep',
+        avg_down=True,
+        channels=(32, 64, 128, 256),
+    )
     timm_model.load_state_dict(torch.load(timm_file), strict=True)
     mean, std = torch.tensor([0.485, 0.456, 0.406]), torch.tensor([0.229, 0.224, 0.225])
     correct = 0
@@ -178,8 +212,9 @@ def test_checkpoint_rung_is_evaluated_when_a_classification_set_is_configured(in
         rgb = item['inputs'].float().flip(0) / 255  # mmcv loads BGR
         x = ((rgb - mean[:, None, None]) / std[:, None, None])[None]
         with torch.no_grad():
-            correct += int(timm_model.eval()(x).argmax(1).item() ==
-                           int(item['data_samples'].gt_label))
+            correct += int(
+                timm_model.eval()(x).argmax(1).item() == int(item['data_samples'].gt_label)
+            )
     assert len(dataset) == 12
     assert record['metrics']['accuracy/top1'] == pytest.approx(100 * correct / len(dataset))
 
@@ -192,8 +227,14 @@ def test_published_ladder_is_valid_once_its_files_are_there(repo, tmp_path, monk
     (tmp_path / 'configs').symlink_to(repo / 'configs')
     (tmp_path / 'checkpoints' / 'timm').mkdir(parents=True)
     for name in ('resnet50-0676ba61.pth', 'resnet50-11ad3fa6.pth') + tuple(
-            f'timm/{m}.safetensors' for m in ('resnet50.gluon_in1k', 'resnet50c.gluon_in1k',
-                                              'resnet50d.gluon_in1k', 'resnet50d.a1_in1k')):
+        f'timm/{m}.safetensors'
+        for m in (
+            'resnet50.gluon_in1k',
+            'resnet50c.gluon_in1k',
+            'resnet50d.gluon_in1k',
+            'resnet50d.a1_in1k',
+        )
+    ):
         (tmp_path / 'checkpoints' / name).touch()
     monkeypatch.chdir(tmp_path)
     spec = load_ladder('configs/ladders/published_section6.py', os.fspath(tmp_path / 'wd'))
@@ -201,5 +242,11 @@ def test_published_ladder_is_valid_once_its_files_are_there(repo, tmp_path, monk
     assert len(rungs) == 6 and spec.rungs[0].name == 'no pretraining'
     assert {r.source for r in rungs} == {'torchvision', 'timm'}
     assert [(parse_arch(r.arch).depth, parse_arch(r.arch).variant) for r in rungs] == [
-        (50, 'b'), (50, 'b'), (50, 'b'), (50, 'c'), (50, 'd'), (50, 'd')]
+        (50, 'b'),
+        (50, 'b'),
+        (50, 'b'),
+        (50, 'c'),
+        (50, 'd'),
+        (50, 'd'),
+    ]
     assert all(r.top1 is not None for r in rungs)

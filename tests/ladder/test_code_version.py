@@ -1,5 +1,6 @@
 """A cached ladder step never outlives a code change: by default it reruns (the old run kept as
 ``.superseded``); ``--reuse-stale`` keeps it and the report marks it."""
+
 import os.path as osp
 import subprocess
 import textwrap
@@ -18,19 +19,26 @@ from tricks_mm.ladder.spec import load_ladder
 
 
 def _code(source: str) -> dict:
-    return dict(package='0.1.0', source_sha256=source, hosts={'torch': '2.14.1'},
-                commit='c' * 40, dirty=False)
+    return dict(
+        package='0.1.0',
+        source_sha256=source,
+        hosts={'torch': '2.14.1'},
+        commit='c' * 40,
+        dirty=False,
+    )
 
 
 @pytest.fixture
 def control_ladder(repo, tmp_path):
     path = tmp_path / 'ladder.py'
-    path.write_text(textwrap.dedent(f'''
+    path.write_text(
+        textwrap.dedent(f"""
         ladder = dict(name='code', seeds=[0],
             detect=dict(config='{repo}/configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'),
             segment=dict(config='{repo}/configs/toy/fcn_botr18-d-d8_toy-ade.py'),
             rungs=[dict(name='control')])
-    '''))
+    """)
+    )
     return str(path)
 
 
@@ -65,11 +73,13 @@ def test_changed_code_reruns_unless_reuse_stale(control_ladder, tmp_path, monkey
     assert osp.isdir(osp.join(work, 'seed0', 'control', 'detect.superseded'))
     rerun = RecordBook(work).all()
     assert rerun['seed0-control-detect']['code'] == version['code']
-    assert rerun['seed0-control-detect']['config_key'] == first['seed0-control-detect'][
-        'config_key']
+    assert (
+        rerun['seed0-control-detect']['config_key'] == first['seed0-control-detect']['config_key']
+    )
     text = Path(write_report(spec, rerun, code=version['code'])['md']).read_text()
-    assert '†' not in text and '| seed0-control-detect | 1 | 4 (4) | 0.02 (0.02) | current |' \
-        in text
+    assert (
+        '†' not in text and '| seed0-control-detect | 1 | 4 (4) | 0.02 (0.02) | current |' in text
+    )
 
 
 def test_source_digest_follows_every_package_file(tmp_path):
@@ -97,10 +107,15 @@ def test_code_version_of_this_checkout():
     if not osp.isdir(osp.join(repo, '.git')) and not osp.isfile(osp.join(repo, '.git')):
         assert version['commit'] is None and version['dirty'] is None
         return
-    head = subprocess.run(['git', '-C', repo, 'rev-parse', 'HEAD'], capture_output=True,
-                          text=True, check=True).stdout.strip()
-    status = subprocess.run(['git', '-C', repo, 'status', '--porcelain', '--', 'tricks_mm'],
-                            capture_output=True, text=True, check=True).stdout
+    head = subprocess.run(
+        ['git', '-C', repo, 'rev-parse', 'HEAD'], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    status = subprocess.run(
+        ['git', '-C', repo, 'status', '--porcelain', '--', 'tricks_mm'],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert version['commit'] == head and version['dirty'] is bool(status.strip())
     # the commit and dirty flag are for people; only the identity decides reruns
     assert cv.code_identity(version) == {k: version[k] for k in cv.IDENTITY_KEYS}

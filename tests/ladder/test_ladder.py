@@ -1,5 +1,6 @@
 """The ladder end to end on tiny data: steps run once, are skipped on rerun, resume after a kill,
 and report."""
+
 import csv
 import os
 import re
@@ -19,7 +20,7 @@ from tricks_mm.ladder.records import RecordBook
 from tricks_mm.ladder.spec import TaskSpec, load_ladder
 
 # 1 classification epoch, 1 detection epoch of the tiny suite, 4 segmentation iterations.
-_TINY_LADDER = '''
+_TINY_LADDER = """
 ladder = dict(
     name='tiny',
     seeds=[0],
@@ -43,7 +44,7 @@ ladder = dict(
              cls_config='{repo}/configs/classification/resnet50d_cosine_8xb128_in1k.py',
              paper=dict(top1=77.91, pixAcc=79.25, mIoU=39.33)),
     ])
-'''
+"""
 
 
 def _write_ladder(path: Path, repo: Path, scale: float) -> str:
@@ -58,10 +59,16 @@ def test_tiny_ladder_runs_skips_and_reruns_only_what_changed(in_workspace, repo,
     out = capsys.readouterr().out
     assert 'step 1/6: detect' in out and 'step 6/6: segment' in out
     records = RecordBook('work_dirs/tiny').all()
-    assert sorted(records) == sorted([
-        'seed0-no-pretraining-detect', 'seed0-no-pretraining-segment',
-        'seed0-d-cosine-classify', 'seed0-d-cosine-convert', 'seed0-d-cosine-detect',
-        'seed0-d-cosine-segment'])
+    assert sorted(records) == sorted(
+        [
+            'seed0-no-pretraining-detect',
+            'seed0-no-pretraining-segment',
+            'seed0-d-cosine-classify',
+            'seed0-d-cosine-convert',
+            'seed0-d-cosine-detect',
+            'seed0-d-cosine-segment',
+        ]
+    )
     assert 'accuracy/top1' in records['seed0-d-cosine-classify']['metrics']
     assert 'voc07/mAP' in records['seed0-d-cosine-detect']['metrics']
     assert {'aAcc', 'mIoU'} <= set(records['seed0-d-cosine-segment']['metrics'])
@@ -70,7 +77,8 @@ def test_tiny_ladder_runs_skips_and_reruns_only_what_changed(in_workspace, repo,
     assert records['seed0-d-cosine-detect']['inputs'] == [backbone]
     provenance = records['seed0-d-cosine-convert']['provenance']
     assert {k: provenance['architecture'][k] for k in ('depth', 'variant')} == dict(
-        depth=18, variant='d')
+        depth=18, variant='d'
+    )
     assert records['seed0-d-cosine-classify']['batch']['lr_scaled'] is True
     assert 'cosine' in provenance['tricks']
 
@@ -80,7 +88,8 @@ def test_tiny_ladder_runs_skips_and_reruns_only_what_changed(in_workspace, repo,
     rows = list(csv.DictReader(open(paths['csv'])))
     top1 = next(r for r in rows if r['rung'] == 'D cosine' and r['metric'] == 'top1')
     assert float(top1['mean']) == pytest.approx(
-        records['seed0-d-cosine-classify']['metrics']['accuracy/top1'], abs=1e-3)
+        records['seed0-d-cosine-classify']['metrics']['accuracy/top1'], abs=1e-3
+    )
     assert Path(paths['png']).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
     # rerun: every step is recorded, nothing trains again
@@ -88,8 +97,7 @@ def test_tiny_ladder_runs_skips_and_reruns_only_what_changed(in_workspace, repo,
     ladder_main([ladder_file])
     out = capsys.readouterr().out
     assert out.count('done before, skipped') == 6
-    assert {k: os.stat(f'work_dirs/tiny/records/{k}.json').st_mtime_ns
-            for k in records} == mtimes
+    assert {k: os.stat(f'work_dirs/tiny/records/{k}.json').st_mtime_ns for k in records} == mtimes
 
     # a changed classification schedule reruns the rung's chain, not the control
     ladder_main([_write_ladder(in_workspace / 'tiny.py', repo, scale=2 / 120)])
@@ -104,7 +112,8 @@ def test_tiny_ladder_runs_skips_and_reruns_only_what_changed(in_workspace, repo,
 def _record_ladder(tmp_path, repo, seeds):
     ladder_file = tmp_path / 'l.py'
     c = f'{repo}/configs/classification/'
-    ladder_file.write_text(textwrap.dedent(f'''
+    ladder_file.write_text(
+        textwrap.dedent(f"""
         ladder = dict(name='rec', seeds={seeds},
             detect=dict(config='{repo}/configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'),
             segment=dict(config='{repo}/configs/toy/fcn_botr18-d-d8_toy-ade.py'),
@@ -113,15 +122,22 @@ def _record_ladder(tmp_path, repo, seeds):
                         paper=dict(top1=76.66, mAP=77.54)),
                    dict(name='D-efficient', cls_config='{c}resnet50d_efficient_8xb128_in1k.py',
                         paper=dict(top1=77.16, mAP=78.30))])
-    '''))
+    """)
+    )
     return load_ladder(os.fspath(ladder_file), os.fspath(tmp_path / 'wd'))
 
 
 # per seed: top-1, mAP (fraction, as mmdet reports it), pixAcc, mIoU, AP50 of 'disc', IoU 'disc'
-_B = {0: (70.0, 0.50, 80.0, 30.0, 0.40, 20.0), 1: (74.0, 0.60, 82.0, 34.0, 0.70, 26.0),
-      2: (72.0, 0.55, 81.0, 32.0, 0.55, 23.0)}
-_D_GAIN = {0: (1.0, 0.05, 0.5, 1.0, 0.1, 1.0), 1: (1.2, 0.06, 0.7, 1.2, 0.1, 1.0),
-           2: (0.9, 0.04, 0.6, 0.9, 0.1, 1.0)}
+_B = {
+    0: (70.0, 0.50, 80.0, 30.0, 0.40, 20.0),
+    1: (74.0, 0.60, 82.0, 34.0, 0.70, 26.0),
+    2: (72.0, 0.55, 81.0, 32.0, 0.55, 23.0),
+}
+_D_GAIN = {
+    0: (1.0, 0.05, 0.5, 1.0, 0.1, 1.0),
+    1: (1.2, 0.06, 0.7, 1.2, 0.1, 1.0),
+    2: (0.9, 0.04, 0.6, 0.9, 0.1, 1.0),
+}
 
 
 def _write_records(spec, seeds):
@@ -130,39 +146,50 @@ def _write_records(spec, seeds):
         for rung, gain in (('b-standard', (0,) * 6), ('d-efficient', _D_GAIN[seed])):
             top1, m_ap, acc, miou, ap_disc, iou_disc = (v + g for v, g in zip(_B[seed], gain))
             book.write(f'seed{seed}-{rung}-classify', dict(metrics={'accuracy/top1': top1}))
-            book.write(f'seed{seed}-{rung}-detect', dict(
-                metrics={'voc07/mAP': m_ap, 'voc07/AP50/disc': ap_disc}))
-            book.write(f'seed{seed}-{rung}-segment', dict(
-                metrics={'aAcc': acc, 'mIoU': miou, 'IoU/disc': iou_disc}))
+            book.write(
+                f'seed{seed}-{rung}-detect',
+                dict(metrics={'voc07/mAP': m_ap, 'voc07/AP50/disc': ap_disc}),
+            )
+            book.write(
+                f'seed{seed}-{rung}-segment',
+                dict(metrics={'aAcc': acc, 'mIoU': miou, 'IoU/disc': iou_disc}),
+            )
         book.write(f'seed{seed}-none-detect', dict(metrics={'voc07/mAP': 0.1}))
     return book
 
 
 def _ci(values):
     from scipy import stats
+
     n = len(values)
-    return stats.t.interval(0.95, n - 1, loc=statistics.mean(values),
-                            scale=statistics.stdev(values) / n ** 0.5)
+    return stats.t.interval(
+        0.95, n - 1, loc=statistics.mean(values), scale=statistics.stdev(values) / n**0.5
+    )
 
 
 def test_report_from_recorded_results(tmp_path, repo):
     """The report on hand-written records: mean ± std [t-interval], paired same-seed
     differences marked where they exclude 0, a verdict per claim, per-class CSV, two figures."""
     from tricks_mm.ladder.report import write_report
+
     spec = _record_ladder(tmp_path, repo, [0, 1, 2])
     book = _write_records(spec, [0, 1, 2])
     paths = write_report(spec, book.all())
     text = Path(paths['md']).read_text()
     low, high = _ci([70.0, 74.0, 72.0])
     m_low, m_high = _ci([50.0, 60.0, 55.0])  # mAP in percent
-    assert (f'| B-standard | 72.00 ± 2.00 [{low:.2f}, {high:.2f}] | '
-            f'55.00 ± 5.00 [{m_low:.2f}, {m_high:.2f}] | 76.66 | 77.54 |') in text
+    assert (
+        f'| B-standard | 72.00 ± 2.00 [{low:.2f}, {high:.2f}] | '
+        f'55.00 ± 5.00 [{m_low:.2f}, {m_high:.2f}] | 76.66 | 77.54 |'
+    ) in text
     assert '| none | - | 10.00 ± 0.00 [10.00, 10.00] | - | - |' in text
     assert 'Student-t' in text and 'ttest_rel' in text  # the method, in the report
     # D-efficient - B-standard, seed by seed: top-1 gains 1.0, 1.2, 0.9
     d_low, d_high = _ci([1.0, 1.2, 0.9])
-    assert (f'| D-efficient | B-standard | **{statistics.mean([1.0, 1.2, 0.9]):+.2f} '
-            f'[{d_low:+.2f}, {d_high:+.2f}]** * |') in text
+    assert (
+        f'| D-efficient | B-standard | **{statistics.mean([1.0, 1.2, 0.9]):+.2f} '
+        f'[{d_low:+.2f}, {d_high:+.2f}]** * |'
+    ) in text
     assert '**Claim 2** (ResNet-D beats ResNet-B downstream): **holds**' in text
     assert '**Claim 1**' in text and '**Claim 3**' in text
     assert re.search(r'\*\*Claim 4\*\* .*: \*\*not tested by this ladder\*\*', text)
@@ -178,11 +205,11 @@ def test_report_from_recorded_results(tmp_path, repo):
         assert Path(paths[key]).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
 
-def test_single_seed_report_says_no_interval_and_draws_no_error_bars(tmp_path, repo,
-                                                                    monkeypatch):
+def test_single_seed_report_says_no_interval_and_draws_no_error_bars(tmp_path, repo, monkeypatch):
     from matplotlib.axes import Axes
 
     from tricks_mm.ladder.report import write_report
+
     bars = []
     original = Axes.errorbar
 
@@ -206,19 +233,23 @@ def test_single_seed_report_says_no_interval_and_draws_no_error_bars(tmp_path, r
 
 def test_bad_ladder_files_are_refused_with_the_field_named(tmp_path, repo):
     bad = tmp_path / 'bad.py'
-    bad.write_text("ladder = dict(detect=dict("
-                   f"config='{repo}/configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'),"
-                   f"segment=dict(config='{repo}/configs/toy/fcn_botr18-d-d8_toy-ade.py'),"
-                   "rungs=[dict(name='x', teacher='y')])")
+    bad.write_text(
+        'ladder = dict(detect=dict('
+        f"config='{repo}/configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'),"
+        f"segment=dict(config='{repo}/configs/toy/fcn_botr18-d-d8_toy-ade.py'),"
+        "rungs=[dict(name='x', teacher='y')])"
+    )
     with pytest.raises(ValueError, match="teacher 'y'"):
         load_ladder(os.fspath(bad))
     bad.write_text("ladder = dict(detect=dict(config='nope.py'), rungs=[dict(name='x')])")
-    with pytest.raises(ValueError, match="nope.py"):
+    with pytest.raises(ValueError, match='nope.py'):
         load_ladder(os.fspath(bad))
-    bad.write_text("ladder = dict(detect=dict("
-                   f"config='{repo}/configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'),"
-                   f"segment=dict(config='{repo}/configs/toy/fcn_botr18-d-d8_toy-ade.py'),"
-                   "launch=dict(launcher='mpi'), rungs=[dict(name='x')])")
+    bad.write_text(
+        'ladder = dict(detect=dict('
+        f"config='{repo}/configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'),"
+        f"segment=dict(config='{repo}/configs/toy/fcn_botr18-d-d8_toy-ade.py'),"
+        "launch=dict(launcher='mpi'), rungs=[dict(name='x')])"
+    )
     with pytest.raises(ValueError, match="'mpi'"):
         load_ladder(os.fspath(bad))
 
@@ -228,16 +259,19 @@ def test_downstream_config_binds_backbone_and_c4_head(repo, pretrained):
     """A C4 detector's stage-4 RoI head gets the rung's architecture and checkpoint too; the
     control unfreezes everything a random init would otherwise be stuck with."""
     task = TaskSpec(config=str(repo / 'configs/detection/faster-rcnn_botr50-d-c4_1x_voc0712.py'))
-    cfg = downstream_config(task, seed=3, backbone=dict(depth=101, variant='c'),
-                            pretrained=pretrained)
+    cfg = downstream_config(
+        task, seed=3, backbone=dict(depth=101, variant='c'), pretrained=pretrained
+    )
     backbone, head = cfg.model.backbone, cfg.model.roi_head.shared_head
     assert (backbone.depth, backbone.variant, head.depth, head.variant) == (101, 'c', 101, 'c')
     assert cfg.randomness.seed == 3
     # evaluated once, by the step's test process, not again at the end of training
     assert cfg.val_cfg is None and cfg.val_dataloader is None and cfg.val_evaluator is None
     # TensorBoard event files next to the host's own backend
-    assert [b.type for b in cfg.visualizer.vis_backends] == ['LocalVisBackend',
-                                                             'TensorboardVisBackend']
+    assert [b.type for b in cfg.visualizer.vis_backends] == [
+        'LocalVisBackend',
+        'TensorboardVisBackend',
+    ]
     assert cfg.test_dataloader.dataset.ann_file == 'VOC2007/ImageSets/Main/test.txt'
     if pretrained is None:
         assert backbone.init_cfg is None and head.init_cfg is None
@@ -245,37 +279,48 @@ def test_downstream_config_binds_backbone_and_c4_head(repo, pretrained):
         assert not backbone.norm_eval and not head.norm_eval
         assert backbone.norm_cfg.requires_grad and head.norm_cfg.requires_grad
     else:
-        assert backbone.init_cfg == dict(type='Pretrained', checkpoint=pretrained,
-                                         prefix='backbone.', exclude=['layer4.'])
-        assert head.init_cfg == dict(type='Pretrained', checkpoint=pretrained,
-                                     prefix='backbone.layer4.')
+        assert backbone.init_cfg == dict(
+            type='Pretrained', checkpoint=pretrained, prefix='backbone.', exclude=['layer4.']
+        )
+        assert head.init_cfg == dict(
+            type='Pretrained', checkpoint=pretrained, prefix='backbone.layer4.'
+        )
         assert backbone.frozen_stages == 1 and backbone.norm_eval and head.norm_eval
         assert backbone.norm_cfg.requires_grad is False
 
 
 @pytest.mark.slow
-def test_killed_ladder_resumes_the_step_without_redoing_finished_ones(in_workspace, repo,
-                                                                      tmp_path, monkeypatch,
-                                                                      capsys):
+def test_killed_ladder_resumes_the_step_without_redoing_finished_ones(
+    in_workspace, repo, tmp_path, monkeypatch, capsys
+):
     """kill -9 the ladder (and its training process) in the middle of the classification step,
     after its first epoch's checkpoint: the rerun skips the finished control steps and resumes
     the classifier from that checkpoint instead of starting it again."""
     marker = tmp_path / 'paused'
-    hook = (f"'custom_imports': dict(imports=['_pause_hook'], allow_failed_imports=False), "
-            f"'custom_hooks': [dict(type='PauseAfterFirstEpochHook', marker='{marker}')], ")
+    hook = (
+        f"'custom_imports': dict(imports=['_pause_hook'], allow_failed_imports=False), "
+        f"'custom_hooks': [dict(type='PauseAfterFirstEpochHook', marker='{marker}')], "
+    )
     text = _TINY_LADDER.format(repo=repo, scale=2 / 120).replace("name='tiny'", "name='killed'")
-    text = text.replace("'train_dataloader.batch_size': 8, ",
-                        "'train_dataloader.batch_size': 8, " + hook, 1)
+    text = text.replace(
+        "'train_dataloader.batch_size': 8, ", "'train_dataloader.batch_size': 8, " + hook, 1
+    )
     ladder_file = in_workspace / 'killed.py'
     ladder_file.write_text(text)
-    monkeypatch.setenv('PYTHONPATH', os.pathsep.join(
-        [str(Path(__file__).parent), os.environ.get('PYTHONPATH', '')]))
+    monkeypatch.setenv(
+        'PYTHONPATH',
+        os.pathsep.join([str(Path(__file__).parent), os.environ.get('PYTHONPATH', '')]),
+    )
     monkeypatch.setenv('PYTHONWARNINGS', 'ignore')
 
     with open(tmp_path / 'first.out', 'w') as out:
-        first = subprocess.Popen([sys.executable, '-m', 'tricks_mm.cli.ladder', str(ladder_file)],
-                                 cwd=in_workspace, stdout=out, stderr=subprocess.STDOUT,
-                                 start_new_session=True)
+        first = subprocess.Popen(
+            [sys.executable, '-m', 'tricks_mm.cli.ladder', str(ladder_file)],
+            cwd=in_workspace,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.time() + 600
         while not marker.exists():
@@ -303,7 +348,7 @@ def test_killed_ladder_resumes_the_step_without_redoing_finished_ones(in_workspa
     assert len(records) == 6
     assert records['seed0-d-cosine-classify']['outputs']['checkpoint'].endswith('epoch_2.pth')
     log = (step_dir / 'run.log').read_text()
-    resumed = log[log.index('resumed epoch: 1'):]  # mmengine's resume message, then epoch 2 only
+    resumed = log[log.index('resumed epoch: 1') :]  # mmengine's resume message, then epoch 2 only
     assert re.search(r'Epoch\(train\)\s+\[2\]', resumed)
     assert not re.search(r'Epoch\(train\)\s+\[1\]', resumed)
 
@@ -312,13 +357,21 @@ def test_toy_section6_has_every_rung_three_seeds_and_stronger_teachers(repo, mon
     """The full toy ladder: the control and every Table 8/9 rung, seeds 0-2; each distillation
     teacher is deeper and trains longer than its student (the materialized configs)."""
     from tricks_mm.ladder.materialize import classification_config
+
     monkeypatch.chdir(repo)  # the ladder file names repo-relative configs
     spec = load_ladder('configs/ladders/toy_section6.py')
     assert spec.name == 'toy_section6' and spec.seeds == [0, 1, 2]
     reported = [r.name for r in spec.rungs if r.report]
-    assert reported == ['no pretraining', 'B-standard', 'D-efficient', '+ cosine',
-                        '+ label smoothing', '+ distillation', '+ mixup',
-                        '+ mixup + distillation']
+    assert reported == [
+        'no pretraining',
+        'B-standard',
+        'D-efficient',
+        '+ cosine',
+        '+ label smoothing',
+        '+ distillation',
+        '+ mixup',
+        '+ mixup + distillation',
+    ]
     assert spec.detect.config.endswith('faster-rcnn_botr18-d-fpn_toy-voc.py')
     assert spec.segment.config.endswith('fcn_botr18-d-d8_toy-ade.py')
     rungs = {r.name: r for r in spec.rungs}
@@ -329,8 +382,9 @@ def test_toy_section6_has_every_rung_three_seeds_and_stronger_teachers(repo, mon
         teacher = rungs[rungs[student].teacher]
         assert not teacher.report and not teacher.transfer
         t_cfg = classification_config(teacher, spec.classify, 0)
-        s_cfg = classification_config(rungs[student], spec.classify, 0,
-                                      teacher=dict(config='t.py', checkpoint='t.pth'))
+        s_cfg = classification_config(
+            rungs[student], spec.classify, 0, teacher=dict(config='t.py', checkpoint='t.pth')
+        )
         assert t_cfg.model.backbone.depth == 34 > s_cfg.model.backbone.depth == 18
         assert t_cfg.train_cfg.max_epochs == 36 > s_cfg.train_cfg.max_epochs
         cosine = t_cfg.param_scheduler[1]
@@ -340,7 +394,7 @@ def test_toy_section6_has_every_rung_three_seeds_and_stronger_teachers(repo, mon
 
 # toy_section6 at tiny size: 2 rungs, 2 seeds, 1 classification epoch, 1 detection epoch,
 # 4 segmentation iterations; the logger writes every iteration so each step logs a loss.
-_TINY_SECTION6 = '''
+_TINY_SECTION6 = """
 _options = {{'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
             'test_dataloader.num_workers': 0, 'test_dataloader.persistent_workers': False,
             'default_hooks.logger.interval': 1}}
@@ -360,13 +414,15 @@ ladder = dict(
         dict(name='D-efficient', cls_config='{c}resnet50d_efficient_8xb128_in1k.py',
              paper=dict(top1=77.16, mAP=78.30, pixAcc=78.88, mIoU=38.88)),
     ])
-'''
+"""
 
 
 @pytest.mark.slow
-def test_tiny_section6_reports_intervals_verdicts_figures_and_tensorboard(in_workspace, repo,
-                                                                          capsys):
+def test_tiny_section6_reports_intervals_verdicts_figures_and_tensorboard(
+    in_workspace, repo, capsys
+):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
     ladder_file = in_workspace / 'tiny6.py'
     ladder_file.write_text(_TINY_SECTION6.format(repo=repo, c=f'{repo}/configs/classification/'))
     paths = ladder_main([str(ladder_file)])
@@ -378,13 +434,19 @@ def test_tiny_section6_reports_intervals_verdicts_figures_and_tensorboard(in_wor
         assert re.search(rf'\| {rung} \| [\d.]+ ± [\d.]+ \[[\d.-]+, [\d.-]+\] \|', text), text
     assert re.search(r'\| D-efficient \| B-standard \| [+-][\d.]+ \[', text)
     for number in (1, 2):
-        assert re.search(rf'\*\*Claim {number}\*\* .*: \*\*(holds|does not hold|inconclusive)\*\*',
-                         text)
+        assert re.search(
+            rf'\*\*Claim {number}\*\* .*: \*\*(holds|does not hold|inconclusive)\*\*', text
+        )
     for number in (3, 4):
         assert re.search(rf'\*\*Claim {number}\*\* .*: \*\*not tested by this ladder\*\*', text)
     rows = list(csv.DictReader(open(paths['csv'])))
     assert {r['metric'] for r in rows if r['rung'] == 'D-efficient'} >= {
-        'top1', 'mAP', 'mIoU', 'AP50/disc', 'IoU/disc'}
+        'top1',
+        'mAP',
+        'mIoU',
+        'AP50/disc',
+        'IoU/disc',
+    }
     for key in ('png', 'transfer'):
         assert Path(paths[key]).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     # every training step wrote TensorBoard events holding the loss

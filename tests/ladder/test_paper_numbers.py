@@ -1,5 +1,6 @@
 """The paper ladder's rungs are what their labels say, and its recalled paper numbers are shown as
 approximate in the report."""
+
 import pytest
 from mmengine.config import Config
 
@@ -39,15 +40,20 @@ def test_recalled_numbers_are_marked_approximate(spec):
     assert '≈: approximate paper number' in text
     rows = [line for line in text.splitlines() if line.startswith('| ') and 'rung' not in line]
     marked = sum(cell.strip().startswith('≈') for line in rows for cell in line.split('|'))
-    shown = sum(cell.strip()[:1].isdigit() or cell.strip().startswith('≈')
-                for line in rows for cell in line.split('|'))
+    shown = sum(
+        cell.strip()[:1].isdigit() or cell.strip().startswith('≈')
+        for line in rows
+        for cell in line.split('|')
+    )
     assert (marked, shown) == (shown - 4, shown)  # 79.15 and 79.29 in both tables
 
 
 def test_paper_approx_must_name_paper_numbers(tmp_path, repo):
     bad = tmp_path / 'bad.py'
-    bad.write_text(f"ladder = dict(detect=dict(config='{repo}/configs/toy/faster-rcnn_botr18-d-fpn"
-                   f"_toy-voc.py'), segment=dict(config='{repo}/configs/toy/fcn_botr18-d-d8_toy-"
-                   "ade.py'), rungs=[dict(name='x', paper=dict(top1=1.0), paper_approx=['mAP'])])")
+    bad.write_text(
+        f"ladder = dict(detect=dict(config='{repo}/configs/toy/faster-rcnn_botr18-d-fpn"
+        f"_toy-voc.py'), segment=dict(config='{repo}/configs/toy/fcn_botr18-d-d8_toy-"
+        "ade.py'), rungs=[dict(name='x', paper=dict(top1=1.0), paper_approx=['mAP'])])"
+    )
     with pytest.raises(ValueError, match=r"paper_approx names \['mAP'\]"):
         load_ladder(str(bad))

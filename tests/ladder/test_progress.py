@@ -1,16 +1,21 @@
 """Progress inside a step from mmengine's own log lines (formats of mmengine 0.10's
 LogProcessor), on a fake clock: iteration of total, loss, an ETA from the measured rate."""
+
 import pytest
 
 from tricks_mm.ladder.progress import StepProgress
 from tricks_mm.ladder.run import Progress, Step
 from tricks_mm.ladder.spec import Rung
 
-EPOCH_LINE = ('12/01 21:50:01 - mmengine - INFO - Epoch(train)  [{e}][{i:>2}/50]  lr: 2.0000e-01  '
-              'eta: 0:01:10  time: 0.1200  data_time: 0.0300  memory: 0  loss: {loss}')
-ITER_LINE = ('12/01 21:50:01 - mmengine - INFO - Iter(train) [{i:>3}/200]  base_lr: 5.0000e-02 '
-             'lr: 5.0000e-02  eta: 0:00:30  time: 0.2000  data_time: 0.0100  memory: 0  '
-             'loss: {loss}  decode.loss_ce: 1.2000  aux.loss_ce: 0.4000')
+EPOCH_LINE = (
+    '12/01 21:50:01 - mmengine - INFO - Epoch(train)  [{e}][{i:>2}/50]  lr: 2.0000e-01  '
+    'eta: 0:01:10  time: 0.1200  data_time: 0.0300  memory: 0  loss: {loss}'
+)
+ITER_LINE = (
+    '12/01 21:50:01 - mmengine - INFO - Iter(train) [{i:>3}/200]  base_lr: 5.0000e-02 '
+    'lr: 5.0000e-02  eta: 0:00:30  time: 0.2000  data_time: 0.0100  memory: 0  '
+    'loss: {loss}  decode.loss_ce: 1.2000  aux.loss_ce: 0.4000'
+)
 
 
 class _Clock:
@@ -23,16 +28,18 @@ class _Clock:
 
 def test_epoch_loop_progress_counts_every_epoch_and_measures_the_rate():
     clock, out = _Clock(), []
-    watch = StepProgress('[ladder t]   classify', max_epochs=4, interval=10.0, clock=clock,
-                         emit=out.append)
+    watch = StepProgress(
+        '[ladder t]   classify', max_epochs=4, interval=10.0, clock=clock, emit=out.append
+    )
     watch('12/01 21:50:00 - mmengine - INFO - Checkpoints will be saved to /x.')  # ignored
     clock.now = 20.0  # start-up before the first line does not count in the rate
     watch(EPOCH_LINE.format(e=1, i=10, loss='1.7918'))
     assert out == ['[ladder t]   classify: epoch 1/4, iter 10/50, 5%, loss 1.7918']
     clock.now = 22.0  # 2 s per 10 iterations -> 0.2 s each; 200 - 20 = 180 left -> 36 s
     watch(EPOCH_LINE.format(e=1, i=20, loss='1.6000'))
-    assert out[-1] == ('[ladder t]   classify: epoch 1/4, iter 20/50, 10%, loss 1.6000, '
-                       'train ETA 0m36s')
+    assert out[-1] == (
+        '[ladder t]   classify: epoch 1/4, iter 20/50, 10%, loss 1.6000, train ETA 0m36s'
+    )
     assert watch.estimate == (pytest.approx(22.0 + 36.0), pytest.approx(36.0))
     clock.now = 24.0  # within the interval: measured, not printed
     watch(EPOCH_LINE.format(e=1, i=30, loss='1.5000'))
@@ -49,14 +56,21 @@ def test_iteration_loop_and_test_phase_and_ladder_eta():
     rung = Rung(name='r')
     progress.start(Step(0, rung, 'segment'), ['segment', 'detect', 'segment'])
     assert 'ETA unknown' in progress.eta()
-    watch = StepProgress('[ladder t]   segment', None, interval=0.0, clock=clock,
-                         emit=out.append, ladder_eta=progress.eta)
+    watch = StepProgress(
+        '[ladder t]   segment',
+        None,
+        interval=0.0,
+        clock=clock,
+        emit=out.append,
+        ladder_eta=progress.eta,
+    )
     watch(ITER_LINE.format(i=20, loss='2.1000'))
     clock.now = 10.0  # 10 s per 20 iterations: 160 left -> 80 s; this step ~90 s in all
     watch(ITER_LINE.format(i=40, loss='1.9000'))
     # before any step has finished, this step's estimated total stands in for the 2 steps ahead
-    assert out[-1] == ('[ladder t]   segment: iter 40/200, 20%, loss 1.9000, train ETA 1m20s, '
-                       'ladder ETA 4m20s')
+    assert out[-1] == (
+        '[ladder t]   segment: iter 40/200, 20%, loss 1.9000, train ETA 1m20s, ladder ETA 4m20s'
+    )
     clock.now = 12.0
     watch('12/01 21:52:00 - mmengine - INFO - Epoch(test) [ 5/40]    eta: 0:00:10  time: 0.1')
     clock.now = 14.0  # the test phase has its own rate: 2 s per 5 images, 30 left -> 12 s
@@ -67,5 +81,7 @@ def test_iteration_loop_and_test_phase_and_ladder_eta():
     clock.now = 20.0
     watch('12/01 21:52:09 - mmengine - INFO - Epoch(test) [40/40]    eta: 0:00:00  time: 0.1')
     watch('12/01 21:52:09 - mmengine - INFO - Epoch(test) [40/40]    mIoU: 10.0  aAcc: 50.0')
-    assert [line.split(', ')[0] for line in out[-2:]] == ['[ladder t]   segment: test 10/40',
-                                                          '[ladder t]   segment: test 40/40']
+    assert [line.split(', ')[0] for line in out[-2:]] == [
+        '[ladder t]   segment: test 10/40',
+        '[ladder t]   segment: test 40/40',
+    ]

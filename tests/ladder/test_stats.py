@@ -1,5 +1,6 @@
 """Report statistics against independent references (scipy.stats formulas, hand-computed cases)
 and the claim rules on constructed records: a clear win, a clear loss, an overlap."""
+
 import math
 import random
 
@@ -38,8 +39,13 @@ def test_t_interval_matches_scipy_t(n):
 
 def test_single_run_and_constant_values():
     one = summarize([71.5])
-    assert (one.mean, one.std, one.low, one.high, one.has_interval) == (71.5, None, None, None,
-                                                                        False)
+    assert (one.mean, one.std, one.low, one.high, one.has_interval) == (
+        71.5,
+        None,
+        None,
+        None,
+        False,
+    )
     assert not one.excludes_zero
     same = summarize([4.0, 4.0, 4.0])  # zero spread: the interval is the point itself
     assert (same.std, same.low, same.high) == (0.0, 4.0, 4.0) and same.above_zero
@@ -72,8 +78,10 @@ def test_spearman_hand_computed_and_scipy_with_ties():
     assert rho == pytest.approx(0.8, abs=1e-12) and 0 < p < 1
     x, y = [70.1, 72.0, 72.0, 75.3, 76.0], [30.0, 31.5, 29.0, 33.0, 32.9]
     reference = sps.spearmanr(x, y)
-    assert spearman(x, y) == (pytest.approx(reference.statistic, abs=1e-12),
-                              pytest.approx(reference.pvalue, abs=1e-12))
+    assert spearman(x, y) == (
+        pytest.approx(reference.statistic, abs=1e-12),
+        pytest.approx(reference.pvalue, abs=1e-12),
+    )
     assert spearman([1.0], [2.0]) == (None, None)
     assert spearman([1.0, 1.0, 1.0], [1.0, 2.0, 3.0]) == (None, None)
     with pytest.raises(ValueError, match='2 y values'):
@@ -88,17 +96,24 @@ B = dict(top1=[70.0, 71.0, 70.5], mAP=[50.0, 52.0, 51.0], mIoU=[30.0, 31.0, 30.4
 
 
 def test_claim_2_clear_win_clear_loss_overlap():
-    win = {claims.B_STANDARD: _rung(**B),
-           claims.D_EFFICIENT: _rung(top1=[72.0, 73.0, 72.5], mAP=[53.0, 55.2, 54.1],
-                                     mIoU=[32.0, 33.1, 32.3])}
+    win = {
+        claims.B_STANDARD: _rung(**B),
+        claims.D_EFFICIENT: _rung(
+            top1=[72.0, 73.0, 72.5], mAP=[53.0, 55.2, 54.1], mIoU=[32.0, 33.1, 32.3]
+        ),
+    }
     verdict = claims.claim_2(win)
     assert verdict.verdict == claims.HOLDS
     assert "mAP 'D-efficient' - 'B-standard' +3.10" in verdict.evidence
-    loss = {claims.B_STANDARD: _rung(**B),
-            claims.D_EFFICIENT: _rung(mAP=[46.0, 48.1, 47.2], mIoU=[32.0, 33.1, 32.3])}
+    loss = {
+        claims.B_STANDARD: _rung(**B),
+        claims.D_EFFICIENT: _rung(mAP=[46.0, 48.1, 47.2], mIoU=[32.0, 33.1, 32.3]),
+    }
     assert claims.claim_2(loss).verdict == claims.FAILS  # mAP clearly lower, mIoU higher
-    overlap = {claims.B_STANDARD: _rung(**B),
-               claims.D_EFFICIENT: _rung(mAP=[52.0, 50.5, 52.5], mIoU=[31.0, 30.0, 31.4])}
+    overlap = {
+        claims.B_STANDARD: _rung(**B),
+        claims.D_EFFICIENT: _rung(mAP=[52.0, 50.5, 52.5], mIoU=[31.0, 30.0, 31.4]),
+    }
     assert claims.claim_2(overlap).verdict == claims.INCONCLUSIVE
 
 
@@ -108,8 +123,15 @@ def test_claim_3_single_run_and_absent_rungs():
     assert verdict.verdict == claims.INCONCLUSIVE and 'single run: no interval' in verdict.evidence
     absent = claims.claim_3({claims.D_EFFICIENT: _rung(mIoU=[30.0, 31.0])})
     assert absent.verdict == claims.UNTESTED and "'+ cosine'" in absent.evidence
-    assert claims.claim_3({claims.D_EFFICIENT: _rung(mIoU=[30.0, 31.0, 30.2]),
-                           claims.COSINE: _rung(mIoU=[28.0, 29.5, 28.1])}).verdict == claims.FAILS
+    assert (
+        claims.claim_3(
+            {
+                claims.D_EFFICIENT: _rung(mIoU=[30.0, 31.0, 30.2]),
+                claims.COSINE: _rung(mIoU=[28.0, 29.5, 28.1]),
+            }
+        ).verdict
+        == claims.FAILS
+    )
 
 
 def test_claim_4_every_refinement_must_trade_miou_for_top1():
@@ -125,10 +147,12 @@ def test_claim_4_every_refinement_must_trade_miou_for_top1():
 
 
 def test_claim_1_ranks_rungs_by_top1():
-    rising = {claims.B_STANDARD: _rung(**B),
-              'mid': _rung(top1=[73.0, 74.0, 73.4], mAP=[53.0, 54.5, 53.9]),
-              'best': _rung(top1=[76.0, 76.8, 76.1], mAP=[56.0, 57.5, 56.2]),
-              'no pretraining': _rung(mAP=[10.0, 11.0, 10.5])}  # no top-1: not a classifier rung
+    rising = {
+        claims.B_STANDARD: _rung(**B),
+        'mid': _rung(top1=[73.0, 74.0, 73.4], mAP=[53.0, 54.5, 53.9]),
+        'best': _rung(top1=[76.0, 76.8, 76.1], mAP=[56.0, 57.5, 56.2]),
+        'no pretraining': _rung(mAP=[10.0, 11.0, 10.5]),
+    }  # no top-1: not a classifier rung
     verdict = claims.claim_1(rising)
     assert verdict.verdict == claims.HOLDS
     assert "'best' - 'B-standard'" in verdict.evidence

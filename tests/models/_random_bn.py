@@ -1,4 +1,5 @@
 """Shared by the model tests: BN layers that are not the identity in eval mode."""
+
 import torch
 from torch import nn
 

@@ -5,6 +5,7 @@ calls), mmpretrain's ``ColorJitter`` itself with fixed factors, ``tricks_mm.BoTL
 torchvision's float colour functions (the exact formulas, no uint8 rounding) and scipy's
 distributions for the random factors.
 """
+
 import mmcv
 import numpy as np
 import pytest
@@ -19,8 +20,7 @@ from tricks_mm.models.data_preprocessors import (
 )
 
 EIGVAL = [55.4625, 4.7940, 1.1475]
-EIGVEC_BGR = [[-0.5836, -0.6948, 0.4203], [-0.5808, -0.0045, -0.8140],
-              [-0.5675, 0.7192, 0.4009]]
+EIGVEC_BGR = [[-0.5836, -0.6948, 0.4203], [-0.5808, -0.0045, -0.8140], [-0.5675, 0.7192, 0.4009]]
 LIGHTING = dict(eigval=EIGVAL, eigvec=EIGVEC_BGR, alphastd=0.1)
 BGR = (2, 1, 0)  # the channels holding R, G, B in an mmcv (BGR) image
 
@@ -51,10 +51,12 @@ PIL_OPS = {  # op -> the mmcv function mmpretrain's ColorJitter calls (pillow ba
     'saturation': lambda img, f: mmcv.adjust_color(img, alpha=f, backend='pillow'),
     'hue': lambda img, f: mmcv.adjust_hue(img, f, backend='pillow'),
 }
-FACTORS = {'brightness': [0.6, 0.8, 1.0, 1.2, 1.4, 1.33],
-           'contrast': [0.6, 0.8, 1.0, 1.2, 1.4, 0.71],
-           'saturation': [0.6, 0.8, 1.0, 1.2, 1.4, 0.93],
-           'hue': [-0.2, -0.1, 0.0, 0.05, 0.2, 0.13]}
+FACTORS = {
+    'brightness': [0.6, 0.8, 1.0, 1.2, 1.4, 1.33],
+    'contrast': [0.6, 0.8, 1.0, 1.2, 1.4, 0.71],
+    'saturation': [0.6, 0.8, 1.0, 1.2, 1.4, 0.93],
+    'hue': [-0.2, -0.1, 0.0, 0.05, 0.2, 0.13],
+}
 # Largest |batch - PIL| in 0..255 units, from PIL's uint8 arithmetic: blends truncate to uint8
 # (< 1); saturation blends with the grey image rounded to uint8, contrast with the mean grey
 # rounded to an integer (each < 0.5 * |1 - f| <= 0.2 more); hue goes through PIL's 8-bit H, S, V
@@ -78,8 +80,13 @@ def test_each_op_with_fixed_factors_equals_mmcv_pillow(op):
 def test_each_op_equals_torchvision_float_formula(op):
     """No rounding on either side: the same formula up to float error (and the luma weights)."""
     from torchvision.transforms.v2 import functional as F
-    ref = {'brightness': F.adjust_brightness, 'contrast': F.adjust_contrast,
-           'saturation': F.adjust_saturation, 'hue': F.adjust_hue}[op]
+
+    ref = {
+        'brightness': F.adjust_brightness,
+        'contrast': F.adjust_contrast,
+        'saturation': F.adjust_saturation,
+        'hue': F.adjust_hue,
+    }[op]
     x = _batch(_images())
     rgb = x.flip(1) / 255  # torchvision: RGB floats in [0, 1]
     factors = FACTORS[op]
@@ -96,8 +103,10 @@ def _stage(jitter='paper') -> BoTBatchColorJitter:
 
 @pytest.mark.parametrize('jitter', ['paper', 'gluoncv'])
 def test_whole_stage_with_fixed_factors_equals_mmpretrain_colorjitter_then_botlighting(
-        jitter, monkeypatch):
+    jitter, monkeypatch
+):
     from mmpretrain.datasets.transforms import ColorJitter
+
     stage = _stage(jitter)
     stage.seed_rng(3)
     imgs = _images()
@@ -110,8 +119,10 @@ def test_whole_stage_with_fixed_factors_equals_mmpretrain_colorjitter_then_botli
     for i, img in enumerate(imgs):
         cj = ColorJitter(**stage.jitter)
         order = [index[ops[j]] for j in params['order'][i].tolist()]
-        factors = [float(params[k][i]) if k in params else None
-                   for k in ('brightness', 'contrast', 'saturation', 'hue')]
+        factors = [
+            float(params[k][i]) if k in params else None
+            for k in ('brightness', 'contrast', 'saturation', 'hue')
+        ]
         cj._rand_params = lambda order=order, f=factors: (order, *f)
         jittered = cj.transform(dict(img=img.copy()))['img']
         alpha = params['alpha'][i].double().numpy()
@@ -153,6 +164,7 @@ def test_lighting_clips_like_botlighting_black_stays_black():
 
 def test_random_factors_follow_mmpretrain_distributions_per_sample():
     from mmpretrain.datasets.transforms import ColorJitter
+
     stage = _stage('paper')
     stage.seed_rng(0)
     n = 3000
@@ -188,10 +200,11 @@ def test_each_sample_gets_its_own_factors_in_the_batch():
     out = stage(x)
     params = stage.last_params
     for i in range(len(imgs)):  # sample i of the batch == sample i alone with its factors
-        own = {k: v[i:i + 1] for k, v in params.items()}
-        torch.testing.assert_close(out[i:i + 1], stage.augment(x[i:i + 1].clone(), own))
-    assert not torch.equal(out[0], stage.augment(x[:1].clone(), {k: v[1:2] for k, v in
-                                                               params.items()})[0])
+        own = {k: v[i : i + 1] for k, v in params.items()}
+        torch.testing.assert_close(out[i : i + 1], stage.augment(x[i : i + 1].clone(), own))
+    assert not torch.equal(
+        out[0], stage.augment(x[:1].clone(), {k: v[1:2] for k, v in params.items()})[0]
+    )
 
 
 def test_generator_state_round_trip_and_seeding():
@@ -219,13 +232,15 @@ def test_generator_state_round_trip_and_seeding():
 
 def test_preprocessor_augments_training_batches_then_normalises_like_the_host():
     from mmpretrain.models.utils.data_preprocessor import ClsDataPreprocessor
+
     norm = dict(mean=[123.68, 116.779, 103.939], std=[58.393, 57.12, 57.375], to_rgb=True)
     ours = BoTClsDataPreprocessor(batch_color=dict(jitter='paper', lighting=LIGHTING), **norm)
     host = ClsDataPreprocessor(**norm)
     imgs = torch.from_numpy(_images()).permute(0, 3, 1, 2).contiguous()
     data = dict(inputs=list(imgs), data_samples=None)  # pseudo_collate: a list of uint8 CHW
-    torch.testing.assert_close(ours(data, training=False)['inputs'],
-                               host(data, training=False)['inputs'])
+    torch.testing.assert_close(
+        ours(data, training=False)['inputs'], host(data, training=False)['inputs']
+    )
     ours.batch_color.seed_rng(0)
     trained = ours(data, training=True)['inputs']
     aug = ours.batch_color.augment(imgs.float(), ours.batch_color.last_params)

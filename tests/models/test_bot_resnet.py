@@ -1,4 +1,5 @@
 """Tests of BoTResNet against independent references (torchvision, mmpretrain, timm)."""
+
 import uuid
 from collections import OrderedDict
 
@@ -48,15 +49,19 @@ def test_variant_b_equals_torchvision_resnet50():
         torch.testing.assert_close(model(x)[-1], _torchvision_features(tv, x))
 
 
-@pytest.mark.parametrize('variant,ref_type,ref_kwargs', [
-    ('a', 'ResNet', dict(style='caffe')),
-    ('c', 'ResNetV1c', {}),
-    ('d', 'ResNetV1d', {}),
-])
+@pytest.mark.parametrize(
+    'variant,ref_type,ref_kwargs',
+    [
+        ('a', 'ResNet', dict(style='caffe')),
+        ('c', 'ResNetV1c', {}),
+        ('d', 'ResNetV1d', {}),
+    ],
+)
 def test_variants_equal_mmpretrain(variant, ref_type, ref_kwargs):
     """mmpretrain's ResNet (caffe style) / ResNetV1c / ResNetV1d have other key names but the
     same parameter order, so weights copy positionally and all four stage outputs must agree."""
     from mmpretrain.registry import MODELS
+
     torch.manual_seed(0)
     ref = MODELS.build(dict(type=ref_type, depth=50, out_indices=(0, 1, 2, 3), **ref_kwargs))
     randomize_bn_(ref).eval()  # mmpretrain's ResNet.train() returns None, hence no chaining
@@ -84,7 +89,10 @@ def test_variant_d_structure():
     model = BoTResNet(depth=50, variant='d')
     stem = [m for m in model.conv1 if isinstance(m, nn.Conv2d)]
     assert [(c.in_channels, c.out_channels, c.kernel_size, c.stride) for c in stem] == [
-        (3, 32, (3, 3), (2, 2)), (32, 32, (3, 3), (1, 1)), (32, 64, (3, 3), (1, 1))]
+        (3, 32, (3, 3), (2, 2)),
+        (32, 32, (3, 3), (1, 1)),
+        (32, 64, (3, 3), (1, 1)),
+    ]
     assert isinstance(model.bn1, nn.BatchNorm2d) and model.bn1.num_features == 64
     for i, blk in _downsampling_blocks(model):
         pool, conv = blk.downsample[0], blk.downsample[1]
@@ -102,11 +110,14 @@ def test_variant_d_structure():
     assert [o.shape[1] for o in outs] == [256, 512, 1024, 2048]
 
 
-@pytest.mark.parametrize('name, depth, variant', [
-    ('resnet50d', 50, 'd'), ('resnet50c', 50, 'c'), ('resnet18d', 18, 'd'), ('resnet50', 50, 'b')])
+@pytest.mark.parametrize(
+    'name, depth, variant',
+    [('resnet50d', 50, 'd'), ('resnet50c', 50, 'c'), ('resnet18d', 18, 'd'), ('resnet50', 50, 'b')],
+)
 def test_variants_equal_timm(name, depth, variant):
     """timm is a test dependency (pyproject ``test`` extra): this never skips."""
     import timm
+
     torch.manual_seed(0)
     ref = randomize_bn_(timm.create_model(name, pretrained=False)).eval()
     model = BoTResNet(depth=depth, variant=variant).eval()
@@ -155,23 +166,37 @@ def test_pretrained_loads_strictly_and_skips_zero_gamma(tmp_path):
     torch.manual_seed(0)
     src = randomize_bn_(BoTResNet(depth=18, variant='d'))
     ckpt = _save_backbone_ckpt(src, tmp_path / 'cls.pth')
-    model = BoTResNet(depth=18, variant='d', dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1),
-                      init_cfg=dict(type='Pretrained', checkpoint=ckpt, prefix='backbone.'))
+    model = BoTResNet(
+        depth=18,
+        variant='d',
+        dilations=(1, 1, 2, 4),
+        strides=(1, 2, 1, 1),
+        init_cfg=dict(type='Pretrained', checkpoint=ckpt, prefix='backbone.'),
+    )
     model.init_weights()
     for k, v in src.state_dict().items():
         torch.testing.assert_close(model.state_dict()[k], v)
     assert all((blk.last_norm.weight != 0).all() for layer in model.res_layers for blk in layer)
 
 
-@pytest.mark.parametrize('src_kwargs,dst_kwargs,missing,unexpected', [
-    (dict(depth=18, variant='b'), dict(depth=18, variant='d'), 'conv1.0.weight', 'conv1.weight'),
-    (dict(depth=18, variant='d'), dict(depth=50, variant='d'), 'layer1.0.conv3.weight', None),
-    (dict(depth=50, variant='d'), dict(depth=18, variant='d'), None, 'layer1.0.conv3.weight'),
-])
+@pytest.mark.parametrize(
+    'src_kwargs,dst_kwargs,missing,unexpected',
+    [
+        (
+            dict(depth=18, variant='b'),
+            dict(depth=18, variant='d'),
+            'conv1.0.weight',
+            'conv1.weight',
+        ),
+        (dict(depth=18, variant='d'), dict(depth=50, variant='d'), 'layer1.0.conv3.weight', None),
+        (dict(depth=50, variant='d'), dict(depth=18, variant='d'), None, 'layer1.0.conv3.weight'),
+    ],
+)
 def test_strict_loading_names_keys(tmp_path, src_kwargs, dst_kwargs, missing, unexpected):
     ckpt = _save_backbone_ckpt(BoTResNet(**src_kwargs), tmp_path / 'other.pth')
-    model = BoTResNet(**dst_kwargs,
-                      init_cfg=dict(type='Pretrained', checkpoint=ckpt, prefix='backbone'))
+    model = BoTResNet(
+        **dst_kwargs, init_cfg=dict(type='Pretrained', checkpoint=ckpt, prefix='backbone')
+    )
     with pytest.raises(CheckpointMismatchError) as err:
         model.init_weights()
     msg = str(err.value)
@@ -186,18 +211,24 @@ def test_torchvision_checkpoint_drops_fc_only(monkeypatch):
     dropped; the download is replaced by a freshly built torchvision model."""
     torchvision = pytest.importorskip('torchvision')
     from tricks_mm.models import pretrained
+
     torch.manual_seed(0)
     tv = randomize_bn_(torchvision.models.resnet18(weights=None))
     seen = []
-    monkeypatch.setattr(pretrained, '_load_checkpoint',
-                        lambda name, map_location: seen.append(name) or tv.state_dict())
-    model = BoTResNet(depth=18, variant='b',
-                      init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet18'))
+    monkeypatch.setattr(
+        pretrained,
+        '_load_checkpoint',
+        lambda name, map_location: seen.append(name) or tv.state_dict(),
+    )
+    model = BoTResNet(
+        depth=18, variant='b', init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet18')
+    )
     model.init_weights()
     assert seen == ['torchvision://resnet18']
     torch.testing.assert_close(model.layer4[1].bn2.weight, tv.layer4[1].bn2.weight)
-    model = BoTResNet(depth=18, variant='c',
-                      init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet18'))
+    model = BoTResNet(
+        depth=18, variant='c', init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet18')
+    )
     with pytest.raises(CheckpointMismatchError, match='conv1.0.weight'):
         model.init_weights()
 
@@ -229,8 +260,9 @@ def test_frozen_stages_and_norm_eval():
 
 def test_dilated_d8_keys_and_output_stride():
     kwargs = dict(depth=50, variant='d')
-    model = BoTResNet(strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4), contract_dilation=True,
-                      **kwargs).eval()
+    model = BoTResNet(
+        strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4), contract_dilation=True, **kwargs
+    ).eval()
     assert list(model.state_dict()) == list(BoTResNet(**kwargs).state_dict())
     assert isinstance(model.layer3[0].downsample[0], nn.Identity)
     assert model.layer3[0].conv2.dilation == (1, 1) and model.layer3[1].conv2.dilation == (2, 2)
@@ -248,6 +280,7 @@ def restore_default_scope(monkeypatch):
 @pytest.mark.usefixtures('restore_default_scope')
 def test_build_under_host_scopes():
     import importlib
+
     keys = {}
     for host in ('mmpretrain', 'mmdet', 'mmseg'):
         registry = importlib.import_module(f'{host}.registry').MODELS
@@ -258,15 +291,18 @@ def test_build_under_host_scopes():
     assert keys['mmpretrain'] == keys['mmdet'] == keys['mmseg']
 
 
-@pytest.mark.parametrize('kwargs,bad', [
-    (dict(depth=50, variant='e'), "'e'"),
-    (dict(depth=42), '42'),
-    (dict(depth=18, out_indices=(0, 4)), '(0, 4)'),
-    (dict(depth=18, num_stages=5), '5'),
-    (dict(depth=18, strides=(1, 2, 2)), '(1, 2, 2)'),
-    (dict(depth=18, frozen_stages=5), '5'),
-    (dict(depth=18, variant='a', style='pytorch'), "'pytorch'"),
-])
+@pytest.mark.parametrize(
+    'kwargs,bad',
+    [
+        (dict(depth=50, variant='e'), "'e'"),
+        (dict(depth=42), '42'),
+        (dict(depth=18, out_indices=(0, 4)), '(0, 4)'),
+        (dict(depth=18, num_stages=5), '5'),
+        (dict(depth=18, strides=(1, 2, 2)), '(1, 2, 2)'),
+        (dict(depth=18, frozen_stages=5), '5'),
+        (dict(depth=18, variant='a', style='pytorch'), "'pytorch'"),
+    ],
+)
 def test_bad_input_raises_value_error(kwargs, bad):
     with pytest.raises(ValueError) as err:
         BoTResNet(**kwargs)

@@ -1,4 +1,5 @@
 """BoTDistillClassifier: frozen out-of-tree teacher, strict loading, loss on the mixed inputs."""
+
 import copy
 
 import numpy as np
@@ -19,11 +20,13 @@ def parts(width: int = 8, depth: int = 18, k: int = K) -> dict:
         backbone=dict(type='ResNet', depth=depth, stem_channels=width, base_channels=width),
         neck=dict(type='GlobalAveragePooling'),
         head=dict(type='LinearClsHead', num_classes=k, in_channels=width * 8),
-        data_preprocessor=dict(PRE, num_classes=k))
+        data_preprocessor=dict(PRE, num_classes=k),
+    )
 
 
 def build(cfg: dict):
     from mmpretrain.registry import MODELS
+
     return MODELS.build(copy.deepcopy(cfg))
 
 
@@ -32,23 +35,31 @@ def plain(**kw):
 
 
 def student(teacher, mixup: bool = False, **kw):
-    cfg = dict(type='tricks_mm.BoTDistillClassifier', **parts(),
-               distill_loss=dict(type='BoTDistillLoss', temperature=T), **kw)
+    cfg = dict(
+        type='tricks_mm.BoTDistillClassifier',
+        **parts(),
+        distill_loss=dict(type='BoTDistillLoss', temperature=T),
+        **kw,
+    )
     if mixup:
         cfg['data_preprocessor']['batch_augments'] = dict(augments=dict(type='Mixup', alpha=0.2))
     cfg = copy.deepcopy(cfg)
     cfg['teacher'] = teacher  # a module: not deep-copied
     from mmpretrain.registry import MODELS
+
     return MODELS.build(cfg)
 
 
 def batch(n: int = 4, seed: int = 0) -> dict:
     from mmpretrain.structures import DataSample
+
     g = torch.Generator().manual_seed(seed)
     return dict(
-        inputs=[torch.randint(0, 256, (3, 32, 32), generator=g, dtype=torch.uint8)
-                for _ in range(n)],
-        data_samples=[DataSample().set_gt_label(i % K) for i in range(n)])
+        inputs=[
+            torch.randint(0, 256, (3, 32, 32), generator=g, dtype=torch.uint8) for _ in range(n)
+        ],
+        data_samples=[DataSample().set_gt_label(i % K) for i in range(n)],
+    )
 
 
 @pytest.fixture(scope='module')
@@ -85,6 +96,7 @@ def test_apply_moves_teacher_too(teacher):
 
 def test_gradients_reach_student_only_and_teacher_bn_is_untouched(teacher):
     from mmengine.optim import OptimWrapper
+
     model = student(teacher, mixup=True)
     before = copy.deepcopy(teacher.state_dict())
     model.train()
@@ -120,6 +132,7 @@ def test_loss_equals_independent_forwards(teacher):
 
 def test_teacher_sees_the_mixed_inputs_the_student_sees(teacher):
     from mmengine.optim import OptimWrapper
+
     model = student(teacher, mixup=True)
     model.train()
     seen = {}
@@ -157,8 +170,9 @@ def teacher_files(tmp_path):
     p = parts()
     pre = p.pop('data_preprocessor')
     model = dict(type='ImageClassifier', **p)
-    cfg.write_text(f"default_scope = 'mmpretrain'\nmodel = {model!r}\n"
-                   f'data_preprocessor = {pre!r}\n')
+    cfg.write_text(
+        f"default_scope = 'mmpretrain'\nmodel = {model!r}\ndata_preprocessor = {pre!r}\n"
+    )
     torch.manual_seed(1)
     ref = plain()
     ckpt = tmp_path / 'teacher.pth'
@@ -207,9 +221,14 @@ def test_bad_teacher_specs_raise(teacher_files, teacher):
 def test_builds_like_a_runner_under_the_host_scope(teacher_files):
     """Runner path: mmengine root MODELS, default_scope='mmpretrain', unprefixed inner types."""
     from mmengine.registry import MODELS, DefaultScope
+
     cfg, ckpt, _ = teacher_files
-    model_cfg = dict(type='tricks_mm.BoTDistillClassifier', **parts(), teacher=str(cfg),
-                     teacher_checkpoint=str(ckpt))
+    model_cfg = dict(
+        type='tricks_mm.BoTDistillClassifier',
+        **parts(),
+        teacher=str(cfg),
+        teacher_checkpoint=str(ckpt),
+    )
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         model = MODELS.build(model_cfg)
     assert isinstance(model, BoTDistillClassifier)

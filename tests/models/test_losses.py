@@ -1,4 +1,5 @@
 """Label smoothing (Sec. 5.2) and distillation (Sec. 5.3) losses against independent references."""
+
 import math
 
 import pytest
@@ -63,6 +64,7 @@ def test_modes_differ_by_eps_rescaling(logits, labels):
 def test_relation_to_mmpretrain_label_smooth_loss(logits, labels):
     """Docstring claims: mmpretrain 'original' == our 'uniform'; 'paper' == v = eps K / (K - 1)."""
     from mmpretrain.models.losses import LabelSmoothLoss
+
     eps = 0.1
     original = LabelSmoothLoss(label_smooth_val=eps, num_classes=K, mode='original')
     assert_close(original(logits, labels), BoTLabelSmoothLoss(eps, K, 'uniform')(logits, labels))
@@ -91,13 +93,16 @@ def test_weight_avg_factor_and_reduction(logits, labels):
     assert_close(loss(logits, labels, reduction_override='sum'), per_sample.sum())
 
 
-@pytest.mark.parametrize('kwargs, match', [
-    (dict(num_classes=K, eps=1.0), '1.0'),
-    (dict(num_classes=K, eps=-0.1), '-0.1'),
-    (dict(num_classes=1), 'num_classes.*1'),
-    (dict(num_classes=K, mode='gluon'), 'gluon'),
-    (dict(num_classes=K, reduction='avg'), 'avg'),
-])
+@pytest.mark.parametrize(
+    'kwargs, match',
+    [
+        (dict(num_classes=K, eps=1.0), '1.0'),
+        (dict(num_classes=K, eps=-0.1), '-0.1'),
+        (dict(num_classes=1), 'num_classes.*1'),
+        (dict(num_classes=K, mode='gluon'), 'gluon'),
+        (dict(num_classes=K, reduction='avg'), 'avg'),
+    ],
+)
 def test_label_smooth_rejects_bad_args(kwargs, match):
     with pytest.raises(ValueError, match=match):
         BoTLabelSmoothLoss(**kwargs)
@@ -117,13 +122,20 @@ def test_label_smooth_rejects_bad_label_shapes(logits, labels):
 
 def _head(k: int = K, c: int = 8):
     from mmpretrain.registry import MODELS
-    return MODELS.build(dict(
-        type='LinearClsHead', num_classes=k, in_channels=c,
-        loss=dict(type='tricks_mm.BoTLabelSmoothLoss', num_classes=k, eps=0.1)))
+
+    return MODELS.build(
+        dict(
+            type='LinearClsHead',
+            num_classes=k,
+            in_channels=c,
+            loss=dict(type='tricks_mm.BoTLabelSmoothLoss', num_classes=k, eps=0.1),
+        )
+    )
 
 
 def test_through_mmpretrain_cls_head_hard_and_soft_labels(labels):
     from mmpretrain.structures import DataSample
+
     head = _head()
     feats = (torch.randn(N, 8, generator=torch.Generator().manual_seed(1)),)
     cls_score = head(feats)
@@ -134,14 +146,16 @@ def test_through_mmpretrain_cls_head_hard_and_soft_labels(labels):
     other, lam = labels.roll(2), 0.7
     score = lam * one_hot(labels) + (1 - lam) * one_hot(other)
     soft = [DataSample().set_gt_label(int(y)).set_gt_score(s) for y, s in zip(labels, score)]
-    expected_soft = (lam * ce_by_hand(cls_score, paper_targets_by_loop(labels, K, 0.1))
-                     + (1 - lam) * ce_by_hand(cls_score, paper_targets_by_loop(other, K, 0.1)))
+    expected_soft = lam * ce_by_hand(cls_score, paper_targets_by_loop(labels, K, 0.1)) + (
+        1 - lam
+    ) * ce_by_hand(cls_score, paper_targets_by_loop(other, K, 0.1))
     assert_close(head.loss(feats, soft)['loss'], expected_soft)
 
 
 @pytest.mark.parametrize('host_scope', [None, 'mmpretrain', 'mmengine'])
 def test_prefixed_type_builds_under_host_scopes(host_scope):
     from mmengine.registry import MODELS, DefaultScope
+
     cfg = dict(type='tricks_mm.BoTDistillLoss', temperature=4.0)
     if host_scope is None:
         loss = MODELS.build(cfg)
@@ -154,9 +168,11 @@ def test_prefixed_type_builds_under_host_scopes(host_scope):
 # ------------------------------------------------------------------ distillation
 def distill_by_hand(z, r, labels, t):
     """Sec. 5.3, explicit softmax / log: CE(p, softmax(z)) + T^2 CE(softmax(r/T), softmax(z/T))."""
+
     def softmax(x):
         e = torch.exp(x - x.max(1, keepdim=True).values)
         return e / e.sum(1, keepdim=True)
+
     p = one_hot(labels) if labels.dim() == 1 else labels
     hard = -(p * torch.log(softmax(z))).sum(1)
     soft = -(softmax(r / t) * torch.log(softmax(z / t))).sum(1)
@@ -166,11 +182,15 @@ def distill_by_hand(z, r, labels, t):
 @pytest.mark.parametrize('t', [1.0, 20.0])
 def test_distill_matches_hand_formula(logits, labels, t):
     teacher = torch.randn(N, K, generator=torch.Generator().manual_seed(3)) * 5
-    assert_close(BoTDistillLoss(temperature=t)(logits, teacher, labels),
-                 distill_by_hand(logits, teacher, labels, t))
+    assert_close(
+        BoTDistillLoss(temperature=t)(logits, teacher, labels),
+        distill_by_hand(logits, teacher, labels, t),
+    )
     mixed = 0.25 * one_hot(labels) + 0.75 * one_hot(labels.roll(1))
-    assert_close(BoTDistillLoss(temperature=t)(logits, teacher, mixed),
-                 distill_by_hand(logits, teacher, mixed, t))
+    assert_close(
+        BoTDistillLoss(temperature=t)(logits, teacher, mixed),
+        distill_by_hand(logits, teacher, mixed, t),
+    )
 
 
 def test_soft_term_gradient_closed_form(logits):
@@ -192,8 +212,9 @@ def test_hard_term_gradient_and_label_smoothing(logits, labels):
 
     teacher = torch.randn(N, K)
     smoothed = BoTDistillLoss(temperature=20.0, soft_weight=0.0, label_smooth_eps=0.1)
-    assert_close(smoothed(logits, teacher, labels),
-                 ce_by_hand(logits, paper_targets_by_loop(labels, K, 0.1)))
+    assert_close(
+        smoothed(logits, teacher, labels), ce_by_hand(logits, paper_targets_by_loop(labels, K, 0.1))
+    )
 
 
 def test_gluoncv_weighting(logits, labels):
@@ -207,12 +228,15 @@ def test_gluoncv_weighting(logits, labels):
     assert math.isfinite(soft.item()) and soft > 0
 
 
-@pytest.mark.parametrize('kwargs, match', [
-    (dict(temperature=0.0), 'temperature.*0.0'),
-    (dict(hard_weight=-1.0), '-1.0'),
-    (dict(label_smooth_eps=1.5), '1.5'),
-    (dict(label_smooth_mode='x'), "'x'"),
-])
+@pytest.mark.parametrize(
+    'kwargs, match',
+    [
+        (dict(temperature=0.0), 'temperature.*0.0'),
+        (dict(hard_weight=-1.0), '-1.0'),
+        (dict(label_smooth_eps=1.5), '1.5'),
+        (dict(label_smooth_mode='x'), "'x'"),
+    ],
+)
 def test_distill_rejects_bad_args(kwargs, match):
     with pytest.raises(ValueError, match=match):
         BoTDistillLoss(**kwargs)
@@ -226,7 +250,9 @@ def test_distill_rejects_mismatched_logits(logits, labels):
 def test_num_classes_defaults_to_the_score_width():
     """Rung configs say only eps; K comes from the head, and a fixed K still checks shapes."""
     logits, labels = torch.randn(4, 7), torch.tensor([0, 3, 6, 2])
-    assert_close(BoTLabelSmoothLoss(eps=0.1)(logits, labels),
-                 BoTLabelSmoothLoss(eps=0.1, num_classes=7)(logits, labels))
+    assert_close(
+        BoTLabelSmoothLoss(eps=0.1)(logits, labels),
+        BoTLabelSmoothLoss(eps=0.1, num_classes=7)(logits, labels),
+    )
     with pytest.raises(ValueError, match=r'\(N, 5\)'):
         BoTLabelSmoothLoss(eps=0.1, num_classes=5)(logits, labels)

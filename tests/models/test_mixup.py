@@ -5,6 +5,7 @@ same way. One test fixes lam and the permutation and compares with a mix compute
 from the inputs; the other checks the distribution of lam over many batches (recovered from the
 mixed one-hot labels, which a correct mix makes possible).
 """
+
 import numpy as np
 import pytest
 import torch
@@ -14,6 +15,7 @@ from torch.testing import assert_close
 
 def _mixup(alpha: float):
     from mmpretrain.models.utils.batch_augments import Mixup
+
     return Mixup(alpha=alpha)
 
 
@@ -30,11 +32,15 @@ def _recover(scores: torch.Tensor):
     return lam, perm
 
 
-@pytest.mark.parametrize('lam, perm', [(0.3, [2, 0, 3, 1, 5, 4, 7, 6]),
-                                       (0.85, [7, 6, 5, 4, 3, 2, 1, 0]),
-                                       (1.0, [1, 2, 3, 4, 5, 6, 7, 0])])
-def test_mixup_equals_an_independent_mix_at_a_given_lambda_and_permutation(monkeypatch, lam,
-                                                                            perm):
+@pytest.mark.parametrize(
+    'lam, perm',
+    [
+        (0.3, [2, 0, 3, 1, 5, 4, 7, 6]),
+        (0.85, [7, 6, 5, 4, 3, 2, 1, 0]),
+        (1.0, [1, 2, 3, 4, 5, 6, 7, 0]),
+    ],
+)
+def test_mixup_equals_an_independent_mix_at_a_given_lambda_and_permutation(monkeypatch, lam, perm):
     """Paper Sec. 5.4: with lam drawn from Beta(alpha, alpha) and a random permutation, images
     and labels become lam * x + (1 - lam) * x[perm]. The draws are fixed here (and their
     arguments checked); the expected batch is computed from the inputs alone."""
@@ -47,6 +53,7 @@ def test_mixup_equals_an_independent_mix_at_a_given_lambda_and_permutation(monke
     def randperm(n, *args, **kwargs):
         draws.append(('randperm', n))
         return torch.tensor(perm)
+
     monkeypatch.setattr(np.random, 'beta', beta)
     monkeypatch.setattr(torch, 'randperm', randperm)
     g = torch.Generator().manual_seed(0)
@@ -62,6 +69,7 @@ def test_mixup_equals_an_independent_mix_at_a_given_lambda_and_permutation(monke
 
 def test_mixup_lambda_is_beta_alpha_alpha():
     from scipy import stats
+
     np.random.seed(0)
     torch.manual_seed(0)
     n = 16

@@ -1,4 +1,5 @@
 """``tricks-mm COMMAND``: dispatch to the ``main`` of each ``tricks_mm.cli`` module."""
+
 import importlib
 import sys
 

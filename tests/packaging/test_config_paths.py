@@ -1,4 +1,5 @@
 """Finding the shipped configs: the checkout first, then the wheel's ``tricks_mm/.mim`` copy."""
+
 import os
 import shutil
 from pathlib import Path
@@ -16,7 +17,8 @@ def test_checkout_configs(tmp_path, monkeypatch):
     assert paths.configs_root() == str(REPO / 'configs')
     assert paths.config_path('ladders/toy_demo.py') == str(REPO / 'configs/ladders/toy_demo.py')
     assert paths.resolve_config('configs/toy/classification.py') == str(
-        REPO / 'configs/toy/classification.py')
+        REPO / 'configs/toy/classification.py'
+    )
 
 
 def test_missing_config_names_where_it_looked():
@@ -55,7 +57,8 @@ def test_installed_copy_without_checkout(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert paths.configs_root() == str(package / '.mim' / 'configs')
     assert paths.resolve_config('configs/toy/classification.py') == str(
-        package / '.mim' / 'configs' / 'toy' / 'classification.py')
+        package / '.mim' / 'configs' / 'toy' / 'classification.py'
+    )
 
 
 def test_wheel_without_configs_is_a_clear_error(tmp_path, monkeypatch):
@@ -76,8 +79,10 @@ def test_ladder_file_resolves_from_any_directory(tmp_path, monkeypatch):
     assert spec.segment.config == str(copy / 'toy/fcn_botr18-d-d8_toy-ade.py')
     assert spec.classify.overlays == [str(copy / 'toy/classification.py')]
     assert [r.cls_config for r in spec.rungs] == [
-        None, str(copy / 'classification/resnet50b_efficient_8xb128_in1k.py'),
-        str(copy / 'classification/resnet50d_cosine_ls_mixup_8xb128_in1k.py')]
+        None,
+        str(copy / 'classification/resnet50b_efficient_8xb128_in1k.py'),
+        str(copy / 'classification/resnet50d_cosine_ls_mixup_8xb128_in1k.py'),
+    ]
     # outputs stay relative: under the current directory, wherever the configs come from
     assert spec.work_dir == os.path.join('work_dirs', 'demo')
     assert spec.synthetic_data['out'] == 'data/synthetic'

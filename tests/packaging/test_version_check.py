@@ -3,6 +3,7 @@
 The reference for "supported" is PEP 440 ordering (packaging) of the ranges written in
 ``pyproject.toml``; the tested pins of ``requirements/constraints.txt`` must lie inside them.
 """
+
 import importlib.metadata
 import os
 import subprocess
@@ -17,12 +18,23 @@ from packaging.specifiers import SpecifierSet
 from tricks_mm import version_check as vc
 
 REPO = Path(__file__).resolve().parents[2]
-ONEDL_OK = {'torch': '2.8.0', 'onedl-mmengine': '0.10.12', 'onedl-mmcv': '2.3.6',
-            'onedl-mmdetection': '3.5.1', 'onedl-mmsegmentation': '1.4.2',
-            'onedl-mmpretrain': '1.3.6'}
-UPSTREAM_PINS = {'torch': '2.14.1+cpu', 'torchvision': '0.29.1+cpu', 'mmengine': '0.10.7',
-                 'mmcv': '2.1.0', 'mmdet': '3.3.0', 'mmsegmentation': '1.2.2',
-                 'mmpretrain': '1.2.0'}
+ONEDL_OK = {
+    'torch': '2.8.0',
+    'onedl-mmengine': '0.10.12',
+    'onedl-mmcv': '2.3.6',
+    'onedl-mmdetection': '3.5.1',
+    'onedl-mmsegmentation': '1.4.2',
+    'onedl-mmpretrain': '1.3.6',
+}
+UPSTREAM_PINS = {
+    'torch': '2.14.1+cpu',
+    'torchvision': '0.29.1+cpu',
+    'mmengine': '0.10.7',
+    'mmcv': '2.1.0',
+    'mmdet': '3.3.0',
+    'mmsegmentation': '1.2.2',
+    'mmpretrain': '1.2.0',
+}
 
 
 def fake_metadata(monkeypatch, versions, providers=None):
@@ -37,6 +49,7 @@ def fake_metadata(monkeypatch, versions, providers=None):
         if dist in versions:
             return versions[dist]
         raise importlib.metadata.PackageNotFoundError(dist)
+
     monkeypatch.setattr(importlib.metadata, 'version', version)
     monkeypatch.setattr(importlib.metadata, 'packages_distributions', lambda: providers)
     monkeypatch.setattr(vc, '_module_exists', lambda module: module in providers)
@@ -65,18 +78,21 @@ def test_unsupported_mmcv_names_range_and_fix(monkeypatch):
     assert isinstance(err.value, ImportError)
 
 
-@pytest.mark.parametrize('dist,version,ok', [
-    ('mmcv', '2.0.0rc4', False),  # PEP 440: 2.0.0rc4 < 2.0.0
-    ('mmcv', '2.0.0', True),
-    ('mmcv', '2.1.99', True),
-    ('torch', '2.4.1', False),
-    ('torch', '2.15.0', False),
-    ('torch', '2.5.0+cu124', True),  # local versions compare by their public part
-    ('mmengine', '0.9.1', False),
-    ('mmdet', '3.2.0', False),
-    ('mmsegmentation', '1.3.0', False),
-    ('mmpretrain', '1.2.0', True),
-])
+@pytest.mark.parametrize(
+    'dist,version,ok',
+    [
+        ('mmcv', '2.0.0rc4', False),  # PEP 440: 2.0.0rc4 < 2.0.0
+        ('mmcv', '2.0.0', True),
+        ('mmcv', '2.1.99', True),
+        ('torch', '2.4.1', False),
+        ('torch', '2.15.0', False),
+        ('torch', '2.5.0+cu124', True),  # local versions compare by their public part
+        ('mmengine', '0.9.1', False),
+        ('mmdet', '3.2.0', False),
+        ('mmsegmentation', '1.3.0', False),
+        ('mmpretrain', '1.2.0', True),
+    ],
+)
 def test_range_edges(monkeypatch, dist, version, ok):
     fake_metadata(monkeypatch, dict(UPSTREAM_PINS, **{dist: version}))
     assert (vc.find_problems() == []) is ok
@@ -86,8 +102,9 @@ def test_upstream_mmcv_2_1_needs_numpy_1(monkeypatch):
     fake_metadata(monkeypatch, dict(UPSTREAM_PINS, numpy='2.2.6'))
     problems = vc.find_problems()
     assert len(problems) == 1
-    assert problems[0].startswith('numpy==2.2.6 is installed beside mmcv==2.1.0, which needs '
-                                  'numpy<2')
+    assert problems[0].startswith(
+        'numpy==2.2.6 is installed beside mmcv==2.1.0, which needs numpy<2'
+    )
     assert problems[0].endswith('Fix: pip install "numpy<2"')
     fake_metadata(monkeypatch, dict(UPSTREAM_PINS, numpy='1.26.4'))
     assert vc.find_problems() == []
@@ -114,34 +131,57 @@ def test_fork_wheel_variants_are_recognised(monkeypatch):
     """The fork publishes CUDA builds of mmcv under names like onedl-mmcv-cu128-torch2-8."""
     versions = dict(ONEDL_OK)
     versions.pop('onedl-mmcv')
-    fake_metadata(monkeypatch, dict(versions, **{'onedl-mmcv-cu128-torch2-8': '2.3.1'}),
-                  providers={'mmcv': ['onedl-mmcv-cu128-torch2-8'], 'torch': ['torch'],
-                             'mmengine': ['onedl-mmengine']})
+    fake_metadata(
+        monkeypatch,
+        dict(versions, **{'onedl-mmcv-cu128-torch2-8': '2.3.1'}),
+        providers={
+            'mmcv': ['onedl-mmcv-cu128-torch2-8'],
+            'torch': ['torch'],
+            'mmengine': ['onedl-mmengine'],
+        },
+    )
     assert vc.find_problems() == []
-    fake_metadata(monkeypatch, dict(versions, **{'onedl-mmcv-cu128-torch2-8': '2.2.0'}),
-                  providers={'mmcv': ['onedl-mmcv-cu128-torch2-8'], 'torch': ['torch'],
-                             'mmengine': ['onedl-mmengine']})
+    fake_metadata(
+        monkeypatch,
+        dict(versions, **{'onedl-mmcv-cu128-torch2-8': '2.2.0'}),
+        providers={
+            'mmcv': ['onedl-mmcv-cu128-torch2-8'],
+            'torch': ['torch'],
+            'mmengine': ['onedl-mmengine'],
+        },
+    )
     why = next(lib.why for lib in vc.LIBRARIES if lib.module == 'mmcv')
     assert vc.find_problems() == [
         'onedl-mmcv-cu128-torch2-8==2.2.0 is installed (import name `mmcv`), but tricks_mm '
-        f'supports onedl-mmcv>=2.3.0,<2.4: {why}. Fix: pip install "onedl-mmcv>=2.3.0,<2.4"']
+        f'supports onedl-mmcv>=2.3.0,<2.4: {why}. Fix: pip install "onedl-mmcv>=2.3.0,<2.4"'
+    ]
 
 
 def test_unknown_provider_and_unknown_version(monkeypatch):
     versions = {k: v for k, v in UPSTREAM_PINS.items() if k not in ('mmdet', 'mmsegmentation')}
-    fake_metadata(monkeypatch, dict(versions, **{'my-mmdet-build': '3.3.0'}),
-                  providers={'mmdet': ['my-mmdet-build'], 'mmseg': [], 'torch': ['torch'],
-                             'mmengine': ['mmengine']})
+    fake_metadata(
+        monkeypatch,
+        dict(versions, **{'my-mmdet-build': '3.3.0'}),
+        providers={
+            'mmdet': ['my-mmdet-build'],
+            'mmseg': [],
+            'torch': ['torch'],
+            'mmengine': ['mmengine'],
+        },
+    )
     assert vc.find_problems() == [
         '`mmdet` comes from my-mmdet-build==3.3.0, a distribution tricks_mm does not know (it '
         'supports mmdet>=3.3.0,<3.4, onedl-mmdetection>=3.4.0,<3.6). Fix: pip install '
-        '"mmdet>=3.3.0,<3.4"']
+        '"mmdet>=3.3.0,<3.4"'
+    ]
     # importable without any distribution: a source tree on PYTHONPATH
-    monkeypatch.setattr(vc, '_module_exists', lambda module: module in ('torch', 'mmengine',
-                                                                         'mmseg'))
+    monkeypatch.setattr(
+        vc, '_module_exists', lambda module: module in ('torch', 'mmengine', 'mmseg')
+    )
     problems = vc.find_problems()
     assert len(problems) == 1 and problems[0].startswith(
-        '`mmseg` is importable but no installed distribution provides it')
+        '`mmseg` is importable but no installed distribution provides it'
+    )
 
 
 def test_upstream_and_fork_together_is_an_error(monkeypatch):
@@ -154,8 +194,10 @@ def test_upstream_and_fork_together_is_an_error(monkeypatch):
 def test_missing_required_library(monkeypatch):
     fake_metadata(monkeypatch, {k: v for k, v in UPSTREAM_PINS.items() if k != 'mmengine'})
     problems = vc.find_problems()
-    assert problems == ['`mmengine` is not installed; tricks_mm needs mmengine>=0.10.0,<0.11 or '
-                        'its onedl fork. Fix: pip install "tricks_mm[mm]"']
+    assert problems == [
+        '`mmengine` is not installed; tricks_mm needs mmengine>=0.10.0,<0.11 or '
+        'its onedl fork. Fix: pip install "tricks_mm[mm]"'
+    ]
 
 
 def test_optional_libraries_may_be_absent(monkeypatch):
@@ -172,7 +214,7 @@ def test_skip_variable_warns_instead(monkeypatch):
 
 def test_import_of_the_package_refuses(tmp_path):
     """The check is wired into ``import tricks_mm``, before torch or mmengine are imported."""
-    code = textwrap.dedent('''
+    code = textwrap.dedent("""
         import importlib.metadata, sys
         real = importlib.metadata.version
         importlib.metadata.version = lambda d: '2.2.0' if d == 'mmcv' else real(d)
@@ -181,18 +223,26 @@ def test_import_of_the_package_refuses(tmp_path):
         except ImportError as err:
             print(type(err).__name__, 'torch' in sys.modules, 'mmengine' in sys.modules)
             print(err)
-    ''')
+    """)
     env = dict(os.environ, PYTHONPATH=str(REPO))
     env.pop(vc.SKIP_ENV, None)
-    out = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, env=env, text=True,
-                         capture_output=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, '-c', code],
+        cwd=tmp_path,
+        env=env,
+        text=True,
+        capture_output=True,
+        check=True,
+    ).stdout
     assert out.splitlines()[0] == 'IncompatibleVersionError False False'
     assert 'pip install "mmcv>=2.0.0,<2.2.0"' in out
 
 
 def test_mm_extra_declares_the_checked_ranges():
-    extra = {Requirement(r).name: Requirement(r).specifier
-             for r in pyproject()['optional-dependencies']['mm']}
+    extra = {
+        Requirement(r).name: Requirement(r).specifier
+        for r in pyproject()['optional-dependencies']['mm']
+    }
     for lib in vc.LIBRARIES:
         assert extra[lib.upstream] == SpecifierSet(lib.ranges[lib.upstream]), lib.upstream
 

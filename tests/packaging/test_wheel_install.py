@@ -7,6 +7,7 @@ installed without copying gigabytes; pip never touches it there (it is outside t
 Nothing is downloaded: every pip call is ``--no-index``, so a requirement the installed stack
 does not satisfy fails the test instead of being fetched.
 """
+
 import json
 import os
 import shutil
@@ -24,8 +25,17 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
-_NOT_SOURCE = shutil.ignore_patterns('.git', '.venv', 'work_dirs', 'data', 'build', 'dist',
-                                     '__pycache__', '*.egg-info', '.pytest_cache')
+_NOT_SOURCE = shutil.ignore_patterns(
+    '.git',
+    '.venv',
+    'work_dirs',
+    'data',
+    'build',
+    'dist',
+    '__pycache__',
+    '*.egg-info',
+    '.pytest_cache',
+)
 
 
 def _run(cmd: List[str], cwd: Path, **kwargs) -> subprocess.CompletedProcess:
@@ -49,14 +59,35 @@ def source(tmp_path_factory) -> Path:
 def wheel(source, tmp_path_factory) -> Path:
     """The wheel ``python -m build`` makes: an sdist first, then the wheel built from it."""
     out = tmp_path_factory.mktemp('dist')
-    sdist = _run([sys.executable, '-c', 'import sys; from setuptools import build_meta; '
-                  'print(build_meta.build_sdist(sys.argv[1]))', str(out)],
-                 cwd=source).stdout.split()[-1]
+    sdist = _run(
+        [
+            sys.executable,
+            '-c',
+            'import sys; from setuptools import build_meta; '
+            'print(build_meta.build_sdist(sys.argv[1]))',
+            str(out),
+        ],
+        cwd=source,
+    ).stdout.split()[-1]
     with tarfile.open(out / sdist) as tar:
         tar.extractall(out, filter='data')
-    unpacked = out / sdist[:-len('.tar.gz')]
-    _run([sys.executable, '-m', 'pip', 'wheel', '--no-deps', '--no-index',
-          '--no-build-isolation', '-q', str(unpacked), '-w', str(out)], cwd=out)
+    unpacked = out / sdist[: -len('.tar.gz')]
+    _run(
+        [
+            sys.executable,
+            '-m',
+            'pip',
+            'wheel',
+            '--no-deps',
+            '--no-index',
+            '--no-build-isolation',
+            '-q',
+            str(unpacked),
+            '-w',
+            str(out),
+        ],
+        cwd=out,
+    )
     wheels = list(out.glob('tricks_mm-*.whl'))
     assert len(wheels) == 1, wheels
     return wheels[0]
@@ -66,8 +97,9 @@ def _venv(root: Path) -> Path:
     """A venv seeing this run's packages through a .pth line; returns its python."""
     _run([sys.executable, '-m', 'venv', '--without-pip', str(root)], cwd=root.parent)
     python = root / 'bin' / 'python'
-    site = _run([str(python), '-c', 'import sysconfig; print(sysconfig.get_path("purelib"))'],
-                cwd=root).stdout.strip()
+    site = _run(
+        [str(python), '-c', 'import sysconfig; print(sysconfig.get_path("purelib"))'], cwd=root
+    ).stdout.strip()
     # a plain path line: the stack's own .pth files (the checkout's editable install) stay off
     Path(site, 'pinned_stack.pth').write_text(sysconfig.get_path('purelib') + '\n')
     return python
@@ -79,11 +111,15 @@ def _installs(report: Path) -> List[str]:
 
 def test_wheel_carries_the_configs(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    shipped = {f'tricks_mm/.mim/{p.relative_to(REPO).as_posix()}'
-               for p in (REPO / 'configs').rglob('*.py')}
+    shipped = {
+        f'tricks_mm/.mim/{p.relative_to(REPO).as_posix()}' for p in (REPO / 'configs').rglob('*.py')
+    }
     assert shipped and shipped <= names
-    entry_points = zipfile.ZipFile(wheel).read(
-        next(n for n in names if n.endswith('.dist-info/entry_points.txt'))).decode()
+    entry_points = (
+        zipfile.ZipFile(wheel)
+        .read(next(n for n in names if n.endswith('.dist-info/entry_points.txt')))
+        .decode()
+    )
     assert 'tricks-mm = tricks_mm.cli.main:main' in entry_points
 
 
@@ -92,8 +128,22 @@ def test_dry_run_installs_nothing_but_tricks_mm(source, tmp_path, target):
     """In an environment holding the pinned stack, pip keeps every installed version."""
     python = _venv(tmp_path / 'venv')
     report = tmp_path / 'report.json'
-    _run([str(python), '-m', 'pip', 'install', '--dry-run', '--no-index', '--no-build-isolation',
-          '--quiet', '--report', str(report), target], cwd=source)
+    _run(
+        [
+            str(python),
+            '-m',
+            'pip',
+            'install',
+            '--dry-run',
+            '--no-index',
+            '--no-build-isolation',
+            '--quiet',
+            '--report',
+            str(report),
+            target,
+        ],
+        cwd=source,
+    )
     assert _installs(report) == ['tricks_mm']
 
 
@@ -101,11 +151,27 @@ def test_installed_wheel_works_outside_the_repository(wheel, tmp_path):
     python = _venv(tmp_path / 'venv')
     report = tmp_path / 'report.json'
     # a real install, dependencies resolved against the stack (nothing to fetch or replace)
-    _run([str(python), '-m', 'pip', 'install', '--no-index', '--quiet', '--report', str(report),
-          str(wheel)], cwd=tmp_path)
+    _run(
+        [
+            str(python),
+            '-m',
+            'pip',
+            'install',
+            '--no-index',
+            '--quiet',
+            '--report',
+            str(report),
+            str(wheel),
+        ],
+        cwd=tmp_path,
+    )
     assert _installs(report) == ['tricks_mm']
-    site = Path(_run([str(python), '-c', 'import sysconfig; print(sysconfig.get_path("purelib"))'],
-                     cwd=tmp_path).stdout.strip())
+    site = Path(
+        _run(
+            [str(python), '-c', 'import sysconfig; print(sysconfig.get_path("purelib"))'],
+            cwd=tmp_path,
+        ).stdout.strip()
+    )
     work = tmp_path / 'work'
     work.mkdir()
 
@@ -115,10 +181,11 @@ def test_installed_wheel_works_outside_the_repository(wheel, tmp_path):
     for name in ('train', 'test', 'transfer', 'ladder', 'demo'):
         assert f'\n  {name} ' in usage, name
     assert _run([cli, 'demo', '--help'], cwd=work).stdout.startswith(
-        'usage: tricks-mm demo [-h] [--echo]')
+        'usage: tricks-mm demo [-h] [--echo]'
+    )
 
     # the demo's ladder through the installed package; run_ladder only records what it got
-    probe = textwrap.dedent('''
+    probe = textwrap.dedent("""
         import json, os, sys
         import tricks_mm
         import tricks_mm.cli.demo as demo
@@ -135,7 +202,7 @@ def test_installed_wheel_works_outside_the_repository(wheel, tmp_path):
         demo.run_ladder = run_ladder
         demo.main([])
         print(json.dumps(seen))
-    ''')
+    """)
     seen = json.loads(_run([str(python), '-c', probe], cwd=work).stdout.splitlines()[-1])
     copy = site / 'tricks_mm' / '.mim' / 'configs'
     assert seen['package'] == str(site / 'tricks_mm' / '__init__.py')

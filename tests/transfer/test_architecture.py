@@ -1,5 +1,6 @@
 """The architecture read from a state dict alone, checked on our backbone and on independent
 implementations (timm's ResNet-D / ResNet, torchvision's ResNet = variant B)."""
+
 import pytest
 import torch
 
@@ -17,15 +18,28 @@ def test_botresnet_layouts(depth, variant):
     with torch.device('meta'):
         model = BoTResNet(depth=depth, variant=variant, stem_channels=32, base_channels=16)
     arch = infer_architecture(model.state_dict())
-    expected = ('a', 'b') if variant in 'ab' else (variant, )
-    assert arch == dict(depth=depth, variant=None if variant in 'ab' else variant,
-                        candidates=expected, stem_channels=32, base_channels=16, in_channels=3,
-                        num_stages=4)
+    expected = ('a', 'b') if variant in 'ab' else (variant,)
+    assert arch == dict(
+        depth=depth,
+        variant=None if variant in 'ab' else variant,
+        candidates=expected,
+        stem_channels=32,
+        base_channels=16,
+        in_channels=3,
+        num_stages=4,
+    )
 
 
-@pytest.mark.parametrize('name, depth, candidates', [
-    ('resnet50d', 50, ('d', )), ('resnet18d', 18, ('d', )), ('resnet50c', 50, ('c', )),
-    ('resnet50', 50, ('a', 'b')), ('resnet101d', 101, ('d', ))])
+@pytest.mark.parametrize(
+    'name, depth, candidates',
+    [
+        ('resnet50d', 50, ('d',)),
+        ('resnet18d', 18, ('d',)),
+        ('resnet50c', 50, ('c',)),
+        ('resnet50', 50, ('a', 'b')),
+        ('resnet101d', 101, ('d',)),
+    ],
+)
 def test_timm_models(name, depth, candidates):
     timm = pytest.importorskip('timm')
     with torch.device('meta'):
@@ -37,6 +51,7 @@ def test_timm_models(name, depth, candidates):
 @pytest.mark.parametrize('name, depth', [('resnet18', 18), ('resnet152', 152)])
 def test_torchvision_models(name, depth):
     import torchvision
+
     with torch.device('meta'):
         model = getattr(torchvision.models, name)()
     arch = infer_architecture(_meta_state(model))
@@ -49,8 +64,9 @@ def test_foreign_layouts_are_refused_naming_what_is_wrong():
     with pytest.raises(ValueError, match='no stem'):
         infer_architecture({k: v for k, v in state.items() if not k.startswith('conv1')})
     with pytest.raises(ValueError, match=r'\[3, 4, 5\] match no BoTResNet depths'):
-        infer_architecture({k: v for k, v in state.items() if not k.startswith(('layer3.5.',
-                                                                                'layer4.'))})
+        infer_architecture(
+            {k: v for k, v in state.items() if not k.startswith(('layer3.5.', 'layer4.'))}
+        )
     with torch.device('meta'):
         b = BoTResNet(depth=50, variant='b').state_dict()
     mixed = {k: v for k, v in b.items() if not k.startswith('layer2.0.downsample')}

@@ -1,5 +1,6 @@
 """One converted classifier feeds the C4 Faster R-CNN twice: stages 1-3 into the backbone, stage 4
 into the RoI head, each strictly, together every key of the checkpoint."""
+
 import copy
 from pathlib import Path
 
@@ -21,8 +22,10 @@ def _converted(tmp_path: Path, depth: int, variant: str, seed: int) -> Path:
     """A converted checkpoint of a classifier with random ("trained") weights."""
     torch.manual_seed(seed)
     backbone = BoTResNet(depth=depth, variant=variant)
-    state = {f'backbone.{k}': v + 0.01 * torch.randn_like(v) if v.is_floating_point() else v
-             for k, v in backbone.state_dict().items()}
+    state = {
+        f'backbone.{k}': v + 0.01 * torch.randn_like(v) if v.is_floating_point() else v
+        for k, v in backbone.state_dict().items()
+    }
     state['head.fc.weight'] = torch.randn(1000, backbone.feat_dim)
     cls_ckpt = tmp_path / f'cls_{variant}{depth}.pth'
     torch.save({'state_dict': state}, cls_ckpt)
@@ -44,6 +47,7 @@ def _c4_model_cfg(checkpoint: Path, depth: int = 50, variant: str = 'd') -> Conf
 
 def _build(model_cfg: ConfigDict):
     from mmdet.registry import MODELS
+
     with DefaultScope.overwrite_default_scope('mmdet'):
         return MODELS.build(model_cfg)
 

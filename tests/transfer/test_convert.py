@@ -5,6 +5,7 @@ The transfer contract (``tricks_mm/transfer/convert.py``): a classifier checkpoi
 Faster R-CNN and the dilated FCN backbone of the same variant and depth, refuses (naming the keys)
 any other architecture, and drops into mmdet's and mmseg's *own* configs.
 """
+
 import copy
 import functools
 import hashlib
@@ -36,9 +37,13 @@ CLS = REPO / 'configs' / 'classification'
 DET_CFG = REPO / 'configs' / 'detection' / 'faster-rcnn_botr50-d-fpn_1x_voc0712.py'
 SEG_CFG = REPO / 'configs' / 'segmentation' / 'fcn_botr50-d-d8_4xb4-80k_ade20k-512x512.py'
 
-LOADERS = ['train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
-           'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
-           'log_level=WARNING']
+LOADERS = [
+    'train_dataloader.num_workers=0',
+    'train_dataloader.persistent_workers=False',
+    'val_dataloader.num_workers=0',
+    'val_dataloader.persistent_workers=False',
+    'log_level=WARNING',
+]
 METAINFO = dict(classes=tuple(CLASSES), palette=[tuple(c) for c in PALETTE])
 
 
@@ -56,12 +61,17 @@ def _load(path: Path, overlay: bool = False) -> Config:
     return load_config(str(path), [str(OVERLAY)] if overlay else [])
 
 
-def _classifier_cfg(rung: str = 'resnet50d_cosine_8xb128_in1k.py', depth: int = 18,
-                    variant: str = 'd', width: int = 64) -> Config:
+def _classifier_cfg(
+    rung: str = 'resnet50d_cosine_8xb128_in1k.py',
+    depth: int = 18,
+    variant: str = 'd',
+    width: int = 64,
+) -> Config:
     """A toy-overlaid classification rung with the given architecture."""
     cfg = copy.deepcopy(_load(CLS / rung, overlay=True))
-    cfg.model.backbone.update(depth=depth, variant=variant, stem_channels=width,
-                              base_channels=width)
+    cfg.model.backbone.update(
+        depth=depth, variant=variant, stem_channels=width, base_channels=width
+    )
     cfg.model.head.in_channels = width * 8 * (4 if depth >= 50 else 1)
     return cfg
 
@@ -70,6 +80,7 @@ def _fabricate(cfg: Config, path: Path, seed: int = 0, with_cfg: bool = True) ->
     """Save a checkpoint as mmengine's runner would: "trained" weights (the init plus noise,
     positive BN variances, so nothing equals a fresh init) and the config text in meta.cfg."""
     from mmpretrain.registry import MODELS
+
     model_cfg = copy.deepcopy(cfg.model.to_dict())
     # a distillation student's checkpoint holds exactly a plain classifier's keys
     for key in ('teacher', 'teacher_checkpoint', 'distill_loss'):
@@ -116,7 +127,7 @@ def _scalar(runner: StrictRunner, key: str) -> float:
 
 def _assert_equal_to(state: dict, converted: dict) -> None:
     """``state`` (a backbone state dict) equals ``converted`` (``backbone.``-prefixed) exactly."""
-    assert set(state) == {k[len('backbone.'):] for k in converted}
+    assert set(state) == {k[len('backbone.') :] for k in converted}
     differ = [k for k, v in state.items() if not torch.equal(v, converted['backbone.' + k])]
     assert not differ, differ
 
@@ -129,11 +140,21 @@ def _assert_equal_to(state: dict, converted: dict) -> None:
 def test_convert_trained_classifier_with_cli(in_workspace, tmp_path, capsys):
     """A real 1-iteration run of the cosine rung, converted and inspected through the CLI."""
     work_dir = tmp_path / 'cls'
-    runner = cli_train.main([
-        str(CLS / 'resnet50d_cosine_8xb128_in1k.py'), '--overlay', str(OVERLAY),
-        '--work-dir', str(work_dir), '--cfg-options', 'train_cfg.max_epochs=1',
-        'train_dataloader.batch_size=8', 'train_dataloader.dataset.indices=8',
-        'val_dataloader.dataset.indices=6', *LOADERS])
+    runner = cli_train.main(
+        [
+            str(CLS / 'resnet50d_cosine_8xb128_in1k.py'),
+            '--overlay',
+            str(OVERLAY),
+            '--work-dir',
+            str(work_dir),
+            '--cfg-options',
+            'train_cfg.max_epochs=1',
+            'train_dataloader.batch_size=8',
+            'train_dataloader.dataset.indices=8',
+            'val_dataloader.dataset.indices=6',
+            *LOADERS,
+        ]
+    )
     cls_ckpt = work_dir / 'epoch_1.pth'
     out = tmp_path / 'backbone.pth'
     capsys.readouterr()
@@ -166,17 +187,42 @@ def test_convert_trained_classifier_with_cli(in_workspace, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)['source_sha256'] == _sha256(cls_ckpt)
 
 
-@pytest.mark.parametrize('rung, tricks', [
-    ('resnet50_baseline_8xb32_in1k.py', ['ResNet-18-A']),
-    ('resnet50_efficient_8xb128_in1k.py',
-     ['ResNet-18-A', 'fp16', 'no-bias-decay', 'zero-gamma', 'warmup']),
-    ('resnet50d_cosine_ls_8xb128_in1k.py',
-     ['ResNet-18-D', 'fp16', 'no-bias-decay', 'zero-gamma', 'warmup', 'cosine',
-      'label-smoothing']),
-    ('resnet50d_cosine_ls_mixup_distill_8xb128_in1k.py',
-     ['ResNet-18-D', 'fp16', 'no-bias-decay', 'zero-gamma', 'warmup', 'cosine',
-      'label-smoothing', 'distillation', 'mixup']),
-])
+@pytest.mark.parametrize(
+    'rung, tricks',
+    [
+        ('resnet50_baseline_8xb32_in1k.py', ['ResNet-18-A']),
+        (
+            'resnet50_efficient_8xb128_in1k.py',
+            ['ResNet-18-A', 'fp16', 'no-bias-decay', 'zero-gamma', 'warmup'],
+        ),
+        (
+            'resnet50d_cosine_ls_8xb128_in1k.py',
+            [
+                'ResNet-18-D',
+                'fp16',
+                'no-bias-decay',
+                'zero-gamma',
+                'warmup',
+                'cosine',
+                'label-smoothing',
+            ],
+        ),
+        (
+            'resnet50d_cosine_ls_mixup_distill_8xb128_in1k.py',
+            [
+                'ResNet-18-D',
+                'fp16',
+                'no-bias-decay',
+                'zero-gamma',
+                'warmup',
+                'cosine',
+                'label-smoothing',
+                'distillation',
+                'mixup',
+            ],
+        ),
+    ],
+)
 def test_provenance_tricks_from_stored_config(rung, tricks, tmp_path):
     cfg = _classifier_cfg(rung, variant=_load(CLS / rung, overlay=True).model.backbone.variant)
     ckpt = tmp_path / 'cls.pth'
@@ -207,8 +253,7 @@ def test_provenance_from_explicit_config_and_plain_state_dict(tmp_path):
     # the config given explicitly
     cfg_file = tmp_path / 'cls_cfg.py'
     cfg.dump(str(cfg_file))
-    meta = convert_classifier(str(ckpt), str(tmp_path / 'b.pth'), config=str(cfg_file),
-                              top1=70.25)
+    meta = convert_classifier(str(ckpt), str(tmp_path / 'b.pth'), config=str(cfg_file), top1=70.25)
     assert meta['source_config'] == str(cfg_file)
     assert _arch(meta) == dict(depth=34, variant='c')
     assert meta['tricks'][:2] == ['ResNet-34-C', 'fp16'] and meta['top1'] == 70.25
@@ -236,11 +281,14 @@ def _with_meta_cfg(ckpt: Path, text: str) -> None:
     torch.save(checkpoint, str(ckpt))
 
 
-@pytest.mark.parametrize('payload', [
-    "import os\nopen({marker!r}, 'w').write('ran')\n",
-    "model = dict(x=open({marker!r}, 'w').write('ran'))\n",
-    "default_scope = __import__('builtins').open({marker!r}, 'w')\n",
-])
+@pytest.mark.parametrize(
+    'payload',
+    [
+        "import os\nopen({marker!r}, 'w').write('ran')\n",
+        "model = dict(x=open({marker!r}, 'w').write('ran'))\n",
+        "default_scope = __import__('builtins').open({marker!r}, 'w')\n",
+    ],
+)
 def test_code_in_meta_cfg_never_runs(payload, tmp_path, capsys):
     """A classifier checkpoint from elsewhere whose meta.cfg writes a file: convert and inspect
     succeed, record the tricks as unknown with the reason, and the file never appears."""
@@ -275,16 +323,19 @@ def test_provenance_takes_the_defaults_of_what_ran(tmp_path):
     """A classifier config that omits every defaulted backbone key (variant, zero gamma, widths):
     the provenance records what BoTResNet built with its defaults (ResNet-D, zero gamma)."""
     from mmpretrain.registry import MODELS
+
     cfg = _classifier_cfg()
-    cfg.model.backbone = dict(type='tricks_mm.BoTResNet', depth=18, out_indices=(3, ))
+    cfg.model.backbone = dict(type='tricks_mm.BoTResNet', depth=18, out_indices=(3,))
     cfg.model.head.in_channels = 512
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         built = MODELS.build(copy.deepcopy(cfg.model.to_dict())).backbone
     built.init_weights()
     # the reference: what the built model is
     assert built.variant == 'd' and all(
-        torch.count_nonzero(blk.last_norm.weight) == 0 for layer in built.res_layers
-        for blk in layer)
+        torch.count_nonzero(blk.last_norm.weight) == 0
+        for layer in built.res_layers
+        for blk in layer
+    )
     ckpt = tmp_path / 'cls.pth'
     _fabricate(cfg, ckpt)
     meta = convert_classifier(str(ckpt), str(tmp_path / 'out.pth'))
@@ -307,8 +358,7 @@ def test_a_and_b_come_from_the_config_and_must_fit_the_weights(tmp_path):
     assert _arch(meta) == dict(depth=18, variant='b') and meta['tricks'][0] == 'ResNet-18-B'
     del cfg.model.backbone['variant']  # BoTResNet's default: 'd', which these weights are not
     cfg.dump(str(cfg_file))
-    with pytest.raises(ValueError, match="variant 'd' but its weights are depth 18 variant "
-                                         "a or b"):
+    with pytest.raises(ValueError, match="variant 'd' but its weights are depth 18 variant a or b"):
         convert_classifier(str(ckpt), str(tmp_path / 'c.pth'), config=str(cfg_file))
     assert not (tmp_path / 'c.pth').exists()
 
@@ -338,12 +388,15 @@ def converted(tmp_path_factory):
     def get(variant: str, depth: int):
         if (variant, depth) not in cache:
             cls_ckpt = root / f'cls_{variant}{depth}.pth'
-            _fabricate(_classifier_cfg(depth=depth, variant=variant), cls_ckpt,
-                       seed=depth + ord(variant), with_cfg=False)
+            _fabricate(
+                _classifier_cfg(depth=depth, variant=variant),
+                cls_ckpt,
+                seed=depth + ord(variant),
+                with_cfg=False,
+            )
             out = root / f'backbone_{variant}{depth}.pth'
             convert_classifier(str(cls_ckpt), str(out))
-            cache[variant, depth] = out, safe_torch_load(str(out), map_location='cpu')[
-                'state_dict']
+            cache[variant, depth] = out, safe_torch_load(str(out), map_location='cpu')['state_dict']
         return cache[variant, depth]
 
     return get
@@ -359,7 +412,10 @@ def test_same_architecture_loads_exactly(converted, variant, depth):
     # the dilated D8 FCN backbone: same keys whatever the strides / dilations
     seg_cfg = _backbone_cfg(SEG_CFG, depth, variant, ckpt)
     assert (seg_cfg['strides'], seg_cfg['dilations'], seg_cfg['contract_dilation']) == (
-        (1, 2, 1, 1), (1, 1, 2, 4), True)
+        (1, 2, 1, 1),
+        (1, 1, 2, 4),
+        True,
+    )
     seg = _build_backbone(seg_cfg)
     seg.init_weights()
     _assert_equal_to(seg.state_dict(), state)
@@ -367,19 +423,24 @@ def test_same_architecture_loads_exactly(converted, variant, depth):
         seg.eval()
         with torch.no_grad():
             outs = seg(torch.randn(1, 3, 32, 32))
-        assert [tuple(o.shape[1:]) for o in outs] == [(64, 8, 8), (128, 4, 4), (256, 4, 4),
-                                                      (512, 4, 4)]
+        assert [tuple(o.shape[1:]) for o in outs] == [
+            (64, 8, 8),
+            (128, 4, 4),
+            (256, 4, 4),
+            (512, 4, 4),
+        ]
 
 
 @pytest.mark.parametrize('variant, depth', ARCHS)
 @pytest.mark.parametrize('wrong', ['variant', 'depth'])
 def test_other_architecture_is_refused_naming_keys(converted, variant, depth, wrong):
     ckpt, state = converted(variant, depth)
-    target = (WRONG_VARIANT[variant], depth) if wrong == 'variant' else (variant,
-                                                                         WRONG_DEPTH[depth])
+    target = (
+        (WRONG_VARIANT[variant], depth) if wrong == 'variant' else (variant, WRONG_DEPTH[depth])
+    )
     model = _build_backbone(_backbone_cfg(DET_CFG, target[1], target[0], ckpt))
     own = list(model.state_dict())
-    theirs = [k[len('backbone.'):] for k in state]
+    theirs = [k[len('backbone.') :] for k in state]
     missing = [k for k in own if k not in theirs]
     unexpected = [k for k in theirs if k not in own]
     assert missing or unexpected
@@ -409,8 +470,13 @@ def test_deep_backbones_key_sets(variant, depth, tmp_path):
     convert_classifier(str(cls_ckpt), str(out))
     keys = set(safe_torch_load(str(out), map_location='cpu')['state_dict'])
     with torch.device('meta'):
-        full = BoTResNet(depth=depth, variant=variant, strides=(1, 2, 1, 1),
-                         dilations=(1, 1, 2, 4), contract_dilation=True)
+        full = BoTResNet(
+            depth=depth,
+            variant=variant,
+            strides=(1, 2, 1, 1),
+            dilations=(1, 1, 2, 4),
+            contract_dilation=True,
+        )
     assert keys == {'backbone.' + k for k in full.state_dict()}
     assert len([k for k in keys if k.endswith('conv3.weight')]) == {101: 33, 152: 50}[depth]
 
@@ -468,17 +534,29 @@ def test_stock_mmdet_config_with_swapped_backbone(in_workspace, tmp_path, d18, s
     leaf.write_text("_base_ = ['mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py']\n")
     cfg = Config.fromfile(str(leaf))
     assert cfg.model.backbone.type == 'ResNet'
-    cfg.merge_from_dict(dict(model=dict(
-        backbone=dict(_delete_=True, type='tricks_mm.BoTResNet', depth=18, variant='d',
-                      out_indices=(0, 1, 2, 3), frozen_stages=1, norm_eval=True,
-                      norm_cfg=dict(type='BN', requires_grad=True),
-                      init_cfg=dict(type='Pretrained', checkpoint=str(ckpt),
-                                    prefix='backbone.')),
-        neck=dict(in_channels=[64, 128, 256, 512]),
-        roi_head=dict(bbox_head=dict(num_classes=len(CLASSES))),
-        # fewer RoIs through the two 1024-wide FC layers (the CPU cost of a step); same model
-        train_cfg=dict(rcnn=dict(sampler=dict(num=64))),
-        test_cfg=dict(rpn=dict(nms_pre=200, max_per_img=100)))))
+    cfg.merge_from_dict(
+        dict(
+            model=dict(
+                backbone=dict(
+                    _delete_=True,
+                    type='tricks_mm.BoTResNet',
+                    depth=18,
+                    variant='d',
+                    out_indices=(0, 1, 2, 3),
+                    frozen_stages=1,
+                    norm_eval=True,
+                    norm_cfg=dict(type='BN', requires_grad=True),
+                    init_cfg=dict(type='Pretrained', checkpoint=str(ckpt), prefix='backbone.'),
+                ),
+                neck=dict(in_channels=[64, 128, 256, 512]),
+                roi_head=dict(bbox_head=dict(num_classes=len(CLASSES))),
+                # fewer RoIs through the two 1024-wide FC layers (the CPU cost of a step);
+                # same model
+                train_cfg=dict(rcnn=dict(sampler=dict(num=64))),
+                test_cfg=dict(rpn=dict(nms_pre=200, max_per_img=100)),
+            )
+        )
+    )
     assert set(cfg.model.backbone) >= {'type', 'init_cfg'} and 'style' not in cfg.model.backbone
     data_root = 'data/synthetic/det/VOCdevkit/'
     resize = dict(type='Resize', scale=(96, 96), keep_ratio=True)
@@ -486,8 +564,11 @@ def test_stock_mmdet_config_with_swapped_backbone(in_workspace, tmp_path, d18, s
     train.batch_size = 4  # the 4 trainval images of VOC2007 + VOC2012: one iteration
     train.dataset.times = 1
     for voc in train.dataset.dataset.datasets:
-        voc.update(data_root=data_root, metainfo=METAINFO,
-                   filter_cfg=dict(filter_empty_gt=True, min_size=32, bbox_min_size=4))
+        voc.update(
+            data_root=data_root,
+            metainfo=METAINFO,
+            filter_cfg=dict(filter_empty_gt=True, min_size=32, bbox_min_size=4),
+        )
         voc.pipeline[2] = resize
     cfg.val_dataloader.dataset.update(data_root=data_root, metainfo=METAINFO)
     cfg.val_dataloader.dataset.pipeline[1] = resize
@@ -498,8 +579,9 @@ def test_stock_mmdet_config_with_swapped_backbone(in_workspace, tmp_path, d18, s
     cfg.dump(str(config))
 
     work_dir = tmp_path / 'det'
-    runner = cli_train.main([str(config), '--work-dir', str(work_dir),
-                             '--cfg-options', 'log_level=WARNING'])
+    runner = cli_train.main(
+        [str(config), '--work-dir', str(work_dir), '--cfg-options', 'log_level=WARNING']
+    )
     _assert_equal_to(snapshot, state)  # the initialised backbone is the converted checkpoint
     assert runner.iter == 1
     assert _scalar(runner, 'train/loss') > 0
@@ -510,12 +592,21 @@ def test_stock_mmdet_config_with_swapped_backbone(in_workspace, tmp_path, d18, s
     assert not torch.equal(after['layer4.1.conv2.weight'], state['backbone.layer4.1.conv2.weight'])
 
     metrics_file = tmp_path / 'det_metrics.json'
-    metrics = cli_test.main([str(config), str(work_dir / 'epoch_1.pth'),
-                             '--work-dir', str(tmp_path / 'det_test'),
-                             '--out-metrics', str(metrics_file),
-                             '--cfg-options', 'log_level=WARNING'])
+    metrics = cli_test.main(
+        [
+            str(config),
+            str(work_dir / 'epoch_1.pth'),
+            '--work-dir',
+            str(tmp_path / 'det_test'),
+            '--out-metrics',
+            str(metrics_file),
+            '--cfg-options',
+            'log_level=WARNING',
+        ]
+    )
     assert json.loads(metrics_file.read_text())['pascal_voc/mAP'] == pytest.approx(
-        metrics['pascal_voc/mAP'])
+        metrics['pascal_voc/mAP']
+    )
     # known answer through the same config's VOCMetric: the ground truth as detections is 100%
     assert perfect_scores(cfg)['pascal_voc/mAP'] == pytest.approx(1.0, abs=1e-6)
 
@@ -528,20 +619,38 @@ def test_stock_mmseg_config_with_swapped_backbone(in_workspace, tmp_path, d18, s
     cfg = Config.fromfile(str(leaf))
     assert cfg.model.backbone.type == 'ResNetV1c'
     crop = (96, 96)
-    cfg.merge_from_dict(dict(model=dict(
-        pretrained=None,
-        data_preprocessor=dict(size=crop),
-        backbone=dict(_delete_=True, type='tricks_mm.BoTResNet', depth=18, variant='d',
-                      out_indices=(0, 1, 2, 3), strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4),
-                      contract_dilation=True, norm_cfg=dict(type='SyncBN', requires_grad=True),
-                      norm_eval=False,
-                      init_cfg=dict(type='Pretrained', checkpoint=str(ckpt),
-                                    prefix='backbone.')),
-        decode_head=dict(in_channels=512, num_classes=len(CLASSES)),
-        auxiliary_head=dict(in_channels=256, num_classes=len(CLASSES)))))
+    cfg.merge_from_dict(
+        dict(
+            model=dict(
+                pretrained=None,
+                data_preprocessor=dict(size=crop),
+                backbone=dict(
+                    _delete_=True,
+                    type='tricks_mm.BoTResNet',
+                    depth=18,
+                    variant='d',
+                    out_indices=(0, 1, 2, 3),
+                    strides=(1, 2, 1, 1),
+                    dilations=(1, 1, 2, 4),
+                    contract_dilation=True,
+                    norm_cfg=dict(type='SyncBN', requires_grad=True),
+                    norm_eval=False,
+                    init_cfg=dict(type='Pretrained', checkpoint=str(ckpt), prefix='backbone.'),
+                ),
+                decode_head=dict(in_channels=512, num_classes=len(CLASSES)),
+                auxiliary_head=dict(in_channels=256, num_classes=len(CLASSES)),
+            )
+        )
+    )
     assert cfg.model.backbone.norm_cfg.type == 'SyncBN'  # mmseg's; tools/train.py makes it BN
-    dataset = dict(type='BaseSegDataset', data_root='data/synthetic/seg', metainfo=METAINFO,
-                   img_suffix='.jpg', seg_map_suffix='.png', reduce_zero_label=True)
+    dataset = dict(
+        type='BaseSegDataset',
+        data_root='data/synthetic/seg',
+        metainfo=METAINFO,
+        img_suffix='.jpg',
+        seg_map_suffix='.png',
+        reduce_zero_label=True,
+    )
     cfg.train_dataloader.dataset.update(dataset)
     cfg.train_dataloader.dataset.pipeline[2].scale = (192, 96)
     cfg.train_dataloader.dataset.pipeline[3].crop_size = crop
@@ -554,19 +663,26 @@ def test_stock_mmseg_config_with_swapped_backbone(in_workspace, tmp_path, d18, s
     cfg.dump(str(config))
 
     work_dir = tmp_path / 'seg'
-    runner = cli_train.main([str(config), '--work-dir', str(work_dir),
-                             '--cfg-options', 'log_level=WARNING'])
+    runner = cli_train.main(
+        [str(config), '--work-dir', str(work_dir), '--cfg-options', 'log_level=WARNING']
+    )
     _assert_equal_to(snapshot, state)
     assert runner.iter == 1
     assert isinstance(runner.model.backbone.bn1, torch.nn.BatchNorm2d)
     assert not isinstance(runner.model.backbone.bn1, torch.nn.SyncBatchNorm)
     assert _scalar(runner, 'train/decode.loss_ce') > 0
 
-    metrics = cli_test.main([str(config), str(work_dir / 'iter_1.pth'),
-                             '--work-dir', str(tmp_path / 'seg_test'),
-                             '--cfg-options', 'log_level=WARNING'])
+    metrics = cli_test.main(
+        [
+            str(config),
+            str(work_dir / 'iter_1.pth'),
+            '--work-dir',
+            str(tmp_path / 'seg_test'),
+            '--cfg-options',
+            'log_level=WARNING',
+        ]
+    )
     assert set(metrics) >= {'aAcc', 'mIoU', 'mAcc'}
     # known answer through the same config's IoUMetric: the ground truth as prediction is 100%
     perfect = perfect_scores(cfg)
     assert (perfect['mIoU'], perfect['aAcc']) == pytest.approx((100.0, 100.0), abs=1e-6)
-

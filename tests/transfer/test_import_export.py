@@ -4,6 +4,7 @@ Each case builds the library's own model with random weights and perturbed BN st
 it the way that library saves, imports it with ``tools/transfer.py import``, and asserts that the
 imported tricks_mm classifier gives the library model's logits and every stage's features.
 """
+
 import argparse
 import copy
 import sys
@@ -89,8 +90,14 @@ def _timm_save(model: torch.nn.Module, path: Path, form: str, arch: str) -> Path
     elif form in ('train', 'train-ema'):
         # as timm/utils/checkpoint_saver.py writes it
         args = argparse.Namespace(model=arch, lr=0.1, epochs=3, model_ema=form == 'train-ema')
-        state = dict(epoch=2, arch=arch, state_dict=model.state_dict(), optimizer=dict(
-            state={}, param_groups=[dict(lr=0.1, params=[0])]), version=2, args=args)
+        state = dict(
+            epoch=2,
+            arch=arch,
+            state_dict=model.state_dict(),
+            optimizer=dict(state={}, param_groups=[dict(lr=0.1, params=[0])]),
+            version=2,
+            args=args,
+        )
         if form == 'train-ema':
             state['state_dict'] = {k: torch.zeros_like(v) for k, v in state['state_dict'].items()}
             state['state_dict_ema'] = model.state_dict()
@@ -101,10 +108,19 @@ def _timm_save(model: torch.nn.Module, path: Path, form: str, arch: str) -> Path
     return path
 
 
-@pytest.mark.parametrize('arch,form', [
-    ('resnet18d', 'pth'), ('resnet18d', 'safetensors'), ('resnet18d', 'train'),
-    ('resnet18d', 'train-ema'), ('resnet50d', 'safetensors'), ('resnet50c', 'train'),
-    ('resnet50', 'pth'), ('resnet50s', 'bin')])
+@pytest.mark.parametrize(
+    'arch,form',
+    [
+        ('resnet18d', 'pth'),
+        ('resnet18d', 'safetensors'),
+        ('resnet18d', 'train'),
+        ('resnet18d', 'train-ema'),
+        ('resnet50d', 'safetensors'),
+        ('resnet50c', 'train'),
+        ('resnet50', 'pth'),
+        ('resnet50s', 'bin'),
+    ],
+)
 def test_timm_import_equals_timm(tmp_path, images, arch, form):
     model = _random(timm.create_model(arch, num_classes=NUM_CLASSES))
     src = _timm_save(model, tmp_path / 'src.pth', form, arch)
@@ -118,11 +134,16 @@ def test_timm_import_equals_timm(tmp_path, images, arch, form):
     stored = safe_torch_load(str(out))['meta']
     assert stored['provenance']['source_library'] == 'timm'
     assert stored['provenance']['top1'] == 80.1
-    assert stored['input_normalization'] == dict(mean=[0.485, 0.456, 0.406],
-                                                 std=[0.229, 0.224, 0.225], scale=1,
-                                                 channel_order='RGB')
-    expected = dict(resnet18d=(18, 'd'), resnet50d=(50, 'd'), resnet50c=(50, 'c'),
-                    resnet50=(50, 'b'), resnet50s=(50, 'c'))[arch]
+    assert stored['input_normalization'] == dict(
+        mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225], scale=1, channel_order='RGB'
+    )
+    expected = dict(
+        resnet18d=(18, 'd'),
+        resnet50d=(50, 'd'),
+        resnet50c=(50, 'c'),
+        resnet50=(50, 'b'),
+        resnet50s=(50, 'c'),
+    )[arch]
     assert (meta['architecture']['depth'], meta['architecture']['variant']) == expected
     if form.startswith('train'):
         assert stored['provenance']['timm_model'] == arch and stored['provenance']['epoch'] == 2
@@ -170,9 +191,14 @@ def _mmpretrain_classifier(kind: str, depth: int, style: str = 'pytorch'):
     backbone = dict(type=kind, depth=depth, out_indices=(0, 1, 2, 3))
     if style != 'pytorch':
         backbone['style'] = style
-    cfg = dict(type='ImageClassifier', backbone=backbone, neck=dict(type='GlobalAveragePooling'),
-               head=dict(type='LinearClsHead', num_classes=NUM_CLASSES,
-                         in_channels=512 if depth < 50 else 2048))
+    cfg = dict(
+        type='ImageClassifier',
+        backbone=backbone,
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(
+            type='LinearClsHead', num_classes=NUM_CLASSES, in_channels=512 if depth < 50 else 2048
+        ),
+    )
     model = MMPRETRAIN_MODELS.build(copy.deepcopy(cfg))
     model.init_weights()
     return _random(model), cfg
@@ -182,30 +208,55 @@ def _mmpretrain_save(model, cfg, path: Path, preprocessor=None, with_meta: bool 
     """As mmengine's runner saves: meta (with the config text), state_dict, message_hub."""
     hub = MessageHub.get_instance(f'import-test-{path.name}')
     hub.update_scalar('train/loss', 1.5)
-    checkpoint = dict(state_dict=model.state_dict(), message_hub=hub.state_dict(),
-                      optimizer=dict(state={}, param_groups=[dict(lr=0.1, params=[0])]))
+    checkpoint = dict(
+        state_dict=model.state_dict(),
+        message_hub=hub.state_dict(),
+        optimizer=dict(state={}, param_groups=[dict(lr=0.1, params=[0])]),
+    )
     if with_meta:
-        text = Config(dict(model=cfg, data_preprocessor=preprocessor or dict(
-            num_classes=NUM_CLASSES, mean=[123.675, 116.28, 103.53],
-            std=[58.395, 57.12, 57.375], to_rgb=True))).pretty_text
-        checkpoint['meta'] = dict(cfg=text, epoch=100, iter=5000, mmengine_version='0.10.7',
-                                  dataset_meta=dict(classes=[str(i) for i in range(7)]))
+        text = Config(
+            dict(
+                model=cfg,
+                data_preprocessor=preprocessor
+                or dict(
+                    num_classes=NUM_CLASSES,
+                    mean=[123.675, 116.28, 103.53],
+                    std=[58.395, 57.12, 57.375],
+                    to_rgb=True,
+                ),
+            )
+        ).pretty_text
+        checkpoint['meta'] = dict(
+            cfg=text,
+            epoch=100,
+            iter=5000,
+            mmengine_version='0.10.7',
+            dataset_meta=dict(classes=[str(i) for i in range(7)]),
+        )
     save_checkpoint(checkpoint, str(path))
     return path
 
 
-@pytest.mark.parametrize('kind,depth,style,variant', [
-    ('ResNet', 18, 'pytorch', 'b'), ('ResNet', 50, 'pytorch', 'b'), ('ResNet', 50, 'caffe', 'a'),
-    ('ResNetV1c', 18, 'pytorch', 'c'), ('ResNetV1c', 50, 'pytorch', 'c'),
-    ('ResNetV1d', 18, 'pytorch', 'd'), ('ResNetV1d', 50, 'pytorch', 'd')])
+@pytest.mark.parametrize(
+    'kind,depth,style,variant',
+    [
+        ('ResNet', 18, 'pytorch', 'b'),
+        ('ResNet', 50, 'pytorch', 'b'),
+        ('ResNet', 50, 'caffe', 'a'),
+        ('ResNetV1c', 18, 'pytorch', 'c'),
+        ('ResNetV1c', 50, 'pytorch', 'c'),
+        ('ResNetV1d', 18, 'pytorch', 'd'),
+        ('ResNetV1d', 50, 'pytorch', 'd'),
+    ],
+)
 def test_mmpretrain_import_equals_mmpretrain(tmp_path, images, kind, depth, style, variant):
     model, cfg = _mmpretrain_classifier(kind, depth, style)
     src = _mmpretrain_save(model, cfg, tmp_path / 'epoch_100.pth')
     out = tmp_path / 'imported.pth'
     meta = cli_transfer.main(['import', str(src), str(out)])  # auto: backbone.* = mmpretrain
-    assert meta['architecture'] == dict(depth=depth, variant=variant,
-                                        name=f'resnet{depth}' + ('' if variant == 'b'
-                                                                 else variant))
+    assert meta['architecture'] == dict(
+        depth=depth, variant=variant, name=f'resnet{depth}' + ('' if variant == 'b' else variant)
+    )
     assert meta['provenance']['source_library'] == 'mmpretrain'
     with torch.no_grad():
         _check_equal(out, images, model(images, mode='tensor'), model.backbone(images))
@@ -213,13 +264,21 @@ def test_mmpretrain_import_equals_mmpretrain(tmp_path, images, kind, depth, styl
 
 def test_mmpretrain_normalisation_is_read_from_the_checkpoint_config(tmp_path):
     model, cfg = _mmpretrain_classifier('ResNetV1d', 18)
-    src = _mmpretrain_save(model, cfg, tmp_path / 'c.pth', preprocessor=dict(
-        num_classes=NUM_CLASSES, mean=[103.53, 116.28, 123.675], std=[1.0, 1.0, 1.0],
-        to_rgb=False))
+    src = _mmpretrain_save(
+        model,
+        cfg,
+        tmp_path / 'c.pth',
+        preprocessor=dict(
+            num_classes=NUM_CLASSES,
+            mean=[103.53, 116.28, 123.675],
+            std=[1.0, 1.0, 1.0],
+            to_rgb=False,
+        ),
+    )
     meta = import_classifier(str(src), str(tmp_path / 'out.pth'))
-    assert meta['input_normalization'] == dict(mean=[103.53, 116.28, 123.675],
-                                               std=[1.0, 1.0, 1.0], scale=255,
-                                               channel_order='BGR')
+    assert meta['input_normalization'] == dict(
+        mean=[103.53, 116.28, 123.675], std=[1.0, 1.0, 1.0], scale=255, channel_order='BGR'
+    )
     text = (tmp_path / 'out.py').read_text()
     assert 'to_rgb=False' in text and '103.53' in text
 
@@ -238,8 +297,9 @@ def test_mmpretrain_without_config_needs_arch_for_a_vs_b(tmp_path, images):
     import_classifier(str(src), str(out), arch='resnet50b')
     classifier, _ = _imported(out)
     with torch.no_grad():
-        assert not torch.allclose(classifier(images, mode='tensor'),
-                                  model(images, mode='tensor'), rtol=1e-3, atol=1e-3)
+        assert not torch.allclose(
+            classifier(images, mode='tensor'), model(images, mode='tensor'), rtol=1e-3, atol=1e-3
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,7 +312,7 @@ def test_unknown_layouts_are_refused_naming_the_keys(tmp_path):
     with pytest.raises(LayoutError, match=r'keys that did not map \[layer1\.0\.se\.fc1'):
         import_classifier(str(tmp_path / 'se.pth'), str(tmp_path / 'o.pth'), source='timm')
     torch.save({'encoder.weight': torch.zeros(3, 3)}, str(tmp_path / 'x.pth'))
-    with pytest.raises(LayoutError, match=r"not a ResNet.*encoder\.weight"):
+    with pytest.raises(LayoutError, match=r'not a ResNet.*encoder\.weight'):
         import_classifier(str(tmp_path / 'x.pth'), str(tmp_path / 'o.pth'), source='timm')
     plain = timm.create_model('resnet18', num_classes=NUM_CLASSES)
     torch.save(plain.state_dict(), str(tmp_path / 'r18.pth'))
@@ -261,12 +321,16 @@ def test_unknown_layouts_are_refused_naming_the_keys(tmp_path):
     assert not (tmp_path / 'o.pth').exists()
 
 
-@pytest.mark.parametrize('arch,match', [
-    ('resnet50c', r'variant C but the weights are D'),
-    ('resnet101d', r'depth 101 but the weights .* depth 50'),
-    ('resnet50', r'variant B but the weights are D'),
-    ('resnet50s', r'variant C but the weights are D'),
-    ('densenet121', r'not a ResNet name')])
+@pytest.mark.parametrize(
+    'arch,match',
+    [
+        ('resnet50c', r'variant C but the weights are D'),
+        ('resnet101d', r'depth 101 but the weights .* depth 50'),
+        ('resnet50', r'variant B but the weights are D'),
+        ('resnet50s', r'variant C but the weights are D'),
+        ('densenet121', r'not a ResNet name'),
+    ],
+)
 def test_arch_contradicting_the_weights_is_refused(tmp_path, arch, match):
     model = timm.create_model('resnet50d', num_classes=NUM_CLASSES)
     torch.save(model.state_dict(), str(tmp_path / 'd.pth'))
@@ -290,16 +354,24 @@ def test_timm_checkpoint_with_a_foreign_object_is_refused_and_never_runs(tmp_pat
     model = timm.create_model('resnet18d', num_classes=NUM_CLASSES)
     marker = tmp_path / 'ran'
     src = tmp_path / 'evil.pth'
-    torch.save(dict(state_dict=model.state_dict(), arch='resnet18d', args=argparse.Namespace(
-        model='resnet18d'), extra=_Payload(str(marker))), str(src))
+    torch.save(
+        dict(
+            state_dict=model.state_dict(),
+            arch='resnet18d',
+            args=argparse.Namespace(model='resnet18d'),
+            extra=_Payload(str(marker)),
+        ),
+        str(src),
+    )
     for source in ('timm', 'auto'):
         with pytest.raises(UnsafeCheckpointError, match='_touch'):
             import_classifier(str(src), str(tmp_path / 'o.pth'), source=source)
         assert not marker.exists()
     # argparse.Namespace is allowed for timm train.py files only, not for other loads
     clean = tmp_path / 'train.pth'
-    torch.save(dict(state_dict=model.state_dict(), args=argparse.Namespace(model='resnet18d')),
-               str(clean))
+    torch.save(
+        dict(state_dict=model.state_dict(), args=argparse.Namespace(model='resnet18d')), str(clean)
+    )
     with pytest.raises(UnsafeCheckpointError, match='Namespace'):
         import_classifier(str(clean), str(tmp_path / 'o.pth'), source='torchvision')
     with pytest.raises(UnsafeCheckpointError, match='Namespace'):
@@ -317,12 +389,16 @@ def test_export_round_trip_to_timm(tmp_path, images):
     src = _timm_save(model, tmp_path / 'src.pth', 'pth', 'resnet50d')
     import_classifier(str(src), str(tmp_path / 'cls.pth'))
     for name in ('back.pth', 'back.safetensors'):
-        info = cli_transfer.main(['export', str(tmp_path / 'cls.pth'), str(tmp_path / name),
-                                  '--to', 'timm'])
+        info = cli_transfer.main(
+            ['export', str(tmp_path / 'cls.pth'), str(tmp_path / name), '--to', 'timm']
+        )
         assert info['model'] == 'resnet50d'
         fresh = timm.create_model(info['model'], num_classes=info['num_classes'])
-        state = (safe_torch_load(str(tmp_path / name)) if name.endswith('.pth')
-                 else load_file(str(tmp_path / name)))
+        state = (
+            safe_torch_load(str(tmp_path / name))
+            if name.endswith('.pth')
+            else load_file(str(tmp_path / name))
+        )
         fresh.load_state_dict(state, strict=True)
         with torch.no_grad():
             assert_close(fresh.eval()(images), model(images), **TIGHT)
@@ -330,18 +406,28 @@ def test_export_round_trip_to_timm(tmp_path, images):
 
 def _tricks_classifier(tmp_path: Path, depth: int, variant: str) -> Path:
     """A classifier as tools/train.py writes it (BoTResNet, meta.cfg of the run)."""
-    cfg = dict(type='ImageClassifier',
-               backbone=dict(type='tricks_mm.BoTResNet', depth=depth, variant=variant,
-                             out_indices=(3, ), zero_init_residual=False),
-               neck=dict(type='GlobalAveragePooling'),
-               head=dict(type='LinearClsHead', num_classes=NUM_CLASSES,
-                         in_channels=512 if depth < 50 else 2048))
+    cfg = dict(
+        type='ImageClassifier',
+        backbone=dict(
+            type='tricks_mm.BoTResNet',
+            depth=depth,
+            variant=variant,
+            out_indices=(3,),
+            zero_init_residual=False,
+        ),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(
+            type='LinearClsHead', num_classes=NUM_CLASSES, in_channels=512 if depth < 50 else 2048
+        ),
+    )
     model = MMPRETRAIN_MODELS.build(copy.deepcopy(cfg))
     model.init_weights()
     _random(model)
     path = tmp_path / f'tricks_{depth}{variant}.pth'
-    save_checkpoint(dict(state_dict=model.state_dict(),
-                         meta=dict(cfg=Config(dict(model=cfg)).pretty_text)), str(path))
+    save_checkpoint(
+        dict(state_dict=model.state_dict(), meta=dict(cfg=Config(dict(model=cfg)).pretty_text)),
+        str(path),
+    )
     return path, model
 
 
@@ -355,9 +441,14 @@ def test_export_round_trip_to_torchvision(tmp_path, images):
         assert_close(tv.eval()(images), model(images, mode='tensor'), **TIGHT)
 
 
-@pytest.mark.parametrize('to,depth,variant,match', [
-    ('torchvision', 18, 'd', 'torchvision has only variant B'),
-    ('timm', 50, 'a', 'variant A'), ('timm', 18, 'c', "timm.create_model has no 'resnet18c'")])
+@pytest.mark.parametrize(
+    'to,depth,variant,match',
+    [
+        ('torchvision', 18, 'd', 'torchvision has only variant B'),
+        ('timm', 50, 'a', 'variant A'),
+        ('timm', 18, 'c', "timm.create_model has no 'resnet18c'"),
+    ],
+)
 def test_export_refuses_what_the_library_cannot_build(tmp_path, to, depth, variant, match):
     path, _ = _tricks_classifier(tmp_path, depth, variant)
     with pytest.raises(LayoutError, match=match):
@@ -368,11 +459,28 @@ def test_normalisation_override_from_the_command_line(tmp_path):
     model = timm.create_model('resnet18d', num_classes=NUM_CLASSES)
     src = _timm_save(model, tmp_path / 'src.pth', 'pth', 'resnet18d')
     out = tmp_path / 'o.pth'
-    meta = cli_transfer.main(['import', str(src), str(out), '--mean', '0.5', '0.5', '0.5',
-                              '--std', '0.5', '0.5', '0.5', '--scale', '1',
-                              '--channel-order', 'RGB'])
-    assert meta['input_normalization'] == dict(mean=[0.5] * 3, std=[0.5] * 3, scale=1,
-                                               channel_order='RGB')
+    meta = cli_transfer.main(
+        [
+            'import',
+            str(src),
+            str(out),
+            '--mean',
+            '0.5',
+            '0.5',
+            '0.5',
+            '--std',
+            '0.5',
+            '0.5',
+            '0.5',
+            '--scale',
+            '1',
+            '--channel-order',
+            'RGB',
+        ]
+    )
+    assert meta['input_normalization'] == dict(
+        mean=[0.5] * 3, std=[0.5] * 3, scale=1, channel_order='RGB'
+    )
     assert Config.fromfile(str(out.with_suffix('.py'))).data_preprocessor.mean == [127.5] * 3
     with pytest.raises(SystemExit):
         cli_transfer.main(['import', str(src), str(out), '--mean', '0.5', '0.5', '0.5'])

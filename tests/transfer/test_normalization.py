@@ -1,4 +1,5 @@
 """Input normalisation follows the checkpoint: recorded on import/convert, matched or refused."""
+
 import pytest
 import timm
 import torch
@@ -50,10 +51,19 @@ def timm_backbone(tmp_path_factory):
 
 
 def _cfg(checkpoint: str, preprocessor: dict) -> Config:
-    return Config(dict(model=dict(
-        data_preprocessor=preprocessor,
-        backbone=dict(type='tricks_mm.BoTResNet', depth=18, variant='d', init_cfg=dict(
-            type='Pretrained', checkpoint=checkpoint, prefix='backbone.')))))
+    return Config(
+        dict(
+            model=dict(
+                data_preprocessor=preprocessor,
+                backbone=dict(
+                    type='tricks_mm.BoTResNet',
+                    depth=18,
+                    variant='d',
+                    init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.'),
+                ),
+            )
+        )
+    )
 
 
 def test_downstream_config_mismatching_the_checkpoint_is_refused(timm_backbone):

@@ -6,6 +6,7 @@ every finished step. Data and results go to ``data/`` and ``work_dirs/`` of the 
 directory (``make demo``: the checkout); the configs come from the checkout or, installed from a
 wheel, from the package (:mod:`tricks_mm.utils.paths`).
 """
+
 import argparse
 from typing import Dict, List, Optional
 
@@ -20,8 +21,11 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, str]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--echo', action='store_true', help="stream every step's log")
     args = parser.parse_args(argv)
-    print('tricks_mm demo: synthetic data, toy scale, CPU. The numbers show the protocol '
-          "working (pretraining transfers), not the paper's results.", flush=True)
+    print(
+        'tricks_mm demo: synthetic data, toy scale, CPU. The numbers show the protocol '
+        "working (pretraining transfers), not the paper's results.",
+        flush=True,
+    )
     return run_ladder(load_ladder(config_path(DEMO_LADDER)), echo=args.echo)
 
 

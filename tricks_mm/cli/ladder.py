@@ -6,6 +6,7 @@ work dir. Finished steps are recorded by a hash of their config, inputs and code
 rerun (a step whose code changed reruns unless --reuse-stale); an interrupted step resumes from
 its last checkpoint (:mod:`tricks_mm.ladder.orchestrate`).
 """
+
 import argparse
 from typing import Dict, List, Optional
 
@@ -17,13 +18,19 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('ladder', help='ladder file (configs/ladders/*.py)')
     parser.add_argument('--work-dir', help='default: work_dirs/<ladder name>')
-    parser.add_argument('--report-only', action='store_true',
-                        help='only (re)write the report from the recorded steps')
+    parser.add_argument(
+        '--report-only',
+        action='store_true',
+        help='only (re)write the report from the recorded steps',
+    )
     parser.add_argument('--echo', action='store_true', help="stream every step's log")
-    parser.add_argument('--reuse-stale', action='store_true',
-                        help='keep recorded steps whose config and inputs match but whose code '
-                             '(tricks_mm source, version, host libraries) changed; the report '
-                             'marks them stale (default: rerun them)')
+    parser.add_argument(
+        '--reuse-stale',
+        action='store_true',
+        help='keep recorded steps whose config and inputs match but whose code '
+        '(tricks_mm source, version, host libraries) changed; the report '
+        'marks them stale (default: rerun them)',
+    )
     return parser.parse_args(argv)
 
 

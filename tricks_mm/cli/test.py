@@ -2,6 +2,7 @@
 
 The checkpoint is loaded strictly (a key mismatch is an error) through the safe loader.
 """
+
 import argparse
 import json
 from typing import Dict, List, Optional
@@ -20,15 +21,18 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('config', help='config file (its default_scope picks the host library)')
     parser.add_argument('checkpoint', help='checkpoint to evaluate')
     parser.add_argument('--work-dir', help='where logs and metrics go')
-    parser.add_argument('--overlay', nargs='+', default=[],
-                        help='config files merged over CONFIG in order')
+    parser.add_argument(
+        '--overlay', nargs='+', default=[], help='config files merged over CONFIG in order'
+    )
     parser.add_argument('--out-metrics', help='also write the metrics to this JSON file')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher (pytorch = torchrun)')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
-                        help=argparse.SUPPRESS)
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher (pytorch = torchrun)',
+    )
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 

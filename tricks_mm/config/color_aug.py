@@ -7,6 +7,7 @@ BoTClsDataPreprocessor`). :func:`color_per_image` turns such a config into the p
 workers, before ``PackInputs``) with the very same settings, for comparison
 (``tools/train.py --color-per-image``). The settings have one source: ``batch_color``.
 """
+
 from typing import Any, List
 
 from mmengine.config import Config
@@ -39,16 +40,19 @@ def color_per_image(cfg: Config) -> List[str]:
     """
     pre = cfg.get('model', {}).get('data_preprocessor') or cfg.get('data_preprocessor')
     if not pre or pre.get('batch_color') is None:
-        raise ValueError('--color-per-image: the config has no data_preprocessor.batch_color '
-                         '(its colour augmentation is already per image, or absent)')
+        raise ValueError(
+            '--color-per-image: the config has no data_preprocessor.batch_color '
+            '(its colour augmentation is already per image, or absent)'
+        )
     transforms = per_image_transforms(pre['batch_color'])
     pipeline = cfg.train_dataloader.dataset.get('pipeline')
     packs = [i for i, t in enumerate(pipeline or []) if _short(t.get('type')) == 'PackInputs']
     if not packs:
-        raise ValueError('--color-per-image: train_dataloader.dataset.pipeline has no PackInputs '
-                         'to put ColorJitter and BoTLighting before')
-    cfg.train_dataloader.dataset.pipeline = (pipeline[:packs[0]] + transforms
-                                             + pipeline[packs[0]:])
+        raise ValueError(
+            '--color-per-image: train_dataloader.dataset.pipeline has no PackInputs '
+            'to put ColorJitter and BoTLighting before'
+        )
+    cfg.train_dataloader.dataset.pipeline = pipeline[: packs[0]] + transforms + pipeline[packs[0] :]
     for holder in (cfg.get('data_preprocessor'), cfg.get('model', {}).get('data_preprocessor')):
         if holder is not None and 'batch_color' in holder:
             holder['batch_color'] = None

@@ -19,6 +19,7 @@ The rewrites name the components by ``type='tricks_mm.X'`` strings only: the reg
 them when the Runner builds them (``locations`` in :mod:`tricks_mm.registry`). Process-group
 set-up without CUDA lives in :mod:`tricks_mm.engine.distributed`.
 """
+
 import logging
 from typing import Any, List
 
@@ -48,13 +49,18 @@ def guard_nonfinite_loss(cfg: Config) -> bool:
     if wrapper is None:
         return False
     wrapper_type = str(wrapper.get('type', 'OptimWrapper'))
-    name = wrapper_type[len('mmengine.'):] if wrapper_type.startswith('mmengine.') else wrapper_type
+    name = (
+        wrapper_type[len('mmengine.') :] if wrapper_type.startswith('mmengine.') else wrapper_type
+    )
     if name in _GUARDED_WRAPPERS:
         wrapper.type = _GUARDED_WRAPPERS[name]
     elif wrapper_type not in _GUARDED_WRAPPERS.values():
-        print_log(f'non-finite loss guard off: optim_wrapper.type {wrapper_type!r} has no guarded '
-                  f'variant (only OptimWrapper and AmpOptimWrapper)', logger='current',
-                  level=logging.WARNING)
+        print_log(
+            f'non-finite loss guard off: optim_wrapper.type {wrapper_type!r} has no guarded '
+            f'variant (only OptimWrapper and AmpOptimWrapper)',
+            logger='current',
+            level=logging.WARNING,
+        )
         return False
     hooks: List[dict] = list(cfg.get('custom_hooks', None) or [])
     if not any(_short(h.get('type')) == _HOOK for h in hooks if isinstance(h, dict)):

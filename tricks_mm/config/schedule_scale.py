@@ -5,6 +5,7 @@ cosine length, the 120 -> 200 epoch lengthening for mixup) while training for a 
 epochs. Scaling every epoch-based quantity by the same factor does that without a second copy of
 each schedule.
 """
+
 import math
 from typing import Any
 
@@ -31,10 +32,14 @@ def scale_schedule(cfg: Config, factor: float) -> Config:
     """
     if not factor > 0:
         raise ValueError(f'epoch scale must be > 0, got {factor!r}')
-    if not cfg.train_cfg.get('by_epoch', False) \
-            and cfg.train_cfg.get('type') != 'EpochBasedTrainLoop':
-        raise ValueError('scale_schedule needs an epoch-based train_cfg (by_epoch=True); '
-                         f'got train_cfg={cfg.train_cfg!r}')
+    if (
+        not cfg.train_cfg.get('by_epoch', False)
+        and cfg.train_cfg.get('type') != 'EpochBasedTrainLoop'
+    ):
+        raise ValueError(
+            'scale_schedule needs an epoch-based train_cfg (by_epoch=True); '
+            f'got train_cfg={cfg.train_cfg!r}'
+        )
     max_epochs = max(1, int(round(cfg.train_cfg.max_epochs * factor)))
     cfg.train_cfg.max_epochs = max_epochs
     schedulers: Any = cfg.get('param_scheduler') or []
@@ -51,7 +56,8 @@ def scale_schedule(cfg: Config, factor: float) -> Config:
                     raise ValueError(
                         f'{sched["type"]}.{key} becomes {sched[key]} epochs at scale {factor}; '
                         'set convert_to_iter_based=True on it or pick a scale that keeps whole '
-                        'epochs')
+                        'epochs'
+                    )
         if 'milestones' in sched:
             sched['milestones'] = [max(1, int(round(m * factor))) for m in sched['milestones']]
     return cfg

@@ -3,6 +3,7 @@
 Shared by ``tools/train.py`` and ``tools/test.py`` so that both treat hosts, SyncBN, AMP and
 learning-rate scaling the same way.
 """
+
 import importlib
 import os.path as osp
 from typing import List, Optional, Sequence
@@ -28,10 +29,11 @@ def import_host(cfg: Config) -> str:
     scope = cfg.get('default_scope')
     if scope not in HOSTS:
         raise ValueError(
-            f"config default_scope must be one of {sorted(HOSTS)} (the host library that runs "
-            f"it), got {scope!r}. Inherit a host base config (e.g. "
+            f'config default_scope must be one of {sorted(HOSTS)} (the host library that runs '
+            f'it), got {scope!r}. Inherit a host base config (e.g. '
             f"'mmpretrain::_base_/default_runtime.py') or set default_scope explicitly; never "
-            f"'tricks_mm', whose components are reached as type='tricks_mm.X' from any host.")
+            f"'tricks_mm', whose components are reached as type='tricks_mm.X' from any host."
+        )
     importlib.import_module(f'{scope}.registry')
     importlib.import_module(f'{scope}.utils').register_all_modules(init_default_scope=False)
     return scope
@@ -82,8 +84,7 @@ def use_gloo_without_cuda(cfg: Config, launcher: str) -> None:
         backend = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('backend')
         if backend != 'gloo':
             cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
-            print_log(f'distributed backend {backend!r} -> gloo (no CUDA device)',
-                      logger='current')
+            print_log(f'distributed backend {backend!r} -> gloo (no CUDA device)', logger='current')
 
 
 def fp32_without_gpu(cfg: Config) -> bool:
@@ -98,8 +99,10 @@ def fp32_without_gpu(cfg: Config) -> bool:
     wrapper.type = 'OptimWrapper'
     for key in ('loss_scale', 'dtype', 'use_fsdp'):
         wrapper.pop(key, None)
-    print_log('AmpOptimWrapper -> OptimWrapper (FP32): no GPU, mixed precision needs one',
-              logger='current')
+    print_log(
+        'AmpOptimWrapper -> OptimWrapper (FP32): no GPU, mixed precision needs one',
+        logger='current',
+    )
     return True
 
 
@@ -112,13 +115,15 @@ def no_persistent_workers_without_workers(cfg: Config) -> None:
             loader.persistent_workers = False
 
 
-def apply_common_flags(cfg: Config,
-                       work_dir: Optional[str],
-                       launcher: str,
-                       cfg_options: Optional[dict] = None,
-                       amp: bool = False,
-                       auto_scale_lr: bool = False,
-                       epoch_scale: Optional[float] = None) -> Config:
+def apply_common_flags(
+    cfg: Config,
+    work_dir: Optional[str],
+    launcher: str,
+    cfg_options: Optional[dict] = None,
+    amp: bool = False,
+    auto_scale_lr: bool = False,
+    epoch_scale: Optional[float] = None,
+) -> Config:
     """Apply the flags ``tools/train.py`` and ``tools/test.py`` share, in OpenMMLab's order."""
     if epoch_scale is not None:
         scale_schedule(cfg, epoch_scale)
@@ -134,14 +139,16 @@ def apply_common_flags(cfg: Config,
         if wrapper_type not in ('OptimWrapper', 'AmpOptimWrapper'):
             raise ValueError(
                 f'--amp needs optim_wrapper.type OptimWrapper or AmpOptimWrapper, got '
-                f'{wrapper_type!r}')
+                f'{wrapper_type!r}'
+            )
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if auto_scale_lr:
         if not cfg.get('auto_scale_lr', {}).get('base_batch_size'):
             raise ValueError(
                 '--auto-scale-lr needs auto_scale_lr=dict(base_batch_size=...) in the config '
-                '(the paper scales from a base batch of 256: lr = 0.1 * batch / 256)')
+                '(the paper scales from a base batch of 256: lr = 0.1 * batch / 256)'
+            )
         cfg.auto_scale_lr.enable = True
     no_persistent_workers_without_workers(cfg)
     syncbn_to_bn_if_needed(cfg, launcher)

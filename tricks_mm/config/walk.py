@@ -4,6 +4,7 @@ Every config rewrite and check in the package (SyncBN -> BN, the image-loader sw
 ``num_classes`` scan of the dataset check) visits the same nodes in the same order and names
 them with the same paths, so it walks with :func:`iter_dicts`.
 """
+
 from typing import Any, Iterator, Tuple
 
 #: The dataloader keys of an OpenMMLab config, in the order the Runner builds them.

@@ -36,6 +36,7 @@ logged as warnings with counts. Label maps are all read for datasets of up to
 ``tools/train.py`` runs it through :func:`check_before_training`: on the launching rank only, and
 not again when a run resumes.
 """
+
 import copy
 import logging
 import os
@@ -96,8 +97,9 @@ class _Problems:
 
 
 def _listed(files: Sequence[str]) -> str:
-    return ', '.join(files[:_SHOW]) + (f' (+{len(files) - _SHOW} more)' if len(files) > _SHOW
-                                       else '')
+    return ', '.join(files[:_SHOW]) + (
+        f' (+{len(files) - _SHOW} more)' if len(files) > _SHOW else ''
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -168,22 +170,26 @@ def _head_num_classes(cfg: Config) -> List[Tuple[str, int]]:
     return found
 
 
-def _check_num_classes(cfg: Config, k: int, source: str, problems: _Problems,
-                       report: CheckReport) -> None:
+def _check_num_classes(
+    cfg: Config, k: int, source: str, problems: _Problems, report: CheckReport
+) -> None:
     for path, value in _head_num_classes(cfg):
         if value != k and (path, value, k) not in report._heads_reported:
             report._heads_reported.add((path, value, k))
             problems.add(
                 f'{path} = {value} but the dataset has {k} classes ({source})',
-                fix=f'set {path}={k} (e.g. --cfg-options {path}={k}), or fix the class list')
+                fix=f'set {path}={k} (e.g. --cfg-options {path}={k}), or fix the class list',
+            )
 
 
 def _missing_root(problems: _Problems, what: str, path: str, key: str) -> None:
-    hint = ('generate the embedded data: python -m tricks_mm.datasets.synthetic --out '
-            'data/synthetic (configs use paths relative to the working directory)'
-            if 'synthetic' in path else
-            'download/extract the dataset there, or point the config at it '
-            f'(--cfg-options <dataloader>.dataset.{key}=/path)')
+    hint = (
+        'generate the embedded data: python -m tricks_mm.datasets.synthetic --out '
+        'data/synthetic (configs use paths relative to the working directory)'
+        if 'synthetic' in path
+        else 'download/extract the dataset there, or point the config at it '
+        f'(--cfg-options <dataloader>.dataset.{key}=/path)'
+    )
     problems.add(f'{what} {path} does not exist (absolute: {osp.abspath(path)})', fix=hint)
 
 
@@ -197,8 +203,9 @@ def _sizes(directory: str) -> Dict[str, int]:
     return sizes
 
 
-def _present(paths: Iterable[str], problems: _Problems, report: CheckReport, what: str,
-             fix: str) -> None:
+def _present(
+    paths: Iterable[str], problems: _Problems, report: CheckReport, what: str, fix: str
+) -> None:
     """Check that every path exists and is non-empty, listing each directory once."""
     by_dir: Dict[str, List[str]] = defaultdict(list)
     for p in paths:
@@ -216,8 +223,11 @@ def _present(paths: Iterable[str], problems: _Problems, report: CheckReport, wha
     if missing:
         problems.add(f'{len(missing)} {what} listed but missing:', missing, fix)
     if empty:
-        problems.add(f'{len(empty)} {what} are empty (0 bytes):', empty,
-                     'replace them, or remove their entries from the split list')
+        problems.add(
+            f'{len(empty)} {what} are empty (0 bytes):',
+            empty,
+            'replace them, or remove their entries from the split list',
+        )
 
 
 def _usable(path: str) -> bool:
@@ -271,16 +281,19 @@ def _voc_samples(dataset: Any) -> List[dict]:
     return dataset.load_data_list()
 
 
-def _check_voc(ds: dict, dataset: Any, cfg: Config, problems: _Problems,
-               report: CheckReport) -> None:
+def _check_voc(
+    ds: dict, dataset: Any, cfg: Config, problems: _Problems, report: CheckReport
+) -> None:
     data_root = dataset.data_root
     if data_root and not osp.isdir(data_root):
         _missing_root(problems, 'data_root', data_root, 'data_root')
         return
     ann_file = dataset.ann_file
     if not osp.isfile(ann_file):
-        problems.add(f'split list (ann_file) {ann_file} does not exist',
-                     fix='check data_root / ann_file (VOC: VOC2007/ImageSets/Main/trainval.txt)')
+        problems.add(
+            f'split list (ann_file) {ann_file} does not exist',
+            fix='check data_root / ann_file (VOC: VOC2007/ImageSets/Main/trainval.txt)',
+        )
         return
     samples = _voc_samples(dataset)
     if not samples:
@@ -293,11 +306,21 @@ def _check_voc(ds: dict, dataset: Any, cfg: Config, problems: _Problems,
             _missing_root(problems, 'directory', directory, 'data_prefix.sub_data_root')
             return
     # XMLDataset.parse_data_info: img_path = sub_data_root / file_name
-    _present([osp.join(sub_root, s['file_name']) for s in samples], problems, report, 'images',
-             f'add the JPEGs or remove the ids from {ann_file}')
+    _present(
+        [osp.join(sub_root, s['file_name']) for s in samples],
+        problems,
+        report,
+        'images',
+        f'add the JPEGs or remove the ids from {ann_file}',
+    )
     xmls = [s['xml_path'] for s in samples]
-    _present(xmls, problems, report, 'annotations',
-             f'add the XML files or remove the ids from {ann_file}')
+    _present(
+        xmls,
+        problems,
+        report,
+        'annotations',
+        f'add the XML files or remove the ids from {ann_file}',
+    )
 
     classes = tuple(dataset.metainfo.get('classes') or ())
     known = set(classes)
@@ -335,30 +358,49 @@ def _check_voc(ds: dict, dataset: Any, cfg: Config, problems: _Problems,
     for name, files in sorted(unknown.items()):
         problems.add(
             f'unknown class {name!r} in {len(files)} annotation file(s) (not in '
-            f'metainfo.classes = {classes}); mmdet would silently drop these objects:', files,
-            'fix the <name> in the XML, or add the class to metainfo.classes and the head\'s '
-            'num_classes')
+            f'metainfo.classes = {classes}); mmdet would silently drop these objects:',
+            files,
+            "fix the <name> in the XML, or add the class to metainfo.classes and the head's "
+            'num_classes',
+        )
     if broken:
-        problems.add(f'{len(broken)} unreadable annotation(s):', broken,
-                     'repair or regenerate these XML files')
+        problems.add(
+            f'{len(broken)} unreadable annotation(s):',
+            broken,
+            'repair or regenerate these XML files',
+        )
     if degenerate:
-        problems.add(f'{len(degenerate)} zero-area or inverted box(es) (xmax <= xmin or '
-                     f'ymax <= ymin):', degenerate, 'fix or delete these objects')
+        problems.add(
+            f'{len(degenerate)} zero-area or inverted box(es) (xmax <= xmin or ymax <= ymin):',
+            degenerate,
+            'fix or delete these objects',
+        )
     if outside:
-        problems.add(f'{len(outside)} box(es) entirely outside their image:', outside,
-                     'fix the coordinates (VOC boxes are 1-based, inside 1..width x 1..height)')
+        problems.add(
+            f'{len(outside)} box(es) entirely outside their image:',
+            outside,
+            'fix the coordinates (VOC boxes are 1-based, inside 1..width x 1..height)',
+        )
     if partly:
-        _warn(report, f'{problems.where}: {len(partly)} box(es) extend past the image border '
-                      f'(clipped by Resize(clip_object_border=True)): {_listed(partly)}')
+        _warn(
+            report,
+            f'{problems.where}: {len(partly)} box(es) extend past the image border '
+            f'(clipped by Resize(clip_object_border=True)): {_listed(partly)}',
+        )
     if empty:
-        filtered = (ds.get('filter_cfg') or {}).get('filter_empty_gt', False) \
-            and not ds.get('test_mode', False)
-        _warn(report, f'{problems.where}: {len(empty)} image(s) without objects'
-                      + (' (dropped from training by filter_empty_gt)' if filtered else '')
-                      + f': {_listed(empty)}')
+        filtered = (ds.get('filter_cfg') or {}).get('filter_empty_gt', False) and not ds.get(
+            'test_mode', False
+        )
+        _warn(
+            report,
+            f'{problems.where}: {len(empty)} image(s) without objects'
+            + (' (dropped from training by filter_empty_gt)' if filtered else '')
+            + f': {_listed(empty)}',
+        )
     if classes:
-        _check_num_classes(cfg, len(classes), f'metainfo.classes of {problems.where}',
-                           problems, report)
+        _check_num_classes(
+            cfg, len(classes), f'metainfo.classes of {problems.where}', problems, report
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -370,28 +412,41 @@ def _label_values(path: str) -> Tuple[Optional[np.ndarray], Optional[str]]:
     with Image.open(path) as img:
         array = np.asarray(img)
     if array.ndim != 2:
-        return None, (f'{path}: {array.shape[2] if array.ndim == 3 else array.ndim}-channel '
-                      f'label map ({img.mode}); mmseg needs one channel of class indices '
-                      f'(mode L or P), not a colour-rendered mask')
+        return None, (
+            f'{path}: {array.shape[2] if array.ndim == 3 else array.ndim}-channel '
+            f'label map ({img.mode}); mmseg needs one channel of class indices '
+            f'(mode L or P), not a colour-rendered mask'
+        )
     if array.dtype == np.uint8:
         return np.flatnonzero(np.bincount(array.ravel(), minlength=256)), None
     return np.unique(array), None
 
 
-def _sample(samples: List[dict], limit: Optional[int], report: CheckReport,
-            where: str) -> List[dict]:
+def _sample(
+    samples: List[dict], limit: Optional[int], report: CheckReport, where: str
+) -> List[dict]:
     """All of ``samples`` up to ``limit``; above, a seeded random ``limit`` of them (logged)."""
     if limit is None or len(samples) <= limit:
         return samples
     chosen = random.Random(0).sample(range(len(samples)), limit)
-    print_log(f'dataset check: {where}: reading {limit} of {len(samples)} label maps (a seeded '
-              f'random sample; label_map_sample=None reads all)', logger='current')
+    print_log(
+        f'dataset check: {where}: reading {limit} of {len(samples)} label maps (a seeded '
+        f'random sample; label_map_sample=None reads all)',
+        logger='current',
+    )
     report.counts['label_maps_not_scanned'] += len(samples) - limit
     return [samples[i] for i in sorted(chosen)]
 
 
-def _check_seg(ds: dict, dataset: Any, cfg: Config, problems: _Problems, report: CheckReport,
-               scan_labels: bool, label_map_sample: Optional[int]) -> None:
+def _check_seg(
+    ds: dict,
+    dataset: Any,
+    cfg: Config,
+    problems: _Problems,
+    report: CheckReport,
+    scan_labels: bool,
+    label_map_sample: Optional[int],
+) -> None:
     data_root = dataset.data_root
     if data_root and not osp.isdir(data_root):
         _missing_root(problems, 'data_root', data_root, 'data_root')
@@ -408,14 +463,25 @@ def _check_seg(ds: dict, dataset: Any, cfg: Config, problems: _Problems, report:
         return
     samples = dataset.load_data_list()  # the split list, or mmseg's scan of img_dir
     if not samples:
-        problems.add(f'no *{dataset.img_suffix} image in {img_dir}',
-                     fix='check data_prefix.img_path and img_suffix')
+        problems.add(
+            f'no *{dataset.img_suffix} image in {img_dir}',
+            fix='check data_prefix.img_path and img_suffix',
+        )
         return
-    _present([s['img_path'] for s in samples], problems, report, 'images',
-             f'add the images or remove them from {ann_file}' if ann_file else
-             'replace or remove them')
-    _present([s['seg_map_path'] for s in samples], problems, report, 'label_maps',
-             f'every image needs its label map ({dataset.seg_map_suffix}) under {seg_dir}')
+    _present(
+        [s['img_path'] for s in samples],
+        problems,
+        report,
+        'images',
+        f'add the images or remove them from {ann_file}' if ann_file else 'replace or remove them',
+    )
+    _present(
+        [s['seg_map_path'] for s in samples],
+        problems,
+        report,
+        'label_maps',
+        f'every image needs its label map ({dataset.seg_map_suffix}) under {seg_dir}',
+    )
 
     classes = dataset.metainfo.get('classes')
     if classes is None:
@@ -447,31 +513,37 @@ def _check_seg(ds: dict, dataset: Any, cfg: Config, problems: _Problems, report:
         if invalid:
             bad.append(f'{path}: {invalid}')
     if shaped:
-        problems.add(f'{len(shaped)} label map(s) cannot be used:', shaped,
-                     'save label maps as single-channel PNGs of class indices')
+        problems.add(
+            f'{len(shaped)} label map(s) cannot be used:',
+            shaped,
+            'save label maps as single-channel PNGs of class indices',
+        )
     if bad:
         after = ' after reduce_zero_label' if dataset.reduce_zero_label else ''
-        problems.add(f'{len(bad)} label map(s) hold values outside 0..{k - 1} and 255 '
-                     f'(ignore){after}:', bad,
-                     f'the dataset has {k} classes (metainfo.classes); fix the label maps, or '
-                     f'the class list / reduce_zero_label setting')
+        problems.add(
+            f'{len(bad)} label map(s) hold values outside 0..{k - 1} and 255 (ignore){after}:',
+            bad,
+            f'the dataset has {k} classes (metainfo.classes); fix the label maps, or '
+            f'the class list / reduce_zero_label setting',
+        )
 
 
 # ---------------------------------------------------------------------------------------------
 # classification (mmpretrain CustomDataset / ImageNet)
 
 
-def _check_cls(ds: dict, cls: type, cfg: Config, problems: _Problems,
-               report: CheckReport) -> None:
+def _check_cls(ds: dict, cls: type, cfg: Config, problems: _Problems, report: CheckReport) -> None:
     data_root = ds.get('data_root') or ''
     if data_root and not osp.isdir(data_root):
         _missing_root(problems, 'data_root', data_root, 'data_root')
         return
     classes_cfg = ds.get('classes')
     if isinstance(classes_cfg, str) and not osp.isfile(osp.expanduser(classes_cfg)):
-        problems.add(f'classes file {classes_cfg} does not exist (mmpretrain reads it relative '
-                     f'to the working directory, not data_root)',
-                     fix='point dataset.classes at the class list (one name per line)')
+        problems.add(
+            f'classes file {classes_cfg} does not exist (mmpretrain reads it relative '
+            f'to the working directory, not data_root)',
+            fix='point dataset.classes at the class list (one name per line)',
+        )
         return
     dataset = _build_lazily(ds, cls, problems)
     if dataset is None:
@@ -479,8 +551,12 @@ def _check_cls(ds: dict, cls: type, cfg: Config, problems: _Problems,
     split = getattr(dataset, 'split', '') or ''
     img_prefix = dataset.img_prefix
     if not osp.isdir(img_prefix):
-        _missing_root(problems, f'image folder{f" of split {split!r}" if split else ""}',
-                      img_prefix, 'data_prefix')
+        _missing_root(
+            problems,
+            f'image folder{f" of split {split!r}" if split else ""}',
+            img_prefix,
+            'data_prefix',
+        )
         return
     classes = dataset.metainfo.get('classes')
     if isinstance(classes_cfg, str):
@@ -498,28 +574,42 @@ def _check_cls(ds: dict, cls: type, cfg: Config, problems: _Problems,
     if not ann_file and dataset.with_label:
         # mmpretrain asserts this (without the paths) while it lists the folders
         from mmpretrain.datasets.custom import find_folders
+
         folders, _ = find_folders(img_prefix)
         if classes is not None and len(folders) != len(classes):
-            problems.add(f'{img_prefix} has {len(folders)} class folders but {source} lists '
-                         f'{len(classes)} classes', fix='make the folders and the class list agree')
+            problems.add(
+                f'{img_prefix} has {len(folders)} class folders but {source} lists '
+                f'{len(classes)} classes',
+                fix='make the folders and the class list agree',
+            )
             return
     try:
         samples = dataset.load_data_list()
     except (ValueError, RuntimeError) as err:
-        problems.add(f'{cls.__name__} cannot list its samples: {type(err).__name__}: {err}',
-                     fix=f'split list lines are "<path> <int label>" ({ann_file})' if ann_file
-                     else f'put the images in one folder per class under {img_prefix}')
+        problems.add(
+            f'{cls.__name__} cannot list its samples: {type(err).__name__}: {err}',
+            fix=f'split list lines are "<path> <int label>" ({ann_file})'
+            if ann_file
+            else f'put the images in one folder per class under {img_prefix}',
+        )
         return
-    _present([s['img_path'] for s in samples], problems, report, 'images',
-             f'add the images or fix {ann_file}' if ann_file else 'replace or remove them')
+    _present(
+        [s['img_path'] for s in samples],
+        problems,
+        report,
+        'images',
+        f'add the images or fix {ann_file}' if ann_file else 'replace or remove them',
+    )
     labels = [s['gt_label'] for s in samples if 'gt_label' in s]
     if ann_file and labels:
         if k is None:
             k, source = max(labels) + 1, f'largest label in {ann_file} + 1'
         out = sorted({lab for lab in labels if not 0 <= lab < k})
         if out:
-            problems.add(f'{ann_file} has labels {out[:10]} outside 0..{k - 1} ({source})',
-                         fix='fix the labels or the class list')
+            problems.add(
+                f'{ann_file} has labels {out[:10]} outside 0..{k - 1} ({source})',
+                fix='fix the labels or the class list',
+            )
     elif not ann_file and dataset.with_label and k is None:
         found = dataset.metainfo.get('classes') or ()  # the folders, as mmpretrain named them
         k, source = len(found), f'{len(found)} class folders in {img_prefix}'
@@ -535,10 +625,12 @@ def _warn(report: CheckReport, message: str) -> None:
     print_log(f'dataset check: {message}', logger='current', level=logging.WARNING)
 
 
-def check_config_datasets(cfg: Config, loaders: Sequence[str] = DATALOADERS,
-                          scan_labels: bool = True,
-                          label_map_sample: Optional[int] = DEFAULT_LABEL_MAP_SAMPLE
-                          ) -> CheckReport:
+def check_config_datasets(
+    cfg: Config,
+    loaders: Sequence[str] = DATALOADERS,
+    scan_labels: bool = True,
+    label_map_sample: Optional[int] = DEFAULT_LABEL_MAP_SAMPLE,
+) -> CheckReport:
     """Check the datasets of ``cfg``'s dataloaders on disk (see the module docstring).
 
     Args:
@@ -583,19 +675,23 @@ def check_config_datasets(cfg: Config, loaders: Sequence[str] = DATALOADERS,
                 if dataset is not None and family == 'voc':
                     _check_voc(ds, dataset, cfg, problems, report)
                 elif dataset is not None:
-                    _check_seg(ds, dataset, cfg, problems, report, scan_labels,
-                               label_map_sample)
+                    _check_seg(ds, dataset, cfg, problems, report, scan_labels, label_map_sample)
             report.checked.append(f'{path} ({cls.__name__}): {ds.get("data_root")}')
             if problems.errors:
-                errors.append(f'{path} ({cls.__name__}, data_root={ds.get("data_root")!r}):\n'
-                              + '\n'.join(problems.errors))
+                errors.append(
+                    f'{path} ({cls.__name__}, data_root={ds.get("data_root")!r}):\n'
+                    + '\n'.join(problems.errors)
+                )
     if errors:
         raise DatasetLayoutError(
-            'dataset check failed (run from the directory the config\'s relative paths start '
-            'at; skip the check with --skip-data-check):\n' + '\n'.join(errors))
-    print_log(f'dataset check passed: {len(report.checked)} dataset(s), '
-              + ', '.join(f'{n} {k}' for k, n in sorted(report.counts.items())),
-              logger='current')
+            "dataset check failed (run from the directory the config's relative paths start "
+            'at; skip the check with --skip-data-check):\n' + '\n'.join(errors)
+        )
+    print_log(
+        f'dataset check passed: {len(report.checked)} dataset(s), '
+        + ', '.join(f'{n} {k}' for k, n in sorted(report.counts.items())),
+        logger='current',
+    )
     return report
 
 
@@ -607,9 +703,11 @@ def _launch_rank() -> int:
     return 0
 
 
-def check_before_training(cfg: Config, loaders: Sequence[str] = DATALOADERS,
-                          label_map_sample: Optional[int] = DEFAULT_LABEL_MAP_SAMPLE
-                          ) -> Optional[CheckReport]:
+def check_before_training(
+    cfg: Config,
+    loaders: Sequence[str] = DATALOADERS,
+    label_map_sample: Optional[int] = DEFAULT_LABEL_MAP_SAMPLE,
+) -> Optional[CheckReport]:
     """:func:`check_config_datasets` once per run: on rank 0, and not when the run resumes.
 
     Every rank reads the same files, so one check is enough (a failure stops rank 0 and the
@@ -621,7 +719,9 @@ def check_before_training(cfg: Config, loaders: Sequence[str] = DATALOADERS,
     if _launch_rank() != 0:
         return None
     if cfg.get('resume') and cfg.get('load_from'):
-        print_log(f'dataset check skipped: resuming from {cfg.load_from} (checked when the run '
-                  'started)', logger='current')
+        print_log(
+            f'dataset check skipped: resuming from {cfg.load_from} (checked when the run started)',
+            logger='current',
+        )
         return None
     return check_config_datasets(cfg, loaders=loaders, label_map_sample=label_map_sample)

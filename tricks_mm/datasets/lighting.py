@@ -5,6 +5,7 @@ image dtype; for uint8 images a value below 0 or above 255 wraps around (a black
 ~250), which sprinkles bright speckles over dark regions. Clipping to [0, 255] first gives the
 lighting change AlexNet / the paper describe.
 """
+
 from typing import Dict
 
 import mmcv
@@ -20,8 +21,9 @@ class BoTLighting(Lighting):
 
     def transform(self, results: Dict) -> Dict:
         img = results['img']
-        lit = mmcv.adjust_lighting(img, self.eigval, self.eigvec, alphastd=self.alphastd,
-                                   to_rgb=self.to_rgb)
+        lit = mmcv.adjust_lighting(
+            img, self.eigval, self.eigvec, alphastd=self.alphastd, to_rgb=self.to_rgb
+        )
         if img.dtype == np.uint8:
             lit = np.clip(lit, 0, 255)
         results['img'] = lit.astype(img.dtype)

@@ -26,6 +26,7 @@ It also decodes with two libjpeg-turbo decoders mmcv does not offer (``imdecode_
 returns (``color_type='color'`` only). Their speed and their pixel difference to OpenCV are
 measured by ``benchmarks/data_pipeline.py`` (docs/benchmarks.md).
 """
+
 import logging
 from typing import Optional
 
@@ -43,6 +44,7 @@ def decode_torchvision(img_bytes: bytes) -> np.ndarray:
     """``torchvision.io.decode_image`` as an HWC BGR uint8 array (mmcv's ``'cv2'`` layout)."""
     import torch
     from torchvision.io import ImageReadMode, decode_image
+
     buf = torch.frombuffer(bytearray(img_bytes), dtype=torch.uint8)
     rgb = decode_image(buf, mode=ImageReadMode.RGB)  # (3, H, W)
     return np.ascontiguousarray(rgb.permute(1, 2, 0).numpy()[..., ::-1])
@@ -51,6 +53,7 @@ def decode_torchvision(img_bytes: bytes) -> np.ndarray:
 def decode_simplejpeg(img_bytes: bytes) -> np.ndarray:
     """``simplejpeg.decode_jpeg`` straight to BGR (JPEG only)."""
     import simplejpeg
+
     return simplejpeg.decode_jpeg(img_bytes, colorspace='BGR')
 
 
@@ -81,9 +84,11 @@ class BoTLoadImageFromFile(LoadImageFromFile):
         super().__init__(**kwargs)
         self.on_error = 'skip' if self.ignore_empty else on_error
         if self.imdecode_backend in DECODERS and self.color_type != 'color':
-            raise ValueError(f"imdecode_backend={self.imdecode_backend!r} decodes to 3-channel "
-                             f"colour only, got color_type={self.color_type!r}: use the 'cv2' "
-                             f"backend for it")
+            raise ValueError(
+                f'imdecode_backend={self.imdecode_backend!r} decodes to 3-channel '
+                f"colour only, got color_type={self.color_type!r}: use the 'cv2' "
+                f'backend for it'
+            )
 
     def _read_bytes(self, filename: str) -> bytes:
         if self.file_client_args is not None:
@@ -92,13 +97,18 @@ class BoTLoadImageFromFile(LoadImageFromFile):
         return fileio.get(filename, backend_args=self.backend_args)
 
     def _fail(self, filename: str, reason: str) -> None:
-        message = (f'cannot load image {filename}: {reason}. Replace or remove the file (and its '
-                   f'entry in the split list / annotation file).')
+        message = (
+            f'cannot load image {filename}: {reason}. Replace or remove the file (and its '
+            f'entry in the split list / annotation file).'
+        )
         if self.on_error == 'raise':
             raise ImageLoadError(message)
         type(self).skipped += 1
-        print_log(f'{message} Skipped ({type(self).skipped} image(s) skipped in this process).',
-                  logger='current', level=logging.WARNING)
+        print_log(
+            f'{message} Skipped ({type(self).skipped} image(s) skipped in this process).',
+            logger='current',
+            level=logging.WARNING,
+        )
 
     def transform(self, results: dict) -> Optional[dict]:
         """mmcv's ``transform``; a failure is diagnosed from the file and raised or skipped.
@@ -109,8 +119,11 @@ class BoTLoadImageFromFile(LoadImageFromFile):
         """
         filename = results['img_path']
         try:
-            loaded = (self._decode_with(DECODERS[self.imdecode_backend], results)
-                      if self.imdecode_backend in DECODERS else super().transform(results))
+            loaded = (
+                self._decode_with(DECODERS[self.imdecode_backend], results)
+                if self.imdecode_backend in DECODERS
+                else super().transform(results)
+            )
         except Exception as err:  # cv2 / PIL / the file backends raise a zoo of types
             loaded, error = None, err
         else:
@@ -139,8 +152,9 @@ class BoTLoadImageFromFile(LoadImageFromFile):
             return f'{type(err).__name__}: {err}'
         if not img_bytes:
             return 'empty file (0 bytes)'
-        detail = (f'{type(error).__name__}: {error}' if error is not None
-                  else 'corrupt or truncated file')
+        detail = (
+            f'{type(error).__name__}: {error}' if error is not None else 'corrupt or truncated file'
+        )
         return f'{len(img_bytes)} bytes, {self.imdecode_backend} could not decode it ({detail})'
 
     def __repr__(self) -> str:

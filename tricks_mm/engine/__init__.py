@@ -1,4 +1,5 @@
 """Engine pieces mmengine cannot express as config (importing registers them)."""
+
 from tricks_mm.engine import (
     channels_last,  # noqa: F401
     nan_guard,  # noqa: F401

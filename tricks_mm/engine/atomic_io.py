@@ -6,6 +6,7 @@ the bytes go to a temporary file in the same directory, are flushed and fsync'ed
 renamed over the target (``os.replace`` is atomic on POSIX): a reader sees the old file or the
 complete new one, never a partial one.
 """
+
 import os
 import os.path as osp
 import tempfile
@@ -21,7 +22,8 @@ def atomic_write_bytes(data: bytes, filepath: Union[str, Path]) -> None:
     directory = osp.dirname(osp.abspath(filepath))
     os.makedirs(directory, exist_ok=True)
     fd, tmp_path = tempfile.mkstemp(
-        prefix=f'.{osp.basename(filepath)}.', suffix='.tmp', dir=directory)
+        prefix=f'.{osp.basename(filepath)}.', suffix='.tmp', dir=directory
+    )
     try:
         with os.fdopen(fd, 'wb') as f:
             f.write(data)

@@ -13,6 +13,7 @@ Use it from any host config::
 The numbers are those of NCHW within floating-point tolerance (different convolution kernels
 sum in a different order); only the layout of 4-D weights and activations changes.
 """
+
 from typing import Any, Optional
 
 import torch
@@ -94,7 +95,8 @@ class BoTChannelsLastHook(Hook):
             raise ValueError(
                 'BoTChannelsLastHook needs a model with a `data_preprocessor` module (an '
                 f'mmengine BaseModel), got {type(self._model(runner)).__name__} with '
-                f'data_preprocessor={preprocessor!r:.100}')
+                f'data_preprocessor={preprocessor!r:.100}'
+            )
         self._handle = preprocessor.register_forward_hook(_inputs_to_channels_last)
 
     def after_run(self, runner: Any) -> None:

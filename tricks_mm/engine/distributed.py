@@ -3,6 +3,7 @@
 ``tools/train.py`` calls :func:`init_distributed_without_cuda` before building the Runner; on a
 machine with CUDA it does nothing and mmengine's own set-up runs.
 """
+
 import contextlib
 import datetime
 import os
@@ -28,8 +29,10 @@ def _no_gpu_binding() -> Iterator[None]:
     the rank modulo the GPU count), in the same function, with no hook to override. For that
     call only, ``set_device`` does nothing and the machine counts one device (local rank 0).
     """
-    with mock.patch.object(torch.cuda, 'set_device', lambda device: None), \
-            mock.patch.object(torch.cuda, 'device_count', lambda: 1):
+    with (
+        mock.patch.object(torch.cuda, 'set_device', lambda device: None),
+        mock.patch.object(torch.cuda, 'device_count', lambda: 1),
+    ):
         yield
 
 
@@ -53,8 +56,10 @@ def init_distributed_without_cuda(cfg: Config) -> bool:
     if launcher not in ('pytorch', 'slurm') or torch.cuda.is_available():
         return False
     wrapper = cfg.get('model_wrapper_cfg') or dict(
-        type='MMDistributedDataParallel', broadcast_buffers=False,
-        find_unused_parameters=cfg.get('find_unused_parameters', False))
+        type='MMDistributedDataParallel',
+        broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False),
+    )
     wrapper.setdefault('device_ids', None)
     cfg.model_wrapper_cfg = wrapper
     if torch_dist.is_initialized():
@@ -65,8 +70,10 @@ def init_distributed_without_cuda(cfg: Config) -> bool:
     if launcher == 'slurm':
         missing = [k for k in _SLURM_VARIABLES if k not in os.environ]
         if missing:
-            raise RuntimeError(f'--launcher slurm needs the slurm variables {missing}: start the '
-                               'job with srun (or use --launcher pytorch with torchrun)')
+            raise RuntimeError(
+                f'--launcher slurm needs the slurm variables {missing}: start the '
+                'job with srun (or use --launcher pytorch with torchrun)'
+            )
     with _no_gpu_binding():
         if launcher == 'slurm':
             _init_dist_slurm('gloo', port=dist_cfg.get('port'), **kwargs)

@@ -31,6 +31,7 @@ mmdet and mmseg models, and tricks_mm's). A custom ``train_step`` calling ``back
 directly bypasses it. ``tools/train.py`` enables both pieces for every host
 (:mod:`tricks_mm.config.guards`).
 """
+
 import logging
 import math
 from dataclasses import dataclass
@@ -83,10 +84,12 @@ class _FiniteLossGuard:
             all_reduce(bad, op='sum')
         return int(bad.item())
 
-    def update_params(self,  # type: ignore[override]
-                      loss: torch.Tensor,
-                      step_kwargs: Optional[Dict] = None,
-                      zero_kwargs: Optional[Dict] = None) -> None:
+    def update_params(
+        self,  # type: ignore[override]
+        loss: torch.Tensor,
+        step_kwargs: Optional[Dict] = None,
+        zero_kwargs: Optional[Dict] = None,
+    ) -> None:
         """``OptimWrapper.update_params``, except that a non-finite loss is never applied."""
         bad_ranks = self._nonfinite_ranks(loss)
         if bad_ranks == 0:
@@ -99,12 +102,16 @@ class _FiniteLossGuard:
             self._inner_count += 1
             self.skipped_steps += 1
             self.consecutive_skips += 1
-            self._pending = NonFiniteStep(loss=float(loss.detach().float().sum()),
-                                          bad_ranks=bad_ranks)
-            print_log(f'non-finite loss ({self._pending.loss} on rank {get_rank()}, '
-                      f'{bad_ranks} rank(s) non-finite): step not applied '
-                      f'({self.consecutive_skips} consecutive, {self.skipped_steps} in total)',
-                      logger='current', level=logging.WARNING)
+            self._pending = NonFiniteStep(
+                loss=float(loss.detach().float().sum()), bad_ranks=bad_ranks
+            )
+            print_log(
+                f'non-finite loss ({self._pending.loss} on rank {get_rank()}, '
+                f'{bad_ranks} rank(s) non-finite): step not applied '
+                f'({self.consecutive_skips} consecutive, {self.skipped_steps} in total)',
+                logger='current',
+                level=logging.WARNING,
+            )
         if self.should_update():
             if self._window_has_grads:
                 self.step(**(step_kwargs or {}))
@@ -177,8 +184,9 @@ class BoTNonFiniteLossHook(Hook):
     # checkpoint state are still those of the last good iteration.
     priority = 'ABOVE_NORMAL'
 
-    def __init__(self, policy: str = 'stop', max_skips: int = 10,
-                 save_checkpoint: bool = True) -> None:
+    def __init__(
+        self, policy: str = 'stop', max_skips: int = 10, save_checkpoint: bool = True
+    ) -> None:
         if policy not in _POLICIES:
             raise ValueError(f'policy must be one of {_POLICIES}, got {policy!r}')
         if not isinstance(max_skips, int) or max_skips < 1:
@@ -195,37 +203,53 @@ class BoTNonFiniteLossHook(Hook):
                 f'BoTNonFiniteLossHook needs a guarded optim wrapper, got '
                 f'{type(wrapper).__name__}: set optim_wrapper.type='
                 f"'tricks_mm.BoTFiniteOptimWrapper' (or 'tricks_mm.BoTFiniteAmpOptimWrapper' for "
-                f'AMP). Without it a NaN step is already in the weights when the hook sees it.')
+                f'AMP). Without it a NaN step is already in the weights when the hook sees it.'
+            )
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch: Any = None,
-                         outputs: Any = None) -> None:
+    def after_train_iter(
+        self, runner, batch_idx: int, data_batch: Any = None, outputs: Any = None
+    ) -> None:
         event = runner.optim_wrapper.pop_nonfinite()
         if event is None:
             return
         iteration = runner.iter + 1
         terms = nonfinite_terms(outputs)
         per_rank = all_gather_object(terms) if is_distributed() else [terms]
-        described = '; '.join(
-            f'rank {rank}: ' + ', '.join(f'{k}={v}' for k, v in t.items())
-            for rank, t in enumerate(per_rank) if t) or f'total loss={event.loss}'
+        described = (
+            '; '.join(
+                f'rank {rank}: ' + ', '.join(f'{k}={v}' for k, v in t.items())
+                for rank, t in enumerate(per_rank)
+                if t
+            )
+            or f'total loss={event.loss}'
+        )
         self.skipped_iters.append(iteration)
         consecutive = runner.optim_wrapper.consecutive_skips
         if self.policy == 'skip' and consecutive < self.max_skips:
             runner.logger.warning(
                 f'Iter(train) [{iteration}] non-finite loss ({described}): step skipped '
                 f'({consecutive} consecutive of at most {self.max_skips}, '
-                f'{len(self.skipped_iters)} skipped in total)')
+                f'{len(self.skipped_iters)} skipped in total)'
+            )
             return
-        reason = ('policy=stop' if self.policy == 'stop' else
-                  f'{consecutive} consecutive skipped steps (max_skips={self.max_skips})')
+        reason = (
+            'policy=stop'
+            if self.policy == 'stop'
+            else f'{consecutive} consecutive skipped steps (max_skips={self.max_skips})'
+        )
         saved = self._save_last_good(runner, iteration) if self.save_checkpoint else None
-        where = (f'; the last good state (before this iteration) is in {saved}, which '
-                 f'--resume picks up' if saved else '')
-        message = (f'non-finite loss at iteration {iteration} (epoch {runner.epoch + 1}): '
-                   f'{described}. Training stopped ({reason}); the step was not applied, so the '
-                   f'weights hold no NaN{where}. Usual causes: a learning rate too high for the '
-                   f'batch size (try --auto-scale-lr or a longer warmup), a bad label or image, '
-                   f'fp16 overflow in the forward pass.')
+        where = (
+            f'; the last good state (before this iteration) is in {saved}, which --resume picks up'
+            if saved
+            else ''
+        )
+        message = (
+            f'non-finite loss at iteration {iteration} (epoch {runner.epoch + 1}): '
+            f'{described}. Training stopped ({reason}); the step was not applied, so the '
+            f'weights hold no NaN{where}. Usual causes: a learning rate too high for the '
+            f'batch size (try --auto-scale-lr or a longer warmup), a bad label or image, '
+            f'fp16 overflow in the forward pass.'
+        )
         runner.logger.error(message)
         raise NonFiniteLossError(message)
 
@@ -233,8 +257,12 @@ class BoTNonFiniteLossHook(Hook):
         filename = f'nonfinite_iter_{iteration}.pth'
         # The step was not applied and the scheduler has not stepped yet: the state is that of
         # iteration - 1 completed iterations, so a resume re-runs this one.
-        runner.save_checkpoint(runner.work_dir, filename, by_epoch=False,
-                               meta=dict(epoch=runner.epoch, iter=runner.iter))
+        runner.save_checkpoint(
+            runner.work_dir,
+            filename,
+            by_epoch=False,
+            meta=dict(epoch=runner.epoch, iter=runner.iter),
+        )
         path = join_path(runner.work_dir, filename)
         if get_rank() == 0:
             put_text(path, join_path(runner.work_dir, 'last_checkpoint'))

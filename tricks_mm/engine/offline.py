@@ -24,6 +24,7 @@ module-global name, so re-registering ``https://`` alone would not reach ``torch
 ``TRICKS_MM_OFFLINE=1`` skips the probe: anything not cached fails at once. ``pavi://`` and
 ``s3://``/``petrel://`` (private OpenMMLab storage) only get that switch.
 """
+
 import difflib
 import os
 import os.path as osp
@@ -74,8 +75,11 @@ def _endpoint(url: str) -> Tuple[str, int, str]:
     proxy = urllib.request.getproxies().get(parts.scheme)
     if proxy and not urllib.request.proxy_bypass(host):
         proxy_parts = urlparse(proxy if '://' in proxy else f'http://{proxy}')
-        return (proxy_parts.hostname or '', proxy_parts.port or 80,
-                f'proxy {proxy_parts.hostname}:{proxy_parts.port or 80}')
+        return (
+            proxy_parts.hostname or '',
+            proxy_parts.port or 80,
+            f'proxy {proxy_parts.hostname}:{proxy_parts.port or 80}',
+        )
     return host, port, f'{host}:{port}'
 
 
@@ -100,12 +104,14 @@ def probe(url: str, timeout: float) -> Optional[str]:
     return outcome['reason']
 
 
-def _unavailable(url: str, cache_path: str, reason: str,
-                 cause: str = 'no network') -> OfflineCheckpointError:
+def _unavailable(
+    url: str, cache_path: str, reason: str, cause: str = 'no network'
+) -> OfflineCheckpointError:
     return OfflineCheckpointError(
         f'cannot download {url}: {cause} ({reason}). It is not in the local cache either: '
         f'put the file at {cache_path} (e.g. copy it from a machine with network), or point '
-        f'init_cfg.checkpoint / load_from at a local file.')
+        f'init_cfg.checkpoint / load_from at a local file.'
+    )
 
 
 def _download(url: str, cache_path: str) -> None:
@@ -116,8 +122,9 @@ def _download(url: str, cache_path: str) -> None:
         # writes a temporary file and moves it into place: no partial file at cache_path
         torch.hub.download_url_to_file(url, cache_path, progress=False)
     except (OSError, ValueError) as err:  # URLError, timeouts and HTTP errors are OSErrors
-        raise _unavailable(url, cache_path, f'{type(err).__name__}: {err}',
-                           cause='the download failed') from err
+        raise _unavailable(
+            url, cache_path, f'{type(err).__name__}: {err}', cause='the download failed'
+        ) from err
     finally:
         socket.setdefaulttimeout(previous)
 
@@ -136,8 +143,7 @@ def _fetch(url: str, model_dir: Optional[str]) -> str:
     return cache_path
 
 
-def load_from_http(filename: str, map_location: Any = None,
-                   model_dir: Optional[str] = None) -> Any:
+def load_from_http(filename: str, map_location: Any = None, model_dir: Optional[str] = None) -> Any:
     """``http(s)://`` loader: hub cache first, then a bounded download (rank 0 first)."""
     rank, world_size = get_dist_info()
     path = None
@@ -154,21 +160,23 @@ def _lookup(table: Dict[str, str], name: str, scheme: str) -> str:
     if name in table:
         return table[name]
     close = difflib.get_close_matches(name, list(table), n=3)
-    raise KeyError(f'{scheme}{name} is not a known checkpoint name'
-                   + (f'; did you mean {", ".join(scheme + c for c in close)}?' if close else ''))
+    raise KeyError(
+        f'{scheme}{name} is not a known checkpoint name'
+        + (f'; did you mean {", ".join(scheme + c for c in close)}?' if close else '')
+    )
 
 
 def load_from_torchvision(filename: str, map_location: Any = None) -> Any:
     """``torchvision://NAME`` (and the deprecated ``modelzoo://NAME``)."""
     scheme = 'modelzoo://' if filename.startswith('modelzoo://') else 'torchvision://'
-    url = _lookup(mm_ckpt.get_torchvision_models(), filename[len(scheme):], scheme)
+    url = _lookup(mm_ckpt.get_torchvision_models(), filename[len(scheme) :], scheme)
     return load_from_http(url, map_location=map_location)
 
 
 def load_from_openmmlab(filename: str, map_location: Any = None) -> Any:
     """``open-mmlab://NAME`` / ``openmmlab://NAME``: a URL or a file under the mmengine home."""
     scheme = 'open-mmlab://' if filename.startswith('open-mmlab://') else 'openmmlab://'
-    name = filename[len(scheme):]
+    name = filename[len(scheme) :]
     name = mm_ckpt.get_deprecated_model_names().get(name, name)
     target = _lookup(mm_ckpt.get_external_models(), name, scheme)
     if target.startswith(('http://', 'https://')):
@@ -178,7 +186,7 @@ def load_from_openmmlab(filename: str, map_location: Any = None) -> Any:
 
 def load_from_mmcls(filename: str, map_location: Any = None) -> Any:
     """``mmcls://NAME``, converted as mmengine does."""
-    url = _lookup(mm_ckpt.get_mmcls_models(), filename[len('mmcls://'):], 'mmcls://')
+    url = _lookup(mm_ckpt.get_mmcls_models(), filename[len('mmcls://') :], 'mmcls://')
     return mm_ckpt._process_mmcls_checkpoint(load_from_http(url, map_location=map_location))
 
 
@@ -189,14 +197,16 @@ def _offline_switch(prefix: str) -> Callable:
         if is_offline():
             raise OfflineCheckpointError(
                 f'cannot fetch {filename}: {OFFLINE_ENV} is set. Point init_cfg.checkpoint / '
-                f'load_from at a local file.')
+                f'load_from at a local file.'
+            )
         return original(filename, map_location)
 
     return load_from_private_storage
 
 
-def install_offline_guard(probe_timeout: float = DEFAULT_PROBE_TIMEOUT,
-                          read_timeout: float = DEFAULT_READ_TIMEOUT) -> None:
+def install_offline_guard(
+    probe_timeout: float = DEFAULT_PROBE_TIMEOUT, read_timeout: float = DEFAULT_READ_TIMEOUT
+) -> None:
     """Register the fail-fast loaders for every remote scheme of mmengine's CheckpointLoader.
 
     Args:
@@ -204,8 +214,10 @@ def install_offline_guard(probe_timeout: float = DEFAULT_PROBE_TIMEOUT,
         read_timeout: Seconds a download may stall on one read.
     """
     if not probe_timeout > 0 or not read_timeout > 0:
-        raise ValueError(f'timeouts must be > 0, got probe_timeout={probe_timeout!r}, '
-                         f'read_timeout={read_timeout!r}')
+        raise ValueError(
+            f'timeouts must be > 0, got probe_timeout={probe_timeout!r}, '
+            f'read_timeout={read_timeout!r}'
+        )
     _settings.update(probe_timeout=float(probe_timeout), read_timeout=float(read_timeout))
     register = CheckpointLoader.register_scheme
     register(('http://', 'https://'), load_from_http, force=True)

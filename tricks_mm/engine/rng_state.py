@@ -11,6 +11,7 @@ Modules of the model that draw from a generator of their own (e.g. the batch col
 ``rng_state()`` and ``set_rng_state(state)``: the hook seeds them from the runner's seed before
 the run and keeps their states, by module name, in the same checkpoint entry.
 """
+
 import random
 from typing import Any, Dict
 
@@ -28,8 +29,11 @@ _KEY = 'tricks_mm_rng_state'
 def _seeded_modules(runner: Any) -> Dict[str, Any]:
     """``name -> module`` of the model's modules with their own generator (see above)."""
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-    return {name: m for name, m in model.named_modules()
-            if callable(getattr(m, 'rng_state', None)) and callable(getattr(m, 'seed_rng', None))}
+    return {
+        name: m
+        for name, m in model.named_modules()
+        if callable(getattr(m, 'rng_state', None)) and callable(getattr(m, 'seed_rng', None))
+    }
 
 
 @HOOKS.register_module()
@@ -43,8 +47,9 @@ class BoTRNGStateHook(Hook):
             module.seed_rng(runner.seed, get_rank())
 
     def before_save_checkpoint(self, runner: Any, checkpoint: Dict[str, Any]) -> None:
-        state = dict(python=random.getstate(), numpy=np.random.get_state(),
-                     torch=torch.get_rng_state())
+        state = dict(
+            python=random.getstate(), numpy=np.random.get_state(), torch=torch.get_rng_state()
+        )
         if torch.cuda.is_available():
             state['cuda'] = torch.cuda.get_rng_state_all()
         modules = {name: m.rng_state() for name, m in _seeded_modules(runner).items()}
@@ -55,8 +60,10 @@ class BoTRNGStateHook(Hook):
     def after_load_checkpoint(self, runner: Any, checkpoint: Dict[str, Any]) -> None:
         state = checkpoint.get(_KEY)
         if state is None:
-            runner.logger.warning('checkpoint has no RNG state (not written by tricks_mm): the '
-                                  'resumed run draws new random augmentations')
+            runner.logger.warning(
+                'checkpoint has no RNG state (not written by tricks_mm): the '
+                'resumed run draws new random augmentations'
+            )
             return
         random.setstate(state['python'])
         np.random.set_state(state['numpy'])
@@ -68,5 +75,7 @@ class BoTRNGStateHook(Hook):
             if name in saved:
                 module.set_rng_state(saved[name])
             else:
-                runner.logger.warning(f'checkpoint has no RNG state for {name} '
-                                      f'({type(module).__name__}): it continues from the seed')
+                runner.logger.warning(
+                    f'checkpoint has no RNG state for {name} '
+                    f'({type(module).__name__}): it continues from the seed'
+                )

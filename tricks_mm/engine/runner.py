@@ -9,6 +9,7 @@ itself writes ``meta['cfg']``) to ``Config.fromstring``, which executes it, only
 ``gpu_ids``. :meth:`StrictRunner.load_checkpoint` hands resume that one value, read without
 executing (:mod:`tricks_mm.engine.safe_config`), and drops text it cannot read that way.
 """
+
 import glob
 import logging
 import os.path as osp
@@ -34,27 +35,34 @@ def defuse_stored_config(checkpoint: Any, filename: str) -> None:
             raise UnsafeConfigText(f'a {type(text).__name__}, not text')
         gpu_ids = read_literal_config(text).get('gpu_ids')
     except UnsafeConfigText as err:
-        print_log(f"{filename}: meta['config'] is not plain literals ({err}); it was ignored, "
-                  'not executed', logger='current', level=logging.WARNING)
+        print_log(
+            f"{filename}: meta['config'] is not plain literals ({err}); it was ignored, "
+            'not executed',
+            logger='current',
+            level=logging.WARNING,
+        )
         return
     if isinstance(gpu_ids, (list, tuple)) and all(
-            isinstance(i, int) and not isinstance(i, bool) for i in gpu_ids):
+        isinstance(i, int) and not isinstance(i, bool) for i in gpu_ids
+    ):
         meta['config'] = f'gpu_ids = {list(gpu_ids)!r}\n'
 
 
 class StrictRunner(Runner):
     """:class:`mmengine.runner.Runner` whose checkpoint loading is always strict."""
 
-    def load_checkpoint(self,
-                        filename: str,
-                        map_location: Any = 'cpu',
-                        strict: bool = True,
-                        revise_keys: Optional[List[Tuple[str, str]]] = None,
-                        ) -> dict:
+    def load_checkpoint(
+        self,
+        filename: str,
+        map_location: Any = 'cpu',
+        strict: bool = True,
+        revise_keys: Optional[List[Tuple[str, str]]] = None,
+    ) -> dict:
         if not strict:
             raise ValueError(
                 'StrictRunner.load_checkpoint(strict=False) was requested; tricks_mm refuses '
-                'partial loads. Convert the checkpoint to the model (tools/transfer.py) instead.')
+                'partial loads. Convert the checkpoint to the model (tools/transfer.py) instead.'
+            )
         kwargs: dict = dict(map_location=map_location, strict=True)
         if revise_keys is not None:
             kwargs['revise_keys'] = revise_keys
@@ -85,6 +93,10 @@ def find_resume_checkpoint(work_dir: str) -> Optional[str]:
     if not found:
         return None
     latest = max(found)[1]
-    print_log(f'last_checkpoint is missing or names a deleted file; resuming from the newest '
-              f'checkpoint on disk: {latest}', logger='current', level=logging.WARNING)
+    print_log(
+        f'last_checkpoint is missing or names a deleted file; resuming from the newest '
+        f'checkpoint on disk: {latest}',
+        logger='current',
+        level=logging.WARNING,
+    )
     return latest

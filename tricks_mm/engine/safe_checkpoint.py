@@ -16,6 +16,7 @@ which accepts only those four names on that one class.
 loader for local paths (``CheckpointLoader`` prefix ``''``), so ``--resume``, ``load_from``,
 ``init_cfg=dict(type='Pretrained')`` and ``load_checkpoint`` all go through it.
 """
+
 import importlib
 import os.path as osp
 import pickle
@@ -39,7 +40,8 @@ def _history_buffer_getattr(obj: Any, name: str) -> Any:
         return getattr(obj, name)
     raise UnsafeCheckpointError(
         f'refusing getattr({obj!r}, {name!r}) in a checkpoint: only '
-        f'HistoryBuffer.{sorted(_HISTORY_BUFFER_METHODS)} are allowed')
+        f'HistoryBuffer.{sorted(_HISTORY_BUFFER_METHODS)} are allowed'
+    )
 
 
 def _numpy_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
@@ -64,8 +66,11 @@ def allowed_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
     return [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr'), *_numpy_globals()]
 
 
-def safe_torch_load(filename: str, map_location: Optional[Any] = None,
-                    extra_globals: Sequence[Union[Callable, Tuple[Callable, str]]] = ()) -> Any:
+def safe_torch_load(
+    filename: str,
+    map_location: Optional[Any] = None,
+    extra_globals: Sequence[Union[Callable, Tuple[Callable, str]]] = (),
+) -> Any:
     """``torch.load`` with ``weights_only=True`` and :func:`allowed_globals`.
 
     Args:
@@ -83,9 +88,10 @@ def safe_torch_load(filename: str, map_location: Optional[Any] = None,
     except pickle.UnpicklingError as err:
         raise UnsafeCheckpointError(
             f'refused to load {filename!r}: it contains a pickled object that is not in '
-            f'tricks_mm\'s checkpoint allowlist (weights_only=True), so no code from it was run. '
+            f"tricks_mm's checkpoint allowlist (weights_only=True), so no code from it was run. "
             f'If you trust the file and wrote it yourself, re-save its tensors with '
-            f'torch.save({{"state_dict": ...}}). Details: {err}') from None
+            f'torch.save({{"state_dict": ...}}). Details: {err}'
+        ) from None
 
 
 def safe_load_from_local(filename: str, map_location: Optional[Any] = None) -> Any:

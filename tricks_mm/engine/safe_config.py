@@ -14,6 +14,7 @@ and only this subset is accepted:
 Anything else (an import, a call of anything but ``dict``, a name, an attribute, a comprehension,
 ``**``-unpacking, a bare expression) makes the whole text unreadable: it is refused, never run.
 """
+
 import ast
 from typing import Any, Dict
 
@@ -29,9 +30,12 @@ def _where(node: ast.AST) -> str:
 def _value(node: ast.AST) -> Any:
     if isinstance(node, ast.Constant):
         return node.value
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)) \
-            and isinstance(node.operand, ast.Constant) \
-            and type(node.operand.value) in (int, float, complex):
+    if (
+        isinstance(node, ast.UnaryOp)
+        and isinstance(node.op, (ast.USub, ast.UAdd))
+        and isinstance(node.operand, ast.Constant)
+        and type(node.operand.value) in (int, float, complex)
+    ):
         return -node.operand.value if isinstance(node.op, ast.USub) else node.operand.value
     if isinstance(node, ast.List):
         return [_value(e) for e in node.elts]
@@ -43,12 +47,17 @@ def _value(node: ast.AST) -> Any:
         if any(k is None for k in node.keys):
             raise UnsafeConfigText(f'{_where(node)}: ** unpacking in a dict display')
         return {_value(k): _value(v) for k, v in zip(node.keys, node.values)}
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-            and node.func.id == 'dict' and not node.args \
-            and all(kw.arg is not None for kw in node.keywords):
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == 'dict'
+        and not node.args
+        and all(kw.arg is not None for kw in node.keywords)
+    ):
         return {kw.arg: _value(kw.value) for kw in node.keywords}
-    raise UnsafeConfigText(f'{_where(node)}: {type(node).__name__} '
-                           f'{ast.unparse(node)[:60]!r} is not a literal')
+    raise UnsafeConfigText(
+        f'{_where(node)}: {type(node).__name__} {ast.unparse(node)[:60]!r} is not a literal'
+    )
 
 
 def read_literal_config(text: str) -> Dict[str, Any]:
@@ -64,10 +73,15 @@ def read_literal_config(text: str) -> Dict[str, Any]:
         raise UnsafeConfigText(f'not Python: {err}') from None
     out: Dict[str, Any] = {}
     for stmt in tree.body:
-        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
-                and isinstance(stmt.targets[0], ast.Name)):
-            raise UnsafeConfigText(f'{_where(stmt)}: {type(stmt).__name__} statement '
-                                   f'{ast.unparse(stmt)[:60]!r} is not `name = literal`')
+        if not (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+        ):
+            raise UnsafeConfigText(
+                f'{_where(stmt)}: {type(stmt).__name__} statement '
+                f'{ast.unparse(stmt)[:60]!r} is not `name = literal`'
+            )
         try:
             out[stmt.targets[0].id] = _value(stmt.value)
         except RecursionError:

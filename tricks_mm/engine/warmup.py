@@ -7,6 +7,7 @@ early, after ``m - 1`` steps (``total_iters = end - begin - 1``). The paper's wa
 closed form from the base learning rate, so it is exact and composes with a cosine or step
 schedule that begins at ``m``.
 """
+
 from typing import List, Optional, Union
 
 from mmengine.optim import OptimWrapper
@@ -24,22 +25,38 @@ class BoTLinearWarmupLR(LinearLR):
     over 5 epochs.
     """
 
-    def __init__(self,
-                 optimizer: Union[Optimizer, OptimWrapper],
-                 begin: int = 0,
-                 end: int = 5,
-                 last_step: int = -1,
-                 by_epoch: bool = True,
-                 verbose: bool = False) -> None:
+    def __init__(
+        self,
+        optimizer: Union[Optimizer, OptimWrapper],
+        begin: int = 0,
+        end: int = 5,
+        last_step: int = -1,
+        by_epoch: bool = True,
+        verbose: bool = False,
+    ) -> None:
         if not end > begin:
             raise ValueError(f'warmup needs end > begin, got begin={begin}, end={end}')
-        super().__init__(optimizer, start_factor=0.0, end_factor=1.0, begin=begin, end=end,
-                         last_step=last_step, by_epoch=by_epoch, verbose=verbose)
+        super().__init__(
+            optimizer,
+            start_factor=0.0,
+            end_factor=1.0,
+            begin=begin,
+            end=end,
+            last_step=last_step,
+            by_epoch=by_epoch,
+            verbose=verbose,
+        )
 
     @classmethod
-    def build_iter_from_epoch(cls, *args, begin: float = 0, end: float = 5,
-                              by_epoch: bool = True, epoch_length: Optional[int] = None,
-                              **kwargs) -> 'BoTLinearWarmupLR':
+    def build_iter_from_epoch(
+        cls,
+        *args,
+        begin: float = 0,
+        end: float = 5,
+        by_epoch: bool = True,
+        epoch_length: Optional[int] = None,
+        **kwargs,
+    ) -> 'BoTLinearWarmupLR':
         """Epochs -> iterations, keeping at least one warmup iteration.
 
         A warmup of a fraction of an epoch (toy schedules shrink 5 of 120 epochs) can round to

@@ -5,6 +5,7 @@
 log). This subclass keeps the arrays that call produces and adds them to the host's own result,
 so the numbers are mmseg's, not a second implementation.
 """
+
 from typing import Any, Dict, Optional
 
 import numpy as np
@@ -23,8 +24,9 @@ class ClasswiseIoUMetric(IoUMetric):
 
     def total_area_to_metrics(self, *args: Any, **kwargs: Any):  # type: ignore[override]
         ret_metrics = super().total_area_to_metrics(*args, **kwargs)
-        self._per_class = {k: np.array(v, dtype=float, copy=True)
-                           for k, v in ret_metrics.items() if k != 'aAcc'}
+        self._per_class = {
+            k: np.array(v, dtype=float, copy=True) for k, v in ret_metrics.items() if k != 'aAcc'
+        }
         return ret_metrics
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
@@ -34,6 +36,10 @@ class ClasswiseIoUMetric(IoUMetric):
             return metrics
         classes = self.dataset_meta['classes']
         for metric, values in self._per_class.items():
-            metrics.update({f'{metric}/{name}': float(np.round(v * 100, 2))
-                            for name, v in zip(classes, values)})
+            metrics.update(
+                {
+                    f'{metric}/{name}': float(np.round(v * 100, 2))
+                    for name, v in zip(classes, values)
+                }
+            )
         return metrics

@@ -5,6 +5,7 @@ only the mean; the per-class results (``eval_map``'s second return value) go to 
 subclass runs the host's own ``compute_metrics`` unchanged while catching what ``eval_map``
 returns, so the per-class numbers are mmdet's, not a second implementation.
 """
+
 import contextlib
 from typing import Any, Dict, Iterator, List
 
@@ -48,8 +49,10 @@ class ClasswiseVOCMetric(VOCMetric):
         classes = self.dataset_meta['classes']
         for iou_thr, per_class in zip(self.iou_thrs, per_threshold):
             if len(per_class) != len(classes):
-                raise RuntimeError(f'eval_map returned {len(per_class)} per-class results for '
-                                   f'{len(classes)} classes {classes}')
+                raise RuntimeError(
+                    f'eval_map returned {len(per_class)} per-class results for '
+                    f'{len(classes)} classes {classes}'
+                )
             for name, result in zip(classes, per_class):
                 ap = np.asarray(result['ap'], dtype=float)
                 key = f'AP{int(iou_thr * 100):02d}/{name}'

@@ -8,13 +8,15 @@ iteration-based schedules, the number of images seen) silently changes. So a ste
 its reference batch, or names the change with ``auto_scale_lr=True`` (mmengine's linear scaling,
 ``Runner.scale_lr``: ``lr x total / base_batch_size``), or is refused before it starts.
 """
+
 from typing import Any, Dict
 
 from mmengine.config import Config
 
 
-def effective_batch(cfg: Config, world_size: int, auto_scale_lr: bool,
-                    where: str) -> Dict[str, Any]:
+def effective_batch(
+    cfg: Config, world_size: int, auto_scale_lr: bool, where: str
+) -> Dict[str, Any]:
     """Total batch and LR of a step, as mmengine will run it.
 
     Args:
@@ -38,18 +40,26 @@ def effective_batch(cfg: Config, world_size: int, auto_scale_lr: bool,
     if reference is None:
         raise ValueError(
             f'{where}: the config names no reference batch; add auto_scale_lr = '
-            f'dict(enable=False, base_batch_size=N) with N the total batch its LR is for')
+            f'dict(enable=False, base_batch_size=N) with N the total batch its LR is for'
+        )
     config_lr = cfg.optim_wrapper.optimizer.lr
     auto_scale_lr = auto_scale_lr or bool(cfg.auto_scale_lr.get('enable', False))
     if total != reference and not auto_scale_lr:
         raise ValueError(
             f'{where}: {world_size} process(es) x {per_process} images = total batch {total}, '
-            f'but the config\'s LR {config_lr} is for batch {reference} '
+            f"but the config's LR {config_lr} is for batch {reference} "
             '(auto_scale_lr.base_batch_size). Launch this task with '
             f'{reference / per_process:g} processes (ladder.<task>.launch=dict(nproc_per_node=...'
             '/nnodes=...)), or set ladder.<task>.auto_scale_lr=True to scale the LR linearly '
-            '(recorded in the step and the report)')
+            '(recorded in the step and the report)'
+        )
     scale = total / reference if auto_scale_lr else 1.0
-    return dict(world_size=world_size, batch_per_process=per_process, total_batch=total,
-                reference_batch=reference, config_lr=config_lr, lr=config_lr * scale,
-                lr_scaled=auto_scale_lr and total != reference)
+    return dict(
+        world_size=world_size,
+        batch_per_process=per_process,
+        total_batch=total,
+        reference_batch=reference,
+        config_lr=config_lr,
+        lr=config_lr * scale,
+        lr_scaled=auto_scale_lr and total != reference,
+    )

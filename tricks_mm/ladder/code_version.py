@@ -14,6 +14,7 @@ Recorded beside it for people (not in the key): ``commit`` (``git rev-parse HEAD
 ``dirty`` (``git status --porcelain --untracked-files=all -- tricks_mm`` is non-empty, i.e. the
 package differs from that commit), both ``None`` when the package is not in a git work tree.
 """
+
 import hashlib
 import importlib.metadata
 import os
@@ -43,8 +44,9 @@ def _source_sha256(package_dir: str) -> str:
 
 def _git(repo: str, *args: str) -> Optional[str]:
     try:
-        out = subprocess.run(['git', '-C', repo, *args], capture_output=True, text=True,
-                             timeout=30, check=True)
+        out = subprocess.run(
+            ['git', '-C', repo, *args], capture_output=True, text=True, timeout=30, check=True
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout
@@ -64,12 +66,18 @@ def code_version() -> Dict[str, Any]:
     toplevel = _git(repo, 'rev-parse', '--show-toplevel')
     in_git = toplevel is not None and osp.realpath(toplevel.strip()) == osp.realpath(repo)
     commit = _git(repo, 'rev-parse', 'HEAD') if in_git else None
-    status = (_git(repo, 'status', '--porcelain', '--untracked-files=all', '--', 'tricks_mm')
-              if in_git else None)
-    return dict(package=tricks_mm.__version__, source_sha256=_source_sha256(package_dir),
-                hosts={name: _host_version(name) for name in HOSTS},
-                commit=commit.strip() if commit else None,
-                dirty=None if status is None else bool(status.strip()))
+    status = (
+        _git(repo, 'status', '--porcelain', '--untracked-files=all', '--', 'tricks_mm')
+        if in_git
+        else None
+    )
+    return dict(
+        package=tricks_mm.__version__,
+        source_sha256=_source_sha256(package_dir),
+        hosts={name: _host_version(name) for name in HOSTS},
+        commit=commit.strip() if commit else None,
+        dirty=None if status is None else bool(status.strip()),
+    )
 
 
 def code_identity(version: Optional[Dict[str, Any]]) -> Dict[str, Any]:

@@ -4,6 +4,7 @@ Every step is its own process (``python -m tricks_mm.cli.train`` under ``torchru
 when distributed), so the ladder itself never holds a model, a GPU or a process group, and a
 step that dies leaves the ladder able to report it and resume.
 """
+
 import os
 import subprocess
 import sys
@@ -22,15 +23,39 @@ def command(module: str, args: List[str], launch: Launch) -> List[str]:
     if launch.launcher == 'none':
         return [sys.executable, '-m', module, *args]
     if launch.launcher == 'pytorch':
-        return [sys.executable, '-m', 'torch.distributed.run',
-                f'--nproc_per_node={launch.nproc_per_node}', f'--nnodes={launch.nnodes}',
-                *launch.torchrun_args, '-m', module, *args, '--launcher', 'pytorch']
-    return ['srun', f'--nodes={launch.nnodes}', f'--ntasks-per-node={launch.nproc_per_node}',
-            *launch.srun_args, sys.executable, '-m', module, *args, '--launcher', 'slurm']
+        return [
+            sys.executable,
+            '-m',
+            'torch.distributed.run',
+            f'--nproc_per_node={launch.nproc_per_node}',
+            f'--nnodes={launch.nnodes}',
+            *launch.torchrun_args,
+            '-m',
+            module,
+            *args,
+            '--launcher',
+            'pytorch',
+        ]
+    return [
+        'srun',
+        f'--nodes={launch.nnodes}',
+        f'--ntasks-per-node={launch.nproc_per_node}',
+        *launch.srun_args,
+        sys.executable,
+        '-m',
+        module,
+        *args,
+        '--launcher',
+        'slurm',
+    ]
 
 
-def run_logged(cmd: List[str], log_path: str, echo: bool = False,
-               on_line: Optional[Callable[[str], None]] = None) -> None:
+def run_logged(
+    cmd: List[str],
+    log_path: str,
+    echo: bool = False,
+    on_line: Optional[Callable[[str], None]] = None,
+) -> None:
     """Run ``cmd``, appending its output to ``log_path``; ``on_line`` sees every output line
     (the ladder's progress inside the step, :mod:`tricks_mm.ladder.progress`).
 
@@ -44,8 +69,9 @@ def run_logged(cmd: List[str], log_path: str, echo: bool = False,
         log.flush()
         # unbuffered child: the log shows progress as it happens, not in 8 KiB blocks
         env = dict(os.environ, PYTHONUNBUFFERED='1')
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                bufsize=1, env=env)
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1, env=env
+        )
         assert proc.stdout is not None
         for line in proc.stdout:
             log.write(line)
@@ -56,5 +82,6 @@ def run_logged(cmd: List[str], log_path: str, echo: bool = False,
                 on_line(line)
         code = proc.wait()
     if code != 0:
-        raise StepFailed(f'{" ".join(cmd[:6])} ... exited with {code}; full log: {log_path}\n'
-                         + ''.join(tail))
+        raise StepFailed(
+            f'{" ".join(cmd[:6])} ... exited with {code}; full log: {log_path}\n' + ''.join(tail)
+        )

@@ -3,6 +3,7 @@
 The materialized config is dumped into the step's directory and both hashed (for skip-on-rerun)
 and run from there, so what is recorded is what ran.
 """
+
 from typing import Any, Dict, Optional
 
 from mmengine.config import Config
@@ -13,8 +14,9 @@ from tricks_mm.ladder.spec import Rung, TaskSpec
 from tricks_mm.transfer.normalization import InputNormalization, preprocessor_fields
 
 
-def _finish(cfg: Config, task: TaskSpec, seed: int, extra: Optional[Dict[str, Any]] = None
-            ) -> Config:
+def _finish(
+    cfg: Config, task: TaskSpec, seed: int, extra: Optional[Dict[str, Any]] = None
+) -> Config:
     if task.epoch_scale is not None:
         scale_schedule(cfg, task.epoch_scale)
     cfg.merge_from_dict(dict(task.cfg_options))
@@ -34,16 +36,19 @@ def _add_tensorboard(cfg: Config) -> None:
     ``tensorboard --logdir work_dirs/<ladder>`` shows every rung's curves side by side."""
     visualizer = cfg.get('visualizer')
     if not isinstance(visualizer, dict):
-        raise ValueError(f'{cfg.filename}: the ladder needs a `visualizer` dict (the host '
-                         f"default_runtime's) to add TensorBoard to, got {visualizer!r}")
+        raise ValueError(
+            f'{cfg.filename}: the ladder needs a `visualizer` dict (the host '
+            f"default_runtime's) to add TensorBoard to, got {visualizer!r}"
+        )
     backends = list(visualizer.get('vis_backends') or [])
     if not any(str(b.get('type', '')).endswith('TensorboardVisBackend') for b in backends):
         backends.append(dict(type='TensorboardVisBackend'))
     visualizer['vis_backends'] = backends
 
 
-def classification_config(rung: Rung, task: TaskSpec, seed: int,
-                          teacher: Optional[Dict[str, str]] = None) -> Config:
+def classification_config(
+    rung: Rung, task: TaskSpec, seed: int, teacher: Optional[Dict[str, str]] = None
+) -> Config:
     """The rung's classifier config at the ladder's scale.
 
     Args:
@@ -56,13 +61,17 @@ def classification_config(rung: Rung, task: TaskSpec, seed: int,
     extra = dict(rung.cls_options)
     if teacher is not None:
         if not str(cfg.model.type).endswith('DistillClassifier'):
-            raise ValueError(f'rung {rung.name!r} names a teacher but its config trains a '
-                             f'{cfg.model.type}, not tricks_mm.BoTDistillClassifier')
-        extra.update({'model.teacher': teacher['config'],
-                      'model.teacher_checkpoint': teacher['checkpoint']})
+            raise ValueError(
+                f'rung {rung.name!r} names a teacher but its config trains a '
+                f'{cfg.model.type}, not tricks_mm.BoTDistillClassifier'
+            )
+        extra.update(
+            {'model.teacher': teacher['config'], 'model.teacher_checkpoint': teacher['checkpoint']}
+        )
         if teacher.get('normalization') is not None:
-            fields = preprocessor_fields(InputNormalization.from_dict(teacher['normalization']),
-                                         'to_rgb')
+            fields = preprocessor_fields(
+                InputNormalization.from_dict(teacher['normalization']), 'to_rgb'
+            )
             extra.update({f'data_preprocessor.{k}': v for k, v in fields.items()})
     return _finish(cfg, task, seed, extra)
 
@@ -80,15 +89,18 @@ def imported_eval_config(task: TaskSpec, classifier_config: str) -> Config:
     cfg = load_config(task.config, task.overlays)
     imported = Config.fromfile(classifier_config)
     cfg.model = imported.model
-    cfg.data_preprocessor = dict(cfg.get('data_preprocessor') or {},
-                                 **imported.data_preprocessor)
+    cfg.data_preprocessor = dict(cfg.get('data_preprocessor') or {}, **imported.data_preprocessor)
     cfg.merge_from_dict(dict(task.cfg_options))
     return cfg
 
 
-def downstream_config(task: TaskSpec, seed: int, backbone: Dict[str, Any],
-                      pretrained: Optional[str],
-                      normalization: Optional[Dict[str, Any]] = None) -> Config:
+def downstream_config(
+    task: TaskSpec,
+    seed: int,
+    backbone: Dict[str, Any],
+    pretrained: Optional[str],
+    normalization: Optional[Dict[str, Any]] = None,
+) -> Config:
     """A detection or segmentation config with the rung's backbone architecture.
 
     A C4 detector's RoI head (``tricks_mm.BoTResLayer``, stage 4 of the same network) gets the
@@ -118,8 +130,10 @@ def downstream_config(task: TaskSpec, seed: int, backbone: Dict[str, Any],
         else:
             init_cfg = part.get('init_cfg') or {}
             if not isinstance(init_cfg, dict):
-                raise ValueError(f'{key}.init_cfg of {task.config} must be one dict for the '
-                                 f'ladder to bind the converted checkpoint, got {init_cfg!r}')
+                raise ValueError(
+                    f'{key}.init_cfg of {task.config} must be one dict for the '
+                    f'ladder to bind the converted checkpoint, got {init_cfg!r}'
+                )
             init_cfg = dict(init_cfg)  # keeps the config's prefix / exclude
             init_cfg.update(type='Pretrained', checkpoint=pretrained)
             init_cfg.setdefault('prefix', 'backbone.')

@@ -6,6 +6,7 @@ work dir. Finished steps are recorded by a hash of their config, inputs and code
 rerun (a step whose code changed reruns unless ``reuse_stale``); an interrupted step resumes from
 its last checkpoint.
 """
+
 import time
 from typing import Dict
 
@@ -14,9 +15,11 @@ from tricks_mm.ladder.report import write_report
 from tricks_mm.ladder.run import LadderRunner
 from tricks_mm.ladder.spec import LadderSpec
 
-SYNTHETIC_NOTE = ('**Synthetic data, toy scale.** These numbers come from the embedded generated '
-                  'suite and tiny schedules on CPU; they show the protocol working, not the '
-                  "paper's results.")
+SYNTHETIC_NOTE = (
+    '**Synthetic data, toy scale.** These numbers come from the embedded generated '
+    'suite and tiny schedules on CPU; they show the protocol working, not the '
+    "paper's results."
+)
 
 
 def prepare_data(spec: LadderSpec) -> None:
@@ -24,15 +27,17 @@ def prepare_data(spec: LadderSpec) -> None:
     if spec.synthetic_data is None:
         return
     from tricks_mm.datasets import generate_suite
+
     options = dict(spec.synthetic_data)
     out = options.pop('out')
     info = generate_suite(out, **options)
-    print(f'[ladder {spec.name}] data: {info.root} ({"reused" if info.reused else "generated"})',
-          flush=True)
+    print(
+        f'[ladder {spec.name}] data: {info.root} ({"reused" if info.reused else "generated"})',
+        flush=True,
+    )
 
 
-def run_ladder(spec: LadderSpec, echo: bool = False, reuse_stale: bool = False
-               ) -> Dict[str, str]:
+def run_ladder(spec: LadderSpec, echo: bool = False, reuse_stale: bool = False) -> Dict[str, str]:
     """Generate the data, run every step not yet recorded, write the report; its paths."""
     started = time.time()
     prepare_data(spec)

@@ -6,6 +6,7 @@ lines (each step is a child process), so it parses them to show iteration of tot
 an ETA from the rate it measures between lines (the child's own ``eta`` covers training only and
 is not printed for the test).
 """
+
 import re
 import time
 from typing import Callable, Optional, Tuple
@@ -34,10 +35,15 @@ class StepProgress:
         clock, emit: injectable for tests (``time.monotonic``, ``print``).
     """
 
-    def __init__(self, label: str, max_epochs: Optional[int] = None, interval: float = 15.0,
-                 ladder_eta: Optional[Callable[[Tuple[float, float]], str]] = None,
-                 clock: Callable[[], float] = time.monotonic,
-                 emit: Callable[[str], None] = lambda s: print(s, flush=True)) -> None:
+    def __init__(
+        self,
+        label: str,
+        max_epochs: Optional[int] = None,
+        interval: float = 15.0,
+        ladder_eta: Optional[Callable[[Tuple[float, float]], str]] = None,
+        clock: Callable[[], float] = time.monotonic,
+        emit: Callable[[str], None] = lambda s: print(s, flush=True),
+    ) -> None:
         self.label, self.max_epochs, self.interval = label, max_epochs, interval
         self.ladder_eta, self.clock, self.emit = ladder_eta, clock, emit
         self.started = clock()
@@ -52,15 +58,23 @@ class StepProgress:
         """(phase, done, total, where) of a progress line, else ``None``."""
         match = _TRAIN.search(line)
         if match:
-            loop, epoch, i, n = match.group(1), match.group(2), int(match.group(3)), \
-                int(match.group(4))
+            loop, epoch, i, n = (
+                match.group(1),
+                match.group(2),
+                int(match.group(3)),
+                int(match.group(4)),
+            )
             if loop == 'Iter' or epoch is None:
                 return 'train', i, n, f'iter {i}/{n}'
             epoch_ = int(epoch)
             if self.max_epochs is None:
                 return 'train', i, n, f'epoch {epoch_}, iter {i}/{n}'
-            return ('train', (epoch_ - 1) * n + i, self.max_epochs * n,
-                    f'epoch {epoch_}/{self.max_epochs}, iter {i}/{n}')
+            return (
+                'train',
+                (epoch_ - 1) * n + i,
+                self.max_epochs * n,
+                f'epoch {epoch_}/{self.max_epochs}, iter {i}/{n}',
+            )
         match = _TEST.search(line)
         if match:
             i, n = int(match.group(1)), int(match.group(2))
@@ -90,7 +104,11 @@ class StepProgress:
                 parts.append(f'ladder {self.ladder_eta(self.estimate)}')
             first_eta, self._eta_shown = not self._eta_shown, True
         text = f'{self.label}: ' + ', '.join(parts)
-        if text != self._last_text and (self._last_emit is None or first_eta or done == total
-                                        or now - self._last_emit >= self.interval):
+        if text != self._last_text and (
+            self._last_emit is None
+            or first_eta
+            or done == total
+            or now - self._last_emit >= self.interval
+        ):
             self._last_emit, self._last_text = now, text
             self.emit(text)

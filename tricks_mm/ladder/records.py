@@ -12,6 +12,7 @@ changed reruns (its old directory is kept as ``<step>.superseded``); with ``--re
 :meth:`RecordBook.lookup_stale` returns a record whose ``config_key`` still matches, and the
 report marks it as computed by other code.
 """
+
 import glob
 import hashlib
 import json

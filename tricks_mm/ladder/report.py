@@ -5,6 +5,7 @@ against B-standard and against the rung before; per-class AP / IoU in the CSV; a
 claim of Section 6 (:mod:`tricks_mm.ladder.claims`). The statistics are in
 :mod:`tricks_mm.ladder.stats`.
 """
+
 import csv
 import io
 import os
@@ -32,10 +33,16 @@ PER_CLASS = [
     ('detect', re.compile(r'^voc07/AP50/(.+)$'), 'AP50', 100.0),
     ('segment', re.compile(r'^IoU/(.+)$'), 'IoU', 1.0),
 ]
-TABLES = [('Table 8: Faster R-CNN on VOC', ['top1', 'mAP']),
-          ('Table 9: FCN on ADE20K', ['top1', 'pixAcc', 'mIoU'])]
-TITLES = {'top1': 'classification top-1', 'mAP': 'detection mAP@0.5',
-          'pixAcc': 'segmentation pixAcc', 'mIoU': 'segmentation mIoU'}
+TABLES = [
+    ('Table 8: Faster R-CNN on VOC', ['top1', 'mAP']),
+    ('Table 9: FCN on ADE20K', ['top1', 'pixAcc', 'mIoU']),
+]
+TITLES = {
+    'top1': 'classification top-1',
+    'mAP': 'detection mAP@0.5',
+    'pixAcc': 'segmentation pixAcc',
+    'mIoU': 'segmentation mIoU',
+}
 NO_INTERVAL = 'single run: no interval'
 APPROX, STALE = '≈', '†'
 
@@ -45,12 +52,12 @@ Row = Dict[str, object]
 
 def is_stale(record: Dict[str, Any], code: Optional[Dict[str, Any]]) -> bool:
     """A record made by code other than ``code`` (kept by ``--reuse-stale``)."""
-    return bool(code) and 'code' in record and code_identity(record['code']) != code_identity(
-        code)
+    return bool(code) and 'code' in record and code_identity(record['code']) != code_identity(code)
 
 
-def collect(spec: LadderSpec, records: Dict[str, dict],
-            code: Optional[Dict[str, Any]] = None) -> List[Row]:
+def collect(
+    spec: LadderSpec, records: Dict[str, dict], code: Optional[Dict[str, Any]] = None
+) -> List[Row]:
     """One row per reported rung: per metric (and per-class column), ``{seed: value}``; the
     metrics some of whose values come from records of other code than ``code`` (``stale``); and
     whether its top-1 is a published number rather than one measured here."""
@@ -65,8 +72,10 @@ def collect(spec: LadderSpec, records: Dict[str, dict],
                 metrics = (records.get(Step(seed, rung, task).step_id) or {}).get('metrics', {})
                 if key in metrics:
                     values.setdefault(column, {})[seed] = float(metrics[key]) * factor
-                    if is_stale(records[Step(seed, rung, task).step_id], code) \
-                            and column not in stale:
+                    if (
+                        is_stale(records[Step(seed, rung, task).step_id], code)
+                        and column not in stale
+                    ):
                         stale.append(column)
             for task, pattern, prefix, factor in PER_CLASS:
                 metrics = (records.get(Step(seed, rung, task).step_id) or {}).get('metrics', {})
@@ -74,12 +83,23 @@ def collect(spec: LadderSpec, records: Dict[str, dict],
                     match = pattern.match(key)
                     if match:
                         values.setdefault(f'{prefix}/{match.group(1)}', {})[seed] = (
-                            float(value) * factor)
-        published = any((records.get(Step(seed, rung, 'classify').step_id) or {}).get(
-            'top1_kind') == 'published' for seed in spec.seeds)
-        rows.append(dict(rung=rung.name, paper=dict(rung.paper),
-                         paper_approx=list(rung.paper_approx), values=values, stale=stale,
-                         published=published))
+                            float(value) * factor
+                        )
+        published = any(
+            (records.get(Step(seed, rung, 'classify').step_id) or {}).get('top1_kind')
+            == 'published'
+            for seed in spec.seeds
+        )
+        rows.append(
+            dict(
+                rung=rung.name,
+                paper=dict(rung.paper),
+                paper_approx=list(rung.paper_approx),
+                values=values,
+                stale=stale,
+                published=published,
+            )
+        )
     return rows
 
 
@@ -120,21 +140,26 @@ def _ours(row: Row, column: str, seeds: int) -> str:
     return text + (f' {STALE}' if column in row['stale'] else '')  # type: ignore[operator]
 
 
-def _steps_table(spec: LadderSpec, records: Dict[str, dict],
-                 code: Optional[Dict[str, Any]]) -> List[str]:
+def _steps_table(
+    spec: LadderSpec, records: Dict[str, dict], code: Optional[Dict[str, Any]]
+) -> List[str]:
     """Every recorded train step's processes, total batch and LR (and staleness)."""
-    lines = ['## Steps: launch, total batch, LR', '',
-             '| step | processes | total batch (config reference) | LR (config) | code |',
-             '|---|---|---|---|---|']
+    lines = [
+        '## Steps: launch, total batch, LR',
+        '',
+        '| step | processes | total batch (config reference) | LR (config) | code |',
+        '|---|---|---|---|---|',
+    ]
     for step_id, record in sorted(records.items()):
         batch = record.get('batch')
         if not batch:
             continue
         scaled = ' (linearly scaled)' if batch.get('lr_scaled') else ''
         lines.append(
-            f"| {step_id} | {batch['world_size']} | {batch['total_batch']} "
-            f"({batch['reference_batch']}) | {batch['lr']:.6g}{scaled} ({batch['config_lr']:.6g})"
-            f" | {STALE + ' stale' if is_stale(record, code) else 'current'} |")
+            f'| {step_id} | {batch["world_size"]} | {batch["total_batch"]} '
+            f'({batch["reference_batch"]}) | {batch["lr"]:.6g}{scaled} ({batch["config_lr"]:.6g})'
+            f' | {STALE + " stale" if is_stale(record, code) else "current"} |'
+        )
     return lines + [''] if len(lines) > 4 else []
 
 
@@ -186,59 +211,92 @@ def teacher_lines(spec: LadderSpec, records: Dict[str, dict]) -> List[str]:
         if d.above_zero:
             verdict = 'beats its student'
         elif d.has_interval:
-            verdict = ('does NOT beat its student' if d.below_zero else
-                       'is not clearly better than its student')
+            verdict = (
+                'does NOT beat its student'
+                if d.below_zero
+                else 'is not clearly better than its student'
+            )
         else:
-            verdict = ('beats its student (single run: no interval)' if d.n and d.mean > 0
-                       else 'does NOT beat its student (single run)')
-        lines.append(f'- teacher {rung.teacher!r} of {rung.name!r}: top-1 '
-                     f'{_cell(teacher, len(spec.seeds))}; teacher - student '
-                     f'{claims.fmt_diff(d)}: {verdict}.')
+            verdict = (
+                'beats its student (single run: no interval)'
+                if d.n and d.mean > 0
+                else 'does NOT beat its student (single run)'
+            )
+        lines.append(
+            f'- teacher {rung.teacher!r} of {rung.name!r}: top-1 '
+            f'{_cell(teacher, len(spec.seeds))}; teacher - student '
+            f'{claims.fmt_diff(d)}: {verdict}.'
+        )
     return lines
 
 
-def markdown(spec: LadderSpec, rows: List[Row], note: str = '',
-             teachers: Sequence[str] = (), records: Optional[Dict[str, dict]] = None,
-             code: Optional[Dict[str, Any]] = None) -> str:
+def markdown(
+    spec: LadderSpec,
+    rows: List[Row],
+    note: str = '',
+    teachers: Sequence[str] = (),
+    records: Optional[Dict[str, dict]] = None,
+    code: Optional[Dict[str, Any]] = None,
+) -> str:
     """Tables 8 and 9 with ours beside the paper's numbers, paired differences, teachers,
     verdicts, then each step's launch size, total batch and LR."""
     seeds = len(spec.seeds)
     lines = [f'# Ladder `{spec.name}`', '']
     if note:
         lines += [note, '']
-    cells = ('mean ± std [95% CI] over seeds' if seeds > 1 else f'one value each ({NO_INTERVAL})')
-    lines += [f'Seeds: {spec.seeds} (n = {seeds}); cells: {cells}. "-": not run / not '
-              'applicable; paper numbers from He et al. 2019.', '']
+    cells = 'mean ± std [95% CI] over seeds' if seeds > 1 else f'one value each ({NO_INTERVAL})'
+    lines += [
+        f'Seeds: {spec.seeds} (n = {seeds}); cells: {cells}. "-": not run / not '
+        'applicable; paper numbers from He et al. 2019.',
+        '',
+    ]
     lines += [f'Method. {METHOD[0]}', f'{METHOD[1]}', '']
     if any(row['paper_approx'] for row in rows):
-        lines += [f'{APPROX}: approximate paper number (recalled, not checked against the '
-                  'paper).', '']
+        lines += [
+            f'{APPROX}: approximate paper number (recalled, not checked against the paper).',
+            '',
+        ]
     if any(row['stale'] for row in rows):
-        lines += [f'{STALE}: computed by other code than the current (kept with --reuse-stale; '
-                  'rerun without it to refresh).', '']
+        lines += [
+            f'{STALE}: computed by other code than the current (kept with --reuse-stale; '
+            'rerun without it to refresh).',
+            '',
+        ]
     for title, columns in TABLES:
         header = ['rung'] + [f'{c} (ours)' for c in columns] + [f'{c} (paper)' for c in columns]
-        lines += [f'## {title}', '', '| ' + ' | '.join(header) + ' |',
-                  '|' + '---|' * len(header)]
+        lines += [f'## {title}', '', '| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
         for row in rows:
             ours = [_ours(row, c, seeds) for c in columns]
-            paper = [_paper(row['paper'].get(c), c in row['paper_approx'])  # type: ignore
-                     for c in columns]
+            paper = [
+                _paper(row['paper'].get(c), c in row['paper_approx'])  # type: ignore
+                for c in columns
+            ]
             lines.append('| ' + ' | '.join([str(row['rung'])] + ours + paper) + ' |')
         lines.append('')
     diffs = differences(rows)
     if diffs:
-        lines += ['## Paired differences (same seed)', '',
-                  ('Percentage points, rung minus reference' + (
-                      '; * and bold: the 95% interval excludes 0.' if seeds > 1
-                      else f' ({NO_INTERVAL}).')), '',
-                  '| rung | minus | ' + ' | '.join(METRICS) + ' |',
-                  '|' + '---|' * (2 + len(METRICS))]
+        lines += [
+            '## Paired differences (same seed)',
+            '',
+            (
+                'Percentage points, rung minus reference'
+                + (
+                    '; * and bold: the 95% interval excludes 0.'
+                    if seeds > 1
+                    else f' ({NO_INTERVAL}).'
+                )
+            ),
+            '',
+            '| rung | minus | ' + ' | '.join(METRICS) + ' |',
+            '|' + '---|' * (2 + len(METRICS)),
+        ]
         pairs = list(dict.fromkeys((rung, ref) for rung, ref, _, _ in diffs))
         table = {(rung, ref, m): d for rung, ref, m, d in diffs}
         for rung, ref in pairs:
-            cells_ = [_diff_cell(table[(rung, ref, m)]) if (rung, ref, m) in table else '-'
-                      for m in METRICS]
+            cells_ = [
+                _diff_cell(table[(rung, ref, m)]) if (rung, ref, m) in table else '-'
+                for m in METRICS
+            ]
             lines.append(f'| {rung} | {ref} | ' + ' | '.join(cells_) + ' |')
         lines.append('')
     if teachers:
@@ -260,25 +318,63 @@ def csv_text(rows: List[Row]) -> str:
     paper number, ``stale`` a value from a record of other code (``--reuse-stale``)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(['rung', 'minus', 'metric', 'mean', 'std', 'n', 'ci_low', 'ci_high', 'paper',
-                     'paper_approx', 'stale'])
+    writer.writerow(
+        [
+            'rung',
+            'minus',
+            'metric',
+            'mean',
+            'std',
+            'n',
+            'ci_low',
+            'ci_high',
+            'paper',
+            'paper_approx',
+            'stale',
+        ]
+    )
     for row in rows:
         per_class = sorted(k for k in row['values'] if k not in METRICS)  # type: ignore
         for column in METRICS + per_class:
             s = summarize(list(_values(row, column).values()))
             paper = row['paper'].get(column)  # type: ignore[union-attr]
-            writer.writerow([row['rung'], '', column, _fmt(s.mean), _fmt(s.std), s.n,
-                             _fmt(s.low), _fmt(s.high), '' if paper is None else paper,
-                             int(column in row['paper_approx']),  # type: ignore[operator]
-                             int(column in row['stale'])])  # type: ignore[operator]
+            writer.writerow(
+                [
+                    row['rung'],
+                    '',
+                    column,
+                    _fmt(s.mean),
+                    _fmt(s.std),
+                    s.n,
+                    _fmt(s.low),
+                    _fmt(s.high),
+                    '' if paper is None else paper,
+                    int(column in row['paper_approx']),  # type: ignore[operator]
+                    int(column in row['stale']),
+                ]
+            )  # type: ignore[operator]
     for rung, ref, metric, d in differences(rows):
-        writer.writerow([rung, ref, metric, _fmt(d.mean), _fmt(d.std), d.n, _fmt(d.low),
-                         _fmt(d.high), '', '', ''])
+        writer.writerow(
+            [
+                rung,
+                ref,
+                metric,
+                _fmt(d.mean),
+                _fmt(d.std),
+                d.n,
+                _fmt(d.low),
+                _fmt(d.high),
+                '',
+                '',
+                '',
+            ]
+        )
     return out.getvalue()
 
 
 def _save(fig, path: str) -> None:
     import matplotlib.pyplot as plt
+
     buffer = io.BytesIO()
     fig.savefig(buffer, format='png', dpi=110)
     plt.close(fig)
@@ -287,8 +383,10 @@ def _save(fig, path: str) -> None:
 
 def _pyplot():
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -319,13 +417,19 @@ def plot(rows: List[Row], path: str, title: str) -> None:
         ax.set_xticklabels(names, rotation=35, ha='right', fontsize=8)
         ax.set_title(TITLES[column])
         ax.set_ylabel('%')
-        bounds = [v for s in summaries if s.n for v in (s.low if s.has_interval else s.mean,
-                                                       s.high if s.has_interval else s.mean)]
+        bounds = [
+            v
+            for s in summaries
+            if s.n
+            for v in (s.low if s.has_interval else s.mean, s.high if s.has_interval else s.mean)
+        ]
         if bounds:
             low, high = min(bounds), max(bounds)
             ax.set_ylim(max(0.0, low - (high - low) - 5), min(100.0, high + (high - low) + 5))
-    fig.suptitle(title + (f' ({NO_INTERVAL} where n = 1)' if any_single else
-                          ' (bars: 95% t-interval over seeds)'))
+    fig.suptitle(
+        title
+        + (f' ({NO_INTERVAL} where n = 1)' if any_single else ' (bars: 95% t-interval over seeds)')
+    )
     fig.tight_layout()
     _save(fig, path)
 
@@ -353,10 +457,16 @@ def plot_transfer(rows: List[Row], path: str, title: str) -> None:
                 continue
             xs.append(x.mean)
             ys.append(y.mean)
-            ours_ax.errorbar(x.mean, y.mean, xerr=_error(x), yerr=_error(y), fmt='o',
-                             capsize=3, color='tab:blue')
-            ours_ax.annotate(str(row['rung']), (x.mean, y.mean), fontsize=7,
-                             xytext=(4, 4), textcoords='offset points')
+            ours_ax.errorbar(
+                x.mean, y.mean, xerr=_error(x), yerr=_error(y), fmt='o', capsize=3, color='tab:blue'
+            )
+            ours_ax.annotate(
+                str(row['rung']),
+                (x.mean, y.mean),
+                fontsize=7,
+                xytext=(4, 4),
+                textcoords='offset points',
+            )
         ours_ax.set_title(f'ours: {metric} vs top-1\n{_rho_text(xs, ys)}', fontsize=9)
         px, py = [], []
         for row in rows:
@@ -365,14 +475,27 @@ def plot_transfer(rows: List[Row], path: str, title: str) -> None:
                 px.append(paper['top1'])  # type: ignore[index]
                 py.append(paper[metric])  # type: ignore[index]
                 paper_ax.plot(px[-1], py[-1], 'o', color='tab:orange')
-                paper_ax.annotate(str(row['rung']), (px[-1], py[-1]), fontsize=7,
-                                  xytext=(4, 4), textcoords='offset points')
-        paper_ax.set_title(f'paper (He et al. 2019): {metric} vs top-1\n{_rho_text(px, py)}',
-                           fontsize=9)
+                paper_ax.annotate(
+                    str(row['rung']),
+                    (px[-1], py[-1]),
+                    fontsize=7,
+                    xytext=(4, 4),
+                    textcoords='offset points',
+                )
+        paper_ax.set_title(
+            f'paper (He et al. 2019): {metric} vs top-1\n{_rho_text(px, py)}', fontsize=9
+        )
         for ax, points in ((ours_ax, xs), (paper_ax, px)):
             if not points:
-                ax.text(0.5, 0.5, 'no rung has both numbers', transform=ax.transAxes,
-                        ha='center', va='center', fontsize=9)
+                ax.text(
+                    0.5,
+                    0.5,
+                    'no rung has both numbers',
+                    transform=ax.transAxes,
+                    ha='center',
+                    va='center',
+                    fontsize=9,
+                )
             ax.set_xlabel('ImageNet top-1 (%)' if ax is paper_ax else 'top-1 (%)')
             ax.set_ylabel(f'{metric} (%)')
             ax.grid(alpha=0.3)
@@ -381,8 +504,12 @@ def plot_transfer(rows: List[Row], path: str, title: str) -> None:
     _save(fig, path)
 
 
-def write_report(spec: LadderSpec, records: Dict[str, dict], note: str = '',
-                 code: Optional[Dict[str, Any]] = None) -> Dict[str, str]:
+def write_report(
+    spec: LadderSpec,
+    records: Dict[str, dict],
+    note: str = '',
+    code: Optional[Dict[str, Any]] = None,
+) -> Dict[str, str]:
     """Write ``report.md``, ``report.csv``, ``report.png`` (bars) and ``report_transfer.png``
     (top-1 against mAP / mIoU) into the ladder's work dir.
 
@@ -395,7 +522,8 @@ def write_report(spec: LadderSpec, records: Dict[str, dict], note: str = '',
     paths['transfer'] = osp.join(spec.work_dir, 'report_transfer.png')
     atomic_write_bytes(
         markdown(spec, rows, note, teacher_lines(spec, records), records, code).encode(),
-        paths['md'])
+        paths['md'],
+    )
     atomic_write_bytes(csv_text(rows).encode(), paths['csv'])
     title = f'ladder {spec.name}' + (' (toy scale, synthetic data)' if note else '')
     plot(rows, paths['png'], title)

@@ -1,4 +1,5 @@
 """Run a ladder: for each seed and rung, classify -> convert -> detect -> segment, resumably."""
+
 import json
 import os
 import os.path as osp
@@ -45,14 +46,19 @@ class Progress:
             return 'ETA unknown'
         mean_all = sum(known) / len(known) if known else current[0]  # type: ignore[index]
         ahead = self.remaining[1:] if current is not None else self.remaining
-        left = sum(sum(self.seconds[k]) / len(self.seconds[k]) if k in self.seconds else mean_all
-                   for k in ahead) + (current[1] if current is not None else 0.0)
+        left = sum(
+            sum(self.seconds[k]) / len(self.seconds[k]) if k in self.seconds else mean_all
+            for k in ahead
+        ) + (current[1] if current is not None else 0.0)
         return f'ETA {duration(left)}'
 
     def start(self, step: Step, remaining_kinds: List[str]) -> None:
         self.remaining = remaining_kinds
-        print(f'[ladder {self.name}] step {self.done + 1}/{self.total}: {step.kind} '
-              f'rung {step.rung.name!r} seed {step.seed} ({self.eta()})', flush=True)
+        print(
+            f'[ladder {self.name}] step {self.done + 1}/{self.total}: {step.kind} '
+            f'rung {step.rung.name!r} seed {step.seed} ({self.eta()})',
+            flush=True,
+        )
 
     def finish(self, step: Step, seconds: Optional[float]) -> None:
         self.done += 1
@@ -119,14 +125,23 @@ class LadderRunner:
         if record is None and self.reuse_stale:
             record = self.book.lookup_stale(step.step_id, config_key)
             if record is not None:
-                print('[ladder]   the code changed since this step ran; its result is reused '
-                      '(--reuse-stale) and marked stale in the report', flush=True)
+                print(
+                    '[ladder]   the code changed since this step ran; its result is reused '
+                    '(--reuse-stale) and marked stale in the report',
+                    flush=True,
+                )
         if record is not None:
             return record, False
         step_dir = self._step_dir(step)
         self._claim(step_dir, key)
-        record = dict(key=key, config_key=config_key, code=self.code, step=step.step_id,
-                      inputs=inputs, **execute(step_dir))
+        record = dict(
+            key=key,
+            config_key=config_key,
+            code=self.code,
+            step=step.step_id,
+            inputs=inputs,
+            **execute(step_dir),
+        )
         self.book.write(step.step_id, record)
         return record, True
 
@@ -149,8 +164,14 @@ class LadderRunner:
         with open(key_file, 'w') as f:
             f.write(key)
 
-    def _train_and_test(self, step_dir: str, auto_scale_lr: bool, step_launch: Launch,
-                        kind: str, max_epochs: Optional[int]) -> Dict[str, Any]:
+    def _train_and_test(
+        self,
+        step_dir: str,
+        auto_scale_lr: bool,
+        step_launch: Launch,
+        kind: str,
+        max_epochs: Optional[int],
+    ) -> Dict[str, Any]:
         """Train, then evaluate on the test split in the same process (the stack's start-up is
         paid once per step): the child writes ``metrics.json`` atomically after the test, and
         the record is written only once it exists, so a step killed in either phase reruns
@@ -163,36 +184,49 @@ class LadderRunner:
             args.append('--auto-scale-lr')
         if osp.isfile(osp.join(step_dir, 'last_checkpoint')):
             args.append('--resume')
-        watch = StepProgress(f'[ladder {self.spec.name}]   {kind}', max_epochs,
-                             ladder_eta=self.progress.eta if self.progress else None)
-        launch.run_logged(launch.command('tricks_mm.cli.train', args, step_launch), log,
-                          self.echo, on_line=watch)
+        watch = StepProgress(
+            f'[ladder {self.spec.name}]   {kind}',
+            max_epochs,
+            ladder_eta=self.progress.eta if self.progress else None,
+        )
+        launch.run_logged(
+            launch.command('tricks_mm.cli.train', args, step_launch), log, self.echo, on_line=watch
+        )
         with open(osp.join(step_dir, 'last_checkpoint')) as f:
             checkpoint = f.read().strip()
         with open(metrics_path) as f:
             metrics = json.load(f)
-        return dict(outputs=dict(config=config_path, checkpoint=checkpoint,
-                                 metrics=metrics_path), metrics=metrics)
+        return dict(
+            outputs=dict(config=config_path, checkpoint=checkpoint, metrics=metrics_path),
+            metrics=metrics,
+        )
 
     def _prepare(self, step: Step, cfg: Config, inputs: List[str], task_name: str):
         """Key and runner of a train + test step of ``task_name``, at that task's launch size;
         a total batch that silently differs from the config's reference is refused here."""
         auto_scale_lr = getattr(self.spec, task_name).auto_scale_lr
         step_launch = task_launch(self.spec, task_name)
-        batch = effective_batch(cfg, step_launch.world_size, auto_scale_lr,
-                                f'step {step.step_id} ({task_name})')
+        batch = effective_batch(
+            cfg, step_launch.world_size, auto_scale_lr, f'step {step.step_id} ({task_name})'
+        )
         text = cfg.pretty_text
-        key = step_key(step.kind, text, inputs,
-                       extra=dict(launch=asdict(step_launch), auto_scale_lr=auto_scale_lr))
+        key = step_key(
+            step.kind,
+            text,
+            inputs,
+            extra=dict(launch=asdict(step_launch), auto_scale_lr=auto_scale_lr),
+        )
 
         max_epochs = cfg.train_cfg.get('max_epochs')  # None for an iteration-based loop
 
         def execute(step_dir: str) -> Dict[str, Any]:
             with open(osp.join(step_dir, 'config.py'), 'w') as f:
                 f.write(text)
-            return dict(self._train_and_test(step_dir, auto_scale_lr, step_launch, step.kind,
-                                             max_epochs),
-                        batch=batch, launch=asdict(step_launch))
+            return dict(
+                self._train_and_test(step_dir, auto_scale_lr, step_launch, step.kind, max_epochs),
+                batch=batch,
+                launch=asdict(step_launch),
+            )
 
         return key, inputs, execute
 
@@ -204,8 +238,9 @@ class LadderRunner:
         record = self.results[teacher_step.step_id]
         # the config is executed by the student's run: take the one this ladder wrote, not a
         # path read back from a record
-        teacher = dict(config=self._classifier_config(teacher_step),
-                       checkpoint=record['outputs']['checkpoint'])
+        teacher = dict(
+            config=self._classifier_config(teacher_step), checkpoint=record['outputs']['checkpoint']
+        )
         imported = record.get('provenance', {}).get('input_normalization')
         if imported is not None:  # a published teacher: the student sees what it saw
             teacher['normalization'] = imported
@@ -237,36 +272,54 @@ class LadderRunner:
         evaluate = task.config is not None
         # the evaluation data is part of the step: hash its config as the other steps do
         eval_text = task_config_text(task) if evaluate else ''
-        key = step_key('import', eval_text, [rung.checkpoint],
-                       extra=dict(options, cfg_options=task.cfg_options))
+        key = step_key(
+            'import',
+            eval_text,
+            [rung.checkpoint],
+            extra=dict(options, cfg_options=task.cfg_options),
+        )
 
         def execute(step_dir: str) -> Dict[str, Any]:
             out = osp.join(step_dir, 'classifier.pth')
             config = osp.join(step_dir, 'classifier.py')
-            meta = import_classifier(rung.checkpoint, out, rung.source, rung.arch, rung.top1,
-                                     rung.ema, config_out=config)
-            record = dict(outputs=dict(config=config, checkpoint=out),
-                          metrics={} if rung.top1 is None else {'accuracy/top1': rung.top1},
-                          top1_kind='published',
-                          provenance={k: v for k, v in meta.items() if k != 'cfg'})
+            meta = import_classifier(
+                rung.checkpoint, out, rung.source, rung.arch, rung.top1, rung.ema, config_out=config
+            )
+            record = dict(
+                outputs=dict(config=config, checkpoint=out),
+                metrics={} if rung.top1 is None else {'accuracy/top1': rung.top1},
+                top1_kind='published',
+                provenance={k: v for k, v in meta.items() if k != 'cfg'},
+            )
             if evaluate:
-                record.update(self._evaluate_imported(step_dir, config, out),
-                              top1_kind='evaluated')
+                record.update(self._evaluate_imported(step_dir, config, out), top1_kind='evaluated')
             return record
 
         return key, [rung.checkpoint], execute
 
-    def _evaluate_imported(self, step_dir: str, classifier_config: str,
-                           checkpoint: str) -> Dict[str, Any]:
+    def _evaluate_imported(
+        self, step_dir: str, classifier_config: str, checkpoint: str
+    ) -> Dict[str, Any]:
         config_path = osp.join(step_dir, 'eval_config.py')
         with open(config_path, 'w') as f:
             f.write(imported_eval_config(self.spec.classify, classifier_config).pretty_text)
         metrics_path = osp.join(step_dir, 'metrics.json')
         launch.run_logged(
-            launch.command('tricks_mm.cli.test',
-                           [config_path, checkpoint, '--work-dir', osp.join(step_dir, 'test'),
-                            '--out-metrics', metrics_path], self.spec.launch),
-            osp.join(step_dir, 'run.log'), self.echo)
+            launch.command(
+                'tricks_mm.cli.test',
+                [
+                    config_path,
+                    checkpoint,
+                    '--work-dir',
+                    osp.join(step_dir, 'test'),
+                    '--out-metrics',
+                    metrics_path,
+                ],
+                self.spec.launch,
+            ),
+            osp.join(step_dir, 'run.log'),
+            self.echo,
+        )
         with open(metrics_path) as f:
             return dict(metrics=json.load(f))
 
@@ -293,8 +346,10 @@ class LadderRunner:
             return {}
         arch = self._result(step, 'convert')['provenance']['architecture']
         if arch.get('depth') is None or arch.get('variant') is None:
-            raise ValueError(f'rung {step.rung.name!r}: the converted backbone has no known '
-                             f'depth/variant ({arch!r}); rerun its convert step')
+            raise ValueError(
+                f'rung {step.rung.name!r}: the converted backbone has no known '
+                f'depth/variant ({arch!r}); rerun its convert step'
+            )
         out = dict(depth=arch['depth'], variant=arch['variant'])
         if step.rung.checkpoint is not None:
             out['stem_channels'] = arch['stem_channels']
@@ -307,8 +362,9 @@ class LadderRunner:
             convert = self._result(step, 'convert')
             pretrained = convert['outputs']['backbone']
             normalization = convert.get('provenance', {}).get('input_normalization')
-        cfg = downstream_config(task, step.seed, self._backbone_arch(step), pretrained,
-                                normalization)
+        cfg = downstream_config(
+            task, step.seed, self._backbone_arch(step), pretrained, normalization
+        )
         return self._prepare(step, cfg, [pretrained] if pretrained else [], task_name)
 
     def _plan_detect(self, step: Step):

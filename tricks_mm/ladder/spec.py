@@ -6,6 +6,7 @@ anything runs, with errors that name the bad field. Config paths are written as 
 (``configs/...``) and resolve to the installed package's copy when the current directory has
 none (:func:`tricks_mm.utils.paths.resolve_config`).
 """
+
 import os.path as osp
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
@@ -40,6 +41,7 @@ class TaskSpec:
         launch: keys of :class:`Launch` overriding the ladder's ``launch`` for this task, e.g.
             ``dict(nproc_per_node=4)`` for mmseg's 4 GPUs x 4 images FCN in an 8-GPU ladder.
     """
+
     config: Optional[str] = None
     overlays: List[str] = field(default_factory=list)
     cfg_options: Dict[str, Any] = field(default_factory=dict)
@@ -71,6 +73,7 @@ class Rung:
         top1: the published top-1 of ``checkpoint``.
         ema: import the EMA weights of a timm ``train.py`` checkpoint.
     """
+
     name: str
     cls_config: Optional[str] = None
     cls_options: Dict[str, Any] = field(default_factory=dict)
@@ -95,6 +98,7 @@ class Launch:
     The process count lives in ``nnodes`` x ``nproc_per_node`` only (never in the extra args), so
     the ladder knows every step's world size and total batch.
     """
+
     launcher: str = 'none'
     nproc_per_node: int = 1
     nnodes: int = 1
@@ -108,26 +112,44 @@ class Launch:
 
 
 #: Extra launcher arguments that would change the process count behind the ladder's back.
-_SIZE_ARGS = ('--nproc_per_node', '--nproc-per-node', '--nnodes', '--nodes', '-N', '--ntasks',
-              '-n', '--ntasks-per-node', '--tasks-per-node')
+_SIZE_ARGS = (
+    '--nproc_per_node',
+    '--nproc-per-node',
+    '--nnodes',
+    '--nodes',
+    '-N',
+    '--ntasks',
+    '-n',
+    '--ntasks-per-node',
+    '--tasks-per-node',
+)
 
 
 def make_launch(raw: Dict[str, Any], where: str) -> Launch:
     """A validated :class:`Launch` from its dict (``where`` names it in errors)."""
     unknown = set(raw) - set(Launch.__dataclass_fields__)
-    _require(not unknown, f'{where} has unknown keys {sorted(unknown)}; '
-             f'allowed: {sorted(Launch.__dataclass_fields__)}')
+    _require(
+        not unknown,
+        f'{where} has unknown keys {sorted(unknown)}; '
+        f'allowed: {sorted(Launch.__dataclass_fields__)}',
+    )
     launch = Launch(**raw)
-    _require(launch.launcher in ('none', 'pytorch', 'slurm'),
-             f"{where}.launcher must be 'none', 'pytorch' or 'slurm', got {launch.launcher!r}")
+    _require(
+        launch.launcher in ('none', 'pytorch', 'slurm'),
+        f"{where}.launcher must be 'none', 'pytorch' or 'slurm', got {launch.launcher!r}",
+    )
     for name in ('nproc_per_node', 'nnodes'):
         value = getattr(launch, name)
-        _require(isinstance(value, int) and not isinstance(value, bool) and value >= 1,
-                 f'{where}.{name} must be an int >= 1, got {value!r}')
+        _require(
+            isinstance(value, int) and not isinstance(value, bool) and value >= 1,
+            f'{where}.{name} must be an int >= 1, got {value!r}',
+        )
     for arg in list(launch.torchrun_args) + list(launch.srun_args):
-        _require(str(arg).split('=')[0] not in _SIZE_ARGS,
-                 f'{where}: {arg!r} in torchrun_args/srun_args sets the process count; use '
-                 f'{where}.nproc_per_node / {where}.nnodes instead')
+        _require(
+            str(arg).split('=')[0] not in _SIZE_ARGS,
+            f'{where}: {arg!r} in torchrun_args/srun_args sets the process count; use '
+            f'{where}.nproc_per_node / {where}.nnodes instead',
+        )
     return launch
 
 
@@ -160,8 +182,11 @@ def _require(cond: bool, message: str) -> None:
 
 def _task(raw: Dict[str, Any], name: str, needs_config: bool) -> TaskSpec:
     unknown = set(raw) - set(TaskSpec.__dataclass_fields__)
-    _require(not unknown, f'ladder.{name} has unknown keys {sorted(unknown)}; '
-             f'allowed: {sorted(TaskSpec.__dataclass_fields__)}')
+    _require(
+        not unknown,
+        f'ladder.{name} has unknown keys {sorted(unknown)}; '
+        f'allowed: {sorted(TaskSpec.__dataclass_fields__)}',
+    )
     spec = TaskSpec(**raw)
     if spec.config is not None:
         spec.config = resolve_config(spec.config)
@@ -178,17 +203,24 @@ _DOWNLOAD_HINT = 'download it first (README.md, "Bring your own classifier")'
 
 
 def _check_checkpoint_rung(rung: Rung) -> None:
-    _require(rung.cls_config is None,
-             f'rung {rung.name!r} names both cls_config and checkpoint: a rung either trains a '
-             'classifier or imports a published one')
-    _require(rung.teacher is None,
-             f'rung {rung.name!r}: a checkpoint rung is not trained, so it takes no teacher')
-    _require(rung.source in ('auto', 'timm', 'torchvision', 'mmpretrain'),
-             f"rung {rung.name!r}: source must be 'auto', 'timm', 'torchvision' or "
-             f"'mmpretrain', got {rung.source!r}")
-    _require(osp.isfile(rung.checkpoint),
-             f'rung {rung.name!r}: checkpoint {rung.checkpoint!r} does not exist; '
-             + _DOWNLOAD_HINT)
+    _require(
+        rung.cls_config is None,
+        f'rung {rung.name!r} names both cls_config and checkpoint: a rung either trains a '
+        'classifier or imports a published one',
+    )
+    _require(
+        rung.teacher is None,
+        f'rung {rung.name!r}: a checkpoint rung is not trained, so it takes no teacher',
+    )
+    _require(
+        rung.source in ('auto', 'timm', 'torchvision', 'mmpretrain'),
+        f"rung {rung.name!r}: source must be 'auto', 'timm', 'torchvision' or "
+        f"'mmpretrain', got {rung.source!r}",
+    )
+    _require(
+        osp.isfile(rung.checkpoint),
+        f'rung {rung.name!r}: checkpoint {rung.checkpoint!r} does not exist; ' + _DOWNLOAD_HINT,
+    )
 
 
 def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
@@ -212,29 +244,43 @@ def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
     for rung in rungs:
         if rung.cls_config is not None:
             rung.cls_config = resolve_config(rung.cls_config)
-            _require(osp.isfile(rung.cls_config),
-                     f'rung {rung.name!r}: cls_config {rung.cls_config!r} does not exist')
+            _require(
+                osp.isfile(rung.cls_config),
+                f'rung {rung.name!r}: cls_config {rung.cls_config!r} does not exist',
+            )
         if rung.checkpoint is not None:
             _check_checkpoint_rung(rung)
         else:
-            stray = [k for k in ('source', 'arch', 'top1', 'ema')
-                     if getattr(rung, k) != Rung.__dataclass_fields__[k].default]
+            stray = [
+                k
+                for k in ('source', 'arch', 'top1', 'ema')
+                if getattr(rung, k) != Rung.__dataclass_fields__[k].default
+            ]
             _require(not stray, f'rung {rung.name!r} sets {stray} but no checkpoint')
         if rung.teacher is not None:
-            _require(rung.teacher in names and rung.teacher != rung.name,
-                     f'rung {rung.name!r}: teacher {rung.teacher!r} is not another rung '
-                     f'(rungs: {names})')
-            _require(names.index(rung.teacher) < names.index(rung.name),
-                     f'rung {rung.name!r}: its teacher {rung.teacher!r} must come earlier')
+            _require(
+                rung.teacher in names and rung.teacher != rung.name,
+                f'rung {rung.name!r}: teacher {rung.teacher!r} is not another rung '
+                f'(rungs: {names})',
+            )
+            _require(
+                names.index(rung.teacher) < names.index(rung.name),
+                f'rung {rung.name!r}: its teacher {rung.teacher!r} must come earlier',
+            )
         unknown = set(rung.paper) - {'top1', 'mAP', 'pixAcc', 'mIoU'}
         _require(not unknown, f'rung {rung.name!r}: unknown paper metrics {sorted(unknown)}')
         stray = set(rung.paper_approx) - set(rung.paper)
-        _require(not stray, f'rung {rung.name!r}: paper_approx names {sorted(stray)}, which '
-                 f'are not in its paper numbers {sorted(rung.paper)}')
+        _require(
+            not stray,
+            f'rung {rung.name!r}: paper_approx names {sorted(stray)}, which '
+            f'are not in its paper numbers {sorted(rung.paper)}',
+        )
     launch = make_launch(raw.pop('launch', {}), 'ladder.launch')
     seeds = list(raw.pop('seeds', [0]))
-    _require(bool(seeds) and all(isinstance(s, int) for s in seeds),
-             f'ladder.seeds must be a non-empty list of ints, got {seeds!r}')
+    _require(
+        bool(seeds) and all(isinstance(s, int) for s in seeds),
+        f'ladder.seeds must be a non-empty list of ints, got {seeds!r}',
+    )
     spec = LadderSpec(
         name=name,
         work_dir=work_dir or raw.pop('work_dir', osp.join('work_dirs', name)),
@@ -245,7 +291,8 @@ def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
         seeds=seeds,
         launch=launch,
         synthetic_data=raw.pop('synthetic_data', None),
-        source=path)
+        source=path,
+    )
     raw.pop('work_dir', None)
     _require(not raw, f'{path}: unknown ladder keys {sorted(raw)}')
     for task in TASKS:

@@ -4,6 +4,7 @@ Every number comes from ``scipy.stats`` (``ttest_1samp`` / ``ttest_rel`` confide
 ``spearmanr``); this module only decides what is paired with what and what "no interval" means:
 a single run has no interval, and seeds are paired by their seed number, never by position.
 """
+
 import math
 import statistics
 from dataclasses import dataclass
@@ -18,12 +19,14 @@ METHOD = (
     'Intervals: 95% Student-t intervals over seeds, mean ± t(0.975, n-1)·s/√n '
     '(scipy.stats.ttest_1samp); a single run has no interval.',
     'Paired differences: rung minus reference seed by seed (same seed), 95% t-interval of the '
-    'per-seed differences (scipy.stats.ttest_rel); * marks an interval that excludes 0.')
+    'per-seed differences (scipy.stats.ttest_rel); * marks an interval that excludes 0.',
+)
 
 
 @dataclass(frozen=True)
 class Summary:
     """Mean, sample std, count and 95% t-interval of some values (``None`` where undefined)."""
+
     mean: Optional[float]
     std: Optional[float]
     n: int
@@ -74,22 +77,27 @@ def summarize(values: Sequence[float], confidence: float = CONFIDENCE) -> Summar
     return Summary(mean, std, n, float(ci.low), float(ci.high))
 
 
-def paired(values: Mapping[int, float], reference: Mapping[int, float],
-           confidence: float = CONFIDENCE) -> Summary:
+def paired(
+    values: Mapping[int, float], reference: Mapping[int, float], confidence: float = CONFIDENCE
+) -> Summary:
     """``values - reference`` over the seeds both have: mean difference and its t-interval.
 
     Seeds present in only one of the two, or NaN in either, are left out (n counts the pairs).
     """
-    seeds = sorted(s for s in set(values) & set(reference)
-                   if not (math.isnan(float(values[s])) or math.isnan(float(reference[s]))))
+    seeds = sorted(
+        s
+        for s in set(values) & set(reference)
+        if not (math.isnan(float(values[s])) or math.isnan(float(reference[s])))
+    )
     a = [float(values[s]) for s in seeds]
     b = [float(reference[s]) for s in seeds]
     diffs = [x - y for x, y in zip(a, b)]
     if len(diffs) < 2 or statistics.stdev(diffs) == 0:
         return summarize(diffs, confidence)
     ci = sps.ttest_rel(a, b).confidence_interval(confidence)
-    return Summary(statistics.fmean(diffs), statistics.stdev(diffs), len(diffs),
-                   float(ci.low), float(ci.high))
+    return Summary(
+        statistics.fmean(diffs), statistics.stdev(diffs), len(diffs), float(ci.low), float(ci.high)
+    )
 
 
 def spearman(x: Sequence[float], y: Sequence[float]) -> Tuple[Optional[float], Optional[float]]:
@@ -102,4 +110,3 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> Tuple[Optional[float], O
     result = sps.spearmanr(x, y)
     rho, p = float(result.statistic), float(result.pvalue)
     return rho, (None if math.isnan(p) else p)
-

@@ -1,4 +1,5 @@
 """One step of a ladder (seed x rung x kind) and its id, shared by the runner and the report."""
+
 import re
 from dataclasses import dataclass
 

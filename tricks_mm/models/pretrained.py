@@ -3,6 +3,7 @@
 mmengine's ``Pretrained`` init only warns on key mismatches; the BoT modules load their
 ``Pretrained`` init_cfg through :func:`load_strict` instead (see its docstring).
 """
+
 import re
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -21,9 +22,13 @@ def _head(keys: Sequence[str], n: int = 10) -> str:
     return ', '.join(keys[:n]) + more
 
 
-def load_strict(module: nn.Module, filename: str, prefix: Optional[str] = None,
-                map_location: Union[str, torch.device, None] = 'cpu',
-                exclude: Sequence[str] = ()) -> None:
+def load_strict(
+    module: nn.Module,
+    filename: str,
+    prefix: Optional[str] = None,
+    map_location: Union[str, torch.device, None] = 'cpu',
+    exclude: Sequence[str] = (),
+) -> None:
     """Load ``filename`` into ``module``; any missing, unexpected or misshaped key raises.
 
     mmengine's ``Pretrained`` init only warns on mismatches, which silently leaves e.g. a deep stem
@@ -52,24 +57,29 @@ def load_strict(module: nn.Module, filename: str, prefix: Optional[str] = None,
         state = {k: v for k, v in state.items() if not k.startswith('fc.')}
     if prefix:
         prefix = prefix if prefix.endswith('.') else prefix + '.'
-        kept = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        kept = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
         if not kept:
             raise CheckpointMismatchError(
                 f'no key of {filename!r} starts with prefix {prefix!r} (its keys begin '
-                f'[{_head(list(state), 5)}]): fix the init_cfg prefix')
+                f'[{_head(list(state), 5)}]): fix the init_cfg prefix'
+            )
         state = kept
     exclude = (exclude,) if isinstance(exclude, str) else tuple(exclude)
     for skip in exclude:
         if not any(k.startswith(skip) for k in state):
             raise CheckpointMismatchError(
                 f'exclude={list(exclude)!r}: no key of {filename!r} (after prefix {prefix!r}) '
-                f'starts with {skip!r}; its keys begin [{_head(list(state), 5)}]')
+                f'starts with {skip!r}; its keys begin [{_head(list(state), 5)}]'
+            )
     state = {k: v for k, v in state.items() if not any(k.startswith(s) for s in exclude)}
     own = module.state_dict()
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
-    shapes = [f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
-              for k, v in state.items() if k in own and v.shape != own[k].shape]
+    shapes = [
+        f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
+        for k, v in state.items()
+        if k in own and v.shape != own[k].shape
+    ]
     if missing or unexpected or shapes:
         raise CheckpointMismatchError(
             f'checkpoint {filename!r} (prefix {prefix!r}) does not match '
@@ -77,25 +87,28 @@ def load_strict(module: nn.Module, filename: str, prefix: Optional[str] = None,
             f'{len(unexpected)} unexpected keys [{_head(unexpected)}], {len(shapes)} shape '
             f'mismatches [{_head(shapes)}]. The checkpoint is probably of another variant or '
             'depth: convert the classifier of the same architecture with tools/transfer.py, or '
-            'fix the backbone arguments / the init_cfg prefix.')
+            'fix the backbone arguments / the init_cfg prefix.'
+        )
     module.load_state_dict(state, strict=True)
 
 
 _PRETRAINED_KEYS = {'type', 'checkpoint', 'prefix', 'map_location', 'exclude'}
 
 
-def split_pretrained(init_cfg: Union[dict, List[dict], None]) -> Tuple[Optional[dict],
-                                                                        List[dict]]:
+def split_pretrained(init_cfg: Union[dict, List[dict], None]) -> Tuple[Optional[dict], List[dict]]:
     """``(the Pretrained init_cfg or None, the other init_cfgs)``; unknown Pretrained keys raise."""
-    cfgs = [] if init_cfg is None else list(init_cfg) if isinstance(init_cfg, list) else [
-        init_cfg]
+    cfgs = [] if init_cfg is None else list(init_cfg) if isinstance(init_cfg, list) else [init_cfg]
     pretrained = [c for c in cfgs if c.get('type') == 'Pretrained']
     if len(pretrained) > 1:
         raise ValueError(f'at most one Pretrained init_cfg allowed, got {pretrained!r}')
     for cfg in pretrained:
         unknown = set(cfg) - _PRETRAINED_KEYS
         if unknown:
-            raise ValueError(f'unknown Pretrained init_cfg keys {sorted(unknown)} in {cfg!r}; '
-                             f'allowed: {sorted(_PRETRAINED_KEYS)}')
-    return (pretrained[0] if pretrained else None,
-            [c for c in cfgs if c.get('type') != 'Pretrained'])
+            raise ValueError(
+                f'unknown Pretrained init_cfg keys {sorted(unknown)} in {cfg!r}; '
+                f'allowed: {sorted(_PRETRAINED_KEYS)}'
+            )
+    return (
+        pretrained[0] if pretrained else None,
+        [c for c in cfgs if c.get('type') != 'Pretrained'],
+    )

@@ -15,6 +15,7 @@ A vs B is invisible: both have the same parameters, only the stride moves from t
 3x3 conv. Such a state dict yields ``variant=None`` and ``candidates=('a', 'b')``; the config
 decides (see :mod:`tricks_mm.transfer.tricks`).
 """
+
 from typing import Any, Dict, List, Mapping
 
 import torch
@@ -48,34 +49,48 @@ def infer_architecture(state_dict: Mapping[str, torch.Tensor]) -> Dict[str, Any]
     deep = 'conv1.0.weight' in state_dict
     stem = state_dict.get('conv1.0.weight' if deep else 'conv1.weight')
     if stem is None or 'bn1.weight' not in state_dict:
-        raise ValueError('not a BoTResNet state dict: no stem (conv1.weight or conv1.0.weight, '
-                         f'and bn1.weight); keys begin {list(state_dict)[:5]}')
+        raise ValueError(
+            'not a BoTResNet state dict: no stem (conv1.weight or conv1.0.weight, '
+            f'and bn1.weight); keys begin {list(state_dict)[:5]}'
+        )
     if not deep and tuple(stem.shape[-2:]) != (7, 7):
-        raise ValueError(f'conv1.weight has kernel {tuple(stem.shape[-2:])}: neither the 7x7 '
-                         'stem of ResNet-A/B nor the 3x3 deep stem (conv1.0) of ResNet-C/D')
+        raise ValueError(
+            f'conv1.weight has kernel {tuple(stem.shape[-2:])}: neither the 7x7 '
+            'stem of ResNet-A/B nor the 3x3 deep stem (conv1.0) of ResNet-C/D'
+        )
     counts = _blocks_per_stage(state_dict)
     bottleneck = 'layer1.0.conv3.weight' in state_dict
-    depths = [d for d, (block, stages) in ARCH.items()
-              if (block is Bottleneck) == bottleneck and counts and
-              tuple(counts) == stages[:len(counts)]]
+    depths = [
+        d
+        for d, (block, stages) in ARCH.items()
+        if (block is Bottleneck) == bottleneck and counts and tuple(counts) == stages[: len(counts)]
+    ]
     if len(depths) != 1:
         kind = 'bottleneck' if bottleneck else 'basic'
-        raise ValueError(f'{kind} blocks per stage {counts} match '
-                         f'{"no" if not depths else "several"} BoTResNet depths '
-                         f'({ {d: s for d, (_, s) in ARCH.items()} })')
-    shortcut_convs = [state_dict[k] for k in state_dict
-                      if k.endswith('.downsample.1.weight')]
+        raise ValueError(
+            f'{kind} blocks per stage {counts} match '
+            f'{"no" if not depths else "several"} BoTResNet depths '
+            f'({ {d: s for d, (_, s) in ARCH.items()} })'
+        )
+    shortcut_convs = [state_dict[k] for k in state_dict if k.endswith('.downsample.1.weight')]
     pooled = {w.dim() == 4 for w in shortcut_convs}
     if len(pooled) > 1:
-        raise ValueError('some shortcuts are pooled (downsample.1 = conv) and some are not '
-                         '(downsample.1 = norm): not one BoTResNet variant')
+        raise ValueError(
+            'some shortcuts are pooled (downsample.1 = conv) and some are not '
+            '(downsample.1 = norm): not one BoTResNet variant'
+        )
     if pooled == {True} and not deep:
         raise ValueError('pooled (ResNet-D) shortcuts with a 7x7 stem: no BoTResNet variant')
     if deep:
         candidates = ('d',) if pooled == {True} else ('c',) if pooled == {False} else ('c', 'd')
     else:
         candidates = ('a', 'b')
-    return dict(depth=depths[0], variant=candidates[0] if len(candidates) == 1 else None,
-                candidates=candidates, stem_channels=int(state_dict['bn1.weight'].shape[0]),
-                base_channels=int(state_dict['layer1.0.conv1.weight'].shape[0]),
-                in_channels=int(stem.shape[1]), num_stages=len(counts))
+    return dict(
+        depth=depths[0],
+        variant=candidates[0] if len(candidates) == 1 else None,
+        candidates=candidates,
+        stem_channels=int(state_dict['bn1.weight'].shape[0]),
+        base_channels=int(state_dict['layer1.0.conv1.weight'].shape[0]),
+        in_channels=int(stem.shape[1]),
+        num_stages=len(counts),
+    )

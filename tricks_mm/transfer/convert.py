@@ -10,6 +10,7 @@ shapes (:mod:`tricks_mm.transfer.architecture`), and the config the runner store
 ``meta.cfg`` is parsed, never run (:mod:`tricks_mm.engine.safe_config`). Only a config the user
 names with ``config=`` is executed, as any config the user runs.
 """
+
 import io
 import time
 from typing import Any, Dict, Optional, Tuple
@@ -28,34 +29,38 @@ from tricks_mm.utils.hashing import file_sha256
 BACKBONE_PREFIX = 'backbone.'
 
 
-def _source_config(checkpoint: Dict[str, Any], config: Optional[str]
-                   ) -> Tuple[Optional[Config], str]:
+def _source_config(
+    checkpoint: Dict[str, Any], config: Optional[str]
+) -> Tuple[Optional[Config], str]:
     """The classifier config and a note on where it came from (or why it is unknown)."""
     if config is not None:
         return Config.fromfile(config), f'read from {config} (named by the user)'
     text = checkpoint.get('meta', {}).get('cfg')
     if not text:
-        return None, ('unknown: the checkpoint stores no meta.cfg; pass --config for the '
-                      'tricks')
+        return None, ('unknown: the checkpoint stores no meta.cfg; pass --config for the tricks')
     if not isinstance(text, str):
         return None, f'unknown: meta.cfg is a {type(text).__name__}, not config text'
     try:
         return Config(read_literal_config(text)), 'parsed from meta.cfg (not executed)'
     except UnsafeConfigText as err:
-        return None, (f'unknown: meta.cfg is not plain literal assignments, so it was not read '
-                      f'(never executed): {err}; pass --config with the config you trust')
+        return None, (
+            f'unknown: meta.cfg is not plain literal assignments, so it was not read '
+            f'(never executed): {err}; pass --config with the config you trust'
+        )
 
 
-def _architecture(backbone: Dict[str, torch.Tensor], cfg: Optional[Config],
-                  cls_checkpoint: str) -> Dict[str, Any]:
+def _architecture(
+    backbone: Dict[str, torch.Tensor], cfg: Optional[Config], cls_checkpoint: str
+) -> Dict[str, Any]:
     """Depth / variant / widths from the weights; A vs B (invisible there) from the config
     merged with ``BoTResNet``'s defaults. A config that contradicts the weights is an error."""
-    inferred = infer_architecture({k[len(BACKBONE_PREFIX):]: v for k, v in backbone.items()})
+    inferred = infer_architecture({k[len(BACKBONE_PREFIX) :]: v for k, v in backbone.items()})
     candidates = inferred.pop('candidates')
     if cfg is None:
         if inferred['variant'] is None:
-            inferred['variant_note'] = (f'one of {list(candidates)}: the weights cannot tell '
-                                        'them apart; pass --config')
+            inferred['variant_note'] = (
+                f'one of {list(candidates)}: the weights cannot tell them apart; pass --config'
+            )
         return inferred
     settings = backbone_settings(cfg)
     variant = str(settings['variant']).lower()
@@ -63,15 +68,15 @@ def _architecture(backbone: Dict[str, torch.Tensor], cfg: Optional[Config],
         raise ValueError(
             f'{cls_checkpoint!r}: its config says depth {settings.get("depth")!r} variant '
             f'{variant!r} but its weights are depth {inferred["depth"]} variant '
-            f'{" or ".join(candidates)}; pass the config that trained it with --config')
+            f'{" or ".join(candidates)}; pass the config that trained it with --config'
+        )
     inferred['variant'] = variant
     return inferred
 
 
-def convert_classifier(cls_checkpoint: str,
-                       out: str,
-                       config: Optional[str] = None,
-                       top1: Optional[float] = None) -> Dict[str, Any]:
+def convert_classifier(
+    cls_checkpoint: str, out: str, config: Optional[str] = None, top1: Optional[float] = None
+) -> Dict[str, Any]:
     """Write the ``backbone.`` weights of a classifier checkpoint to ``out``.
 
     Args:
@@ -97,7 +102,8 @@ def convert_classifier(cls_checkpoint: str,
         sample = ', '.join(list(state_dict)[:5])
         raise ValueError(
             f'{cls_checkpoint!r} has no {BACKBONE_PREFIX!r} keys (first keys: {sample}); '
-            'expected a classifier checkpoint written by tools/train.py')
+            'expected a classifier checkpoint written by tools/train.py'
+        )
     cfg, config_note = _source_config(checkpoint, config)
     architecture = _architecture(backbone, cfg, cls_checkpoint)
     meta = dict(

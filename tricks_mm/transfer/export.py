@@ -5,6 +5,7 @@ for variant B, torchvision's; the classifier's ``head.fc`` becomes ``fc``. What 
 build is refused: variant A (stride on the 1x1 conv) exists in neither, torchvision has no deep
 stem, and neither has a non-64 base width.
 """
+
 import io
 from typing import Any, Dict, Optional
 
@@ -20,7 +21,8 @@ TARGETS = ('timm', 'torchvision')
 #: The plain ResNets ``timm.create_model`` builds by name (timm 1.0: no resnet18c/34c/18s/34s).
 TIMM_MODELS = frozenset(
     [f'resnet{d}{v}' for d in (18, 34, 50, 101, 152) for v in ('', 'd')]
-    + [f'resnet{d}{v}' for d in (50, 101, 152) for v in ('c', 's')])
+    + [f'resnet{d}{v}' for d in (50, 101, 152) for v in ('c', 's')]
+)
 
 
 def _variant(meta: Dict[str, Any], arch: Optional[str], choices, path: str) -> str:
@@ -34,12 +36,15 @@ def _variant(meta: Dict[str, Any], arch: Optional[str], choices, path: str) -> s
         return str(recorded).lower()
     if len(choices) == 1:
         return choices[0]
-    raise LayoutError(f'{path!r} records no variant (meta.architecture / meta.cfg) and the '
-                      f'weights fit {"/".join(choices).upper()}: pass --arch')
+    raise LayoutError(
+        f'{path!r} records no variant (meta.architecture / meta.cfg) and the '
+        f'weights fit {"/".join(choices).upper()}: pass --arch'
+    )
 
 
-def export_classifier(checkpoint: str, out: str, to: str, arch: Optional[str] = None
-                      ) -> Dict[str, Any]:
+def export_classifier(
+    checkpoint: str, out: str, to: str, arch: Optional[str] = None
+) -> Dict[str, Any]:
     """Write the classifier at ``checkpoint`` as a ``to`` (``timm``/``torchvision``) state dict.
 
     ``out`` ending in ``.safetensors`` is written with safetensors (timm reads both).
@@ -55,31 +60,46 @@ def export_classifier(checkpoint: str, out: str, to: str, arch: Optional[str] = 
     ckpt = safe_torch_load(checkpoint, map_location='cpu')
     state = ckpt.get('state_dict', ckpt)
     if not any(k.startswith('backbone.') for k in state) or 'head.fc.weight' not in state:
-        raise LayoutError(f'{checkpoint!r} is not a tricks_mm classifier checkpoint (needs '
-                          'backbone.* and head.fc.*; a converted backbone has no classifier)')
-    plain = {k[len('backbone.'):]: v for k, v in state.items() if k.startswith('backbone.')}
-    plain.update({k[len('head.'):]: v for k, v in state.items() if k.startswith('head.fc.')})
+        raise LayoutError(
+            f'{checkpoint!r} is not a tricks_mm classifier checkpoint (needs '
+            'backbone.* and head.fc.*; a converted backbone has no classifier)'
+        )
+    plain = {k[len('backbone.') :]: v for k, v in state.items() if k.startswith('backbone.')}
+    plain.update({k[len('head.') :]: v for k, v in state.items() if k.startswith('head.fc.')})
     layout = infer_layout(plain)
     variant = _variant(ckpt.get('meta') or {}, arch, layout.variants, checkpoint)
     if layout.depth < 50 and variant == 'a':
         variant = 'b'  # BasicBlock: A and B are the same network
     name = arch_name(layout.depth, variant, layout.stem_channels)
-    standard = layout.base_channels == 64 and layout.in_channels == 3 and (
-        layout.stem_channels == (128 if name.endswith('s') else 64))
-    fits = variant != 'a' and standard and (
-        to == 'timm' and name in TIMM_MODELS or to == 'torchvision' and variant == 'b')
+    standard = (
+        layout.base_channels == 64
+        and layout.in_channels == 3
+        and (layout.stem_channels == (128 if name.endswith('s') else 64))
+    )
+    fits = (
+        variant != 'a'
+        and standard
+        and (to == 'timm' and name in TIMM_MODELS or to == 'torchvision' and variant == 'b')
+    )
     if not fits:
         raise LayoutError(
             f'{to} has no ResNet of this architecture ({layout.describe()}, variant '
             f'{variant.upper()}, base width {layout.base_channels}): '
-            + ('variant A (stride on the 1x1 conv) exists in neither library' if variant == 'a'
-               else 'its widths are not the published 64-wide ones' if not standard
-               else 'torchvision has only variant B' if to == 'torchvision'
-               else f'timm.create_model has no {name!r}; it has {sorted(TIMM_MODELS)}'))
+            + (
+                'variant A (stride on the 1x1 conv) exists in neither library'
+                if variant == 'a'
+                else 'its widths are not the published 64-wide ones'
+                if not standard
+                else 'torchvision has only variant B'
+                if to == 'torchvision'
+                else f'timm.create_model has no {name!r}; it has {sorted(TIMM_MODELS)}'
+            )
+        )
     result = fit_backbone(plain, layout, variant)
     result.update({'fc.weight': plain['fc.weight'], 'fc.bias': plain['fc.bias']})
     if out.endswith('.safetensors'):
         from safetensors.torch import save
+
         atomic_write_bytes(save({k: v.contiguous() for k, v in result.items()}), out)
     else:
         buffer = io.BytesIO()

@@ -11,6 +11,7 @@ std=(0.229, 0.224, 0.225), scale=1, channel_order='RGB'`` (pixels in ``[0, 1]``)
 data preprocessors see 0-255 pixels loaded in BGR order by mmcv, so :func:`preprocessor_fields`
 rescales to 0-255 and sets ``bgr_to_rgb`` (mmdet/mmseg) or ``to_rgb`` (mmpretrain).
 """
+
 import os.path as osp
 from dataclasses import asdict, dataclass
 from typing import Any, Dict, Iterator, Mapping, Optional, Sequence, Tuple
@@ -39,6 +40,7 @@ class InputNormalization:
         scale: 255 when ``mean``/``std`` are in 0-255 pixel units, 1 when in ``[0, 1]``.
         channel_order: ``'RGB'`` or ``'BGR'``: the order the network's input channels are in.
     """
+
     mean: Tuple[float, float, float]
     std: Tuple[float, float, float]
     scale: float
@@ -50,8 +52,9 @@ class InputNormalization:
         if self.scale not in (1, 255):
             raise ValueError(f'scale must be 1 (values in [0, 1]) or 255, got {self.scale!r}')
         if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
-            raise ValueError(f'mean and std need 3 values and std > 0, got mean={self.mean!r}, '
-                             f'std={self.std!r}')
+            raise ValueError(
+                f'mean and std need 3 values and std > 0, got mean={self.mean!r}, std={self.std!r}'
+            )
 
     def as_dict(self) -> Dict[str, Any]:
         """Plain types, for a checkpoint's ``meta`` (weights-only loadable)."""
@@ -61,9 +64,12 @@ class InputNormalization:
 
     @classmethod
     def from_dict(cls, record: Mapping[str, Any]) -> 'InputNormalization':
-        return cls(mean=tuple(float(v) for v in record['mean']),
-                   std=tuple(float(v) for v in record['std']),
-                   scale=record['scale'], channel_order=record['channel_order'])
+        return cls(
+            mean=tuple(float(v) for v in record['mean']),
+            std=tuple(float(v) for v in record['std']),
+            scale=record['scale'],
+            channel_order=record['channel_order'],
+        )
 
     def pixels(self) -> Tuple[Tuple[float, ...], Tuple[float, ...]]:
         """``(mean, std)`` in 0-255 units and RGB order, the form two conventions compare in."""
@@ -76,16 +82,16 @@ class InputNormalization:
 
     def describe(self) -> str:
         mean, std = self.pixels()
-        return (f'{self.channel_order} input, mean={_fmt(mean)} std={_fmt(std)} '
-                f'(0-255 RGB terms)')
+        return f'{self.channel_order} input, mean={_fmt(mean)} std={_fmt(std)} (0-255 RGB terms)'
 
 
 TIMM_IMAGENET = InputNormalization(IMAGENET_MEAN, IMAGENET_STD, 1, 'RGB')
 TORCHVISION_IMAGENET = TIMM_IMAGENET
 #: mmpretrain's ImageNet configs: ``mean=[123.675, 116.28, 103.53], std=[58.395, 57.12,
 #: 57.375], to_rgb=True``.
-MMPRETRAIN_IMAGENET = InputNormalization((123.675, 116.28, 103.53), (58.395, 57.12, 57.375),
-                                         255, 'RGB')
+MMPRETRAIN_IMAGENET = InputNormalization(
+    (123.675, 116.28, 103.53), (58.395, 57.12, 57.375), 255, 'RGB'
+)
 
 
 def _fmt(values: Sequence[float]) -> str:
@@ -102,8 +108,12 @@ def from_preprocessor(cfg: Mapping[str, Any]) -> Optional[InputNormalization]:
         return None
     rgb = bool(cfg.get('to_rgb', False) or cfg.get('bgr_to_rgb', False))
     std = cfg.get('std') if cfg.get('std') is not None else (1.0, 1.0, 1.0)
-    return InputNormalization(tuple(float(v) for v in cfg['mean']),
-                              tuple(float(v) for v in std), 255, 'RGB' if rgb else 'BGR')
+    return InputNormalization(
+        tuple(float(v) for v in cfg['mean']),
+        tuple(float(v) for v in std),
+        255,
+        'RGB' if rgb else 'BGR',
+    )
 
 
 def preprocessor_fields(norm: InputNormalization, rgb_key: str) -> Dict[str, Any]:
@@ -113,17 +123,22 @@ def preprocessor_fields(norm: InputNormalization, rgb_key: str) -> Dict[str, Any
         rgb_key: ``'bgr_to_rgb'`` (mmdet, mmseg) or ``'to_rgb'`` (mmpretrain).
     """
     factor = 255.0 / norm.scale
-    return {'mean': [round(m * factor, 6) for m in norm.mean],
-            'std': [round(s * factor, 6) for s in norm.std],
-            rgb_key: norm.channel_order == 'RGB'}
+    return {
+        'mean': [round(m * factor, 6) for m in norm.mean],
+        'std': [round(s * factor, 6) for s in norm.std],
+        rgb_key: norm.channel_order == 'RGB',
+    }
 
 
-def mismatch(expected: InputNormalization, actual: InputNormalization,
-             tolerance: float = TOLERANCE) -> Optional[str]:
+def mismatch(
+    expected: InputNormalization, actual: InputNormalization, tolerance: float = TOLERANCE
+) -> Optional[str]:
     """``None`` if both are the same convention (see :data:`TOLERANCE`), else why not."""
     (m0, s0), (m1, s1) = expected.pixels(), actual.pixels()
-    worst = max(max(abs(a - b) / s for a, b, s in zip(m0, m1, s0)),
-                max(abs(a - b) / s for a, b, s in zip(s0, s1, s0)))
+    worst = max(
+        max(abs(a - b) / s for a, b, s in zip(m0, m1, s0)),
+        max(abs(a - b) / s for a, b, s in zip(s0, s1, s0)),
+    )
     if expected.channel_order != actual.channel_order:
         return f'channel order {expected.channel_order} vs {actual.channel_order}'
     if worst > tolerance:
@@ -135,8 +150,12 @@ class NormalizationMismatchError(ValueError):
     """A downstream data preprocessor normalises differently from the pretrained backbone."""
 
 
-def check_preprocessor(preprocessor: Mapping[str, Any], checkpoint_norm: InputNormalization,
-                       checkpoint: str, where: str = 'model.data_preprocessor') -> None:
+def check_preprocessor(
+    preprocessor: Mapping[str, Any],
+    checkpoint_norm: InputNormalization,
+    checkpoint: str,
+    where: str = 'model.data_preprocessor',
+) -> None:
     """Refuse a data preprocessor that does not match the checkpoint's input convention.
 
     Raises:
@@ -147,14 +166,16 @@ def check_preprocessor(preprocessor: Mapping[str, Any], checkpoint_norm: InputNo
         raise NormalizationMismatchError(
             f'{where} sets no mean/std but the backbone checkpoint {checkpoint!r} expects '
             f'{checkpoint_norm.describe()}; set {where} to '
-            f'{preprocessor_fields(checkpoint_norm, "bgr_to_rgb")}')
+            f'{preprocessor_fields(checkpoint_norm, "bgr_to_rgb")}'
+        )
     why = mismatch(checkpoint_norm, ours)
     if why is not None:
         raise NormalizationMismatchError(
             f'{where} ({ours.describe()}) does not match the input convention of the backbone '
             f'checkpoint {checkpoint!r} ({checkpoint_norm.describe()}): {why}. The backbone '
             f'would see differently normalised pixels than it was trained on; set {where} '
-            f'mean/std/bgr_to_rgb to {preprocessor_fields(checkpoint_norm, "bgr_to_rgb")}')
+            f'mean/std/bgr_to_rgb to {preprocessor_fields(checkpoint_norm, "bgr_to_rgb")}'
+        )
 
 
 def recorded_normalization(meta: Mapping[str, Any], cfg: Optional[Any]) -> Optional[Dict]:
@@ -178,8 +199,11 @@ def _pretrained_paths(node: Any, where: str) -> Iterator[Tuple[str, str]]:
     if isinstance(node, Mapping):
         init = node.get('init_cfg')
         for cfg in init if isinstance(init, (list, tuple)) else [init]:
-            if isinstance(cfg, Mapping) and cfg.get('type') == 'Pretrained' and \
-                    osp.isfile(str(cfg.get('checkpoint'))):
+            if (
+                isinstance(cfg, Mapping)
+                and cfg.get('type') == 'Pretrained'
+                and osp.isfile(str(cfg.get('checkpoint')))
+            ):
                 yield f'{where}.init_cfg', str(cfg['checkpoint'])
         for key, value in node.items():
             if key != 'init_cfg':
@@ -207,5 +231,9 @@ def check_config_normalization(cfg: Any) -> None:
         meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
         record = meta.get('input_normalization') if isinstance(meta, dict) else None
         if record:
-            check_preprocessor(preprocessor, InputNormalization.from_dict(record), path,
-                               where='model.data_preprocessor')
+            check_preprocessor(
+                preprocessor,
+                InputNormalization.from_dict(record),
+                path,
+                where='model.data_preprocessor',
+            )

@@ -4,6 +4,7 @@ What counts is what ran: a key the config leaves out takes the component's defau
 the component's own signature (``BoTResNet`` defaults to ``variant='d'`` and
 ``zero_init_residual=True``), never a guess of ours.
 """
+
 import inspect
 from typing import Any, Dict, List, Mapping, Optional
 
@@ -18,8 +19,11 @@ def _type_name(cfg: Mapping) -> str:
 
 def bot_resnet_defaults() -> Dict[str, Any]:
     """The keyword defaults of :class:`BoTResNet`, from its signature."""
-    return {name: p.default for name, p in inspect.signature(BoTResNet).parameters.items()
-            if p.default is not inspect.Parameter.empty}
+    return {
+        name: p.default
+        for name, p in inspect.signature(BoTResNet).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
 
 
 def backbone_settings(cfg: Config) -> Dict[str, Any]:
@@ -30,8 +34,10 @@ def backbone_settings(cfg: Config) -> Dict[str, Any]:
     """
     backbone = dict(cfg.model.get('backbone', {}))
     if _type_name(backbone) != 'BoTResNet':
-        raise ValueError(f"model.backbone.type is {backbone.get('type')!r}: provenance reads "
-                         'tricks_mm.BoTResNet classifiers only')
+        raise ValueError(
+            f'model.backbone.type is {backbone.get("type")!r}: provenance reads '
+            'tricks_mm.BoTResNet classifiers only'
+        )
     return {**bot_resnet_defaults(), **backbone}
 
 

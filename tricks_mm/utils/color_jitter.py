@@ -1,6 +1,7 @@
 """The paper's colour-jitter settings by name, shared by the batch stage
 (:mod:`tricks_mm.models.data_preprocessors.batch_color`) and the per-image switch
 (:mod:`tricks_mm.config.color_aug`), which may not import each other."""
+
 from typing import Dict, Union
 
 #: Colour jitter settings (mmpretrain ``ColorJitter`` arguments) by name.
@@ -22,13 +23,17 @@ def jitter_args(jitter: Union[str, dict]) -> dict:
     """mmpretrain ``ColorJitter`` arguments of a preset name or an explicit dict."""
     if isinstance(jitter, str):
         if jitter not in JITTER_PRESETS:
-            raise ValueError(f'unknown colour jitter preset {jitter!r}: use one of '
-                             f'{sorted(JITTER_PRESETS)} or a dict of ColorJitter arguments')
+            raise ValueError(
+                f'unknown colour jitter preset {jitter!r}: use one of '
+                f'{sorted(JITTER_PRESETS)} or a dict of ColorJitter arguments'
+            )
         return dict(JITTER_PRESETS[jitter])
     if not isinstance(jitter, dict):
         raise TypeError(f'jitter must be a preset name or a dict, got {type(jitter).__name__}')
     unknown = set(jitter) - set(JITTER_OPS)
     if unknown:
-        raise ValueError(f'unknown colour jitter argument(s) {sorted(unknown)}: the batch stage '
-                         f'takes {list(JITTER_OPS)}')
+        raise ValueError(
+            f'unknown colour jitter argument(s) {sorted(unknown)}: the batch stage '
+            f'takes {list(JITTER_OPS)}'
+        )
     return dict(jitter)

@@ -1,4 +1,5 @@
 """File digests: checkpoint provenance (``transfer``) and step keys (``ladder``) hash alike."""
+
 import hashlib
 
 

@@ -6,6 +6,7 @@ the package. A wheel carries a copy as package data in ``tricks_mm/.mim/configs`
 ``tools/train.py configs/...`` style paths and the demo work from any directory. Outputs
 (``work_dirs/``, ``data/``) stay relative to the current directory either way.
 """
+
 import os
 import os.path as osp
 
@@ -24,8 +25,9 @@ def configs_root() -> str:
         FileNotFoundError: neither exists (a wheel built without the configs).
     """
     checkout = osp.dirname(PACKAGE_DIR)
-    if osp.isfile(osp.join(checkout, 'pyproject.toml')) and osp.isdir(osp.join(checkout,
-                                                                               'configs')):
+    if osp.isfile(osp.join(checkout, 'pyproject.toml')) and osp.isdir(
+        osp.join(checkout, 'configs')
+    ):
         return osp.join(checkout, 'configs')
     packaged = osp.join(PACKAGE_DIR, '.mim', 'configs')
     if osp.isdir(packaged):
@@ -33,7 +35,8 @@ def configs_root() -> str:
     raise FileNotFoundError(
         f'tricks_mm finds no configs: neither a checkout ({checkout}/configs beside '
         f'pyproject.toml) nor the copy a wheel carries ({packaged}). Reinstall tricks_mm from a '
-        f'wheel built with `python -m build`, or install the checkout with `pip install -e .`.')
+        f'wheel built with `python -m build`, or install the checkout with `pip install -e .`.'
+    )
 
 
 def config_path(relative: str) -> str:
@@ -61,6 +64,6 @@ def resolve_config(path: str) -> str:
     if osp.isfile(path) or not path.startswith(PREFIX):
         return path
     try:
-        return config_path(path[len(PREFIX):])
+        return config_path(path[len(PREFIX) :])
     except FileNotFoundError:
         return path

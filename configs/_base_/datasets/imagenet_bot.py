@@ -3,9 +3,7 @@ _base_ = ['mmpretrain::_base_/datasets/imagenet_bs32.py', '../bot_normalization.
 
 # PCA lighting of AlexNet, in BGR order (images are loaded BGR; to_rgb happens in the preprocessor).
 EIGVAL = [55.4625, 4.7940, 1.1475]
-EIGVEC = [[-0.5836, -0.6948, 0.4203],
-          [-0.5808, -0.0045, -0.8140],
-          [-0.5675, 0.7192, 0.4009]]
+EIGVEC = [[-0.5836, -0.6948, 0.4203], [-0.5808, -0.0045, -0.8140], [-0.5675, 0.7192, 0.4009]]
 
 # Colour jitter and PCA lighting run on the batch, on the model's device, in the data preprocessor
 # (tricks_mm.BoTClsDataPreprocessor: per-sample factors, the order and distributions of
@@ -22,12 +20,17 @@ data_preprocessor = dict(
     num_classes=1000,
     mean={{_base_.BOT_MEAN}},
     std={{_base_.BOT_STD}},
-    to_rgb=True)
+    to_rgb=True,
+)
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=224, crop_ratio_range=(0.08, 1.0),
-         aspect_ratio_range=(3. / 4., 4. / 3.)),
+    dict(
+        type='RandomResizedCrop',
+        scale=224,
+        crop_ratio_range=(0.08, 1.0),
+        aspect_ratio_range=(3.0 / 4.0, 4.0 / 3.0),
+    ),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),  # colour jitter + lighting: data_preprocessor.batch_color
 ]

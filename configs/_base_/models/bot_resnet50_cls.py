@@ -5,9 +5,14 @@
 # on the rungs that set zero_init_residual. (GluonCV's published models used MSRA instead.)
 model = dict(
     type='ImageClassifier',
-    backbone=dict(type='tricks_mm.BoTResNet', depth=50, variant='a', out_indices=(3, ),
-                  zero_init_residual=False,
-                  init_cfg=dict(type='Xavier', layer='Conv2d', distribution='uniform')),
+    backbone=dict(
+        type='tricks_mm.BoTResNet',
+        depth=50,
+        variant='a',
+        out_indices=(3,),
+        zero_init_residual=False,
+        init_cfg=dict(type='Xavier', layer='Conv2d', distribution='uniform'),
+    ),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',
@@ -15,4 +20,6 @@ model = dict(
         in_channels=2048,
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
         topk=(1, 5),
-        init_cfg=dict(type='Xavier', layer='Linear', distribution='uniform')))
+        init_cfg=dict(type='Xavier', layer='Linear', distribution='uniform'),
+    ),
+)

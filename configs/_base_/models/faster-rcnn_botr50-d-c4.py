@@ -20,13 +20,15 @@ model = dict(
         num_stages=3,
         strides=(1, 2, 2),
         dilations=(1, 1, 1),
-        out_indices=(2, ),
+        out_indices=(2,),
         frozen_stages=1,
         norm_cfg=norm_cfg,
         norm_eval=True,
         zero_init_residual=False,
-        init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.',
-                      exclude=['layer4.'])),
+        init_cfg=dict(
+            type='Pretrained', checkpoint=checkpoint, prefix='backbone.', exclude=['layer4.']
+        ),
+    ),
     roi_head=dict(
         shared_head=dict(
             _delete_=True,
@@ -37,4 +39,7 @@ model = dict(
             stride=2,
             norm_cfg=norm_cfg,
             norm_eval=True,
-            init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.layer4.'))))
+            init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.layer4.'),
+        )
+    ),
+)

@@ -10,13 +10,26 @@ Host ``metainfo`` (the class names differ from VOC's and ADE20K's, so pass them 
     from tricks_mm.datasets.synthetic import CLASSES, PALETTE
     metainfo = dict(classes=CLASSES, palette=PALETTE)
 """
+
 from .scenes import Scene, SceneObject, render_crop, render_scene
 from .seeding import item_rng
 from .suite import DEFAULT_SIZES, GENERATOR_VERSION, MARKER_NAME, SuiteInfo, generate_suite
 from .vocabulary import CLASSES, PALETTE, VOCABULARY, get_classes, get_palette
 
 __all__ = [
-    'CLASSES', 'PALETTE', 'VOCABULARY', 'DEFAULT_SIZES', 'GENERATOR_VERSION', 'MARKER_NAME',
-    'Scene', 'SceneObject', 'SuiteInfo', 'generate_suite', 'get_classes', 'get_palette',
-    'item_rng', 'render_crop', 'render_scene'
+    'CLASSES',
+    'PALETTE',
+    'VOCABULARY',
+    'DEFAULT_SIZES',
+    'GENERATOR_VERSION',
+    'MARKER_NAME',
+    'Scene',
+    'SceneObject',
+    'SuiteInfo',
+    'generate_suite',
+    'get_classes',
+    'get_palette',
+    'item_rng',
+    'render_crop',
+    'render_scene',
 ]

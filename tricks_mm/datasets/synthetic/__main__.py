@@ -1,4 +1,5 @@
 """Command line: ``python -m tricks_mm.datasets.synthetic --out DIR [--seed 0] [sizes...]``."""
+
 import argparse
 import sys
 from typing import List, Optional
@@ -24,12 +25,18 @@ def build_parser() -> argparse.ArgumentParser:
         prog='python -m tricks_mm.datasets.synthetic',
         description='Write the deterministic synthetic suite (ImageNet-, Pascal VOC- and '
         'ADE20K-format) used by the toy configs. Refuses a non-empty directory it did not '
-        'write; reuses one written with the same arguments.')
+        'write; reuses one written with the same arguments.',
+    )
     parser.add_argument('--out', required=True, help='suite root directory')
     parser.add_argument('--seed', type=int, default=0, help='random seed (default: 0)')
     for name, default in DEFAULT_SIZES.items():
-        parser.add_argument(f'--{name.replace("_", "-")}', dest=name, type=int, default=default,
-                            help=f'{_HELP[name]} (default: {default})')
+        parser.add_argument(
+            f'--{name.replace("_", "-")}',
+            dest=name,
+            type=int,
+            default=default,
+            help=f'{_HELP[name]} (default: {default})',
+        )
     parser.add_argument('--quiet', action='store_true', help='no progress lines')
     return parser
 
@@ -44,9 +51,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f'error: {exc}', file=sys.stderr)
         return 2
     if not args.quiet:
-        print(f'{"reused" if info.reused else "generated"} {info.root}\n'
-              f'  cls: {info.cls_root}\n  det: {info.det_root}\n  seg: {info.seg_root}\n'
-              f'  classes: {", ".join(info.classes)}')
+        print(
+            f'{"reused" if info.reused else "generated"} {info.root}\n'
+            f'  cls: {info.cls_root}\n  det: {info.det_root}\n  seg: {info.seg_root}\n'
+            f'  classes: {", ".join(info.classes)}'
+        )
     return 0
 
 

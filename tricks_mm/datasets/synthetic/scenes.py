@@ -8,6 +8,7 @@ Boxes follow Pascal VOC: they enclose the *visible* extent of an object (after o
 objects and truncation by the border), are stored here 0-based and inclusive, and an object is
 ``difficult`` when most of it is hidden or it is tiny.
 """
+
 from dataclasses import dataclass, field
 from typing import List, Sequence, Tuple
 
@@ -84,7 +85,7 @@ def _paint(img: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> None:
 def _rasterize_padded(outline: Outline, h: int, w: int, pad: int) -> Tuple[np.ndarray, int]:
     """Return the in-image mask and the full pixel area (off-image part included)."""
     padded = rasterize(outline, h + 2 * pad, w + 2 * pad, offset=(pad, pad))
-    return padded[pad:pad + h, pad:pad + w], int(padded.sum())
+    return padded[pad : pad + h, pad : pad + w], int(padded.sum())
 
 
 def _finish(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -109,8 +110,9 @@ def _annotate(placed: Sequence[_Placed], label_map: np.ndarray) -> List[SceneObj
     return objects[::-1]
 
 
-def render_scene(rng: np.random.Generator, classes: Sequence[str], size: int,
-                 max_objects: int = 4) -> Scene:
+def render_scene(
+    rng: np.random.Generator, classes: Sequence[str], size: int, max_objects: int = 4
+) -> Scene:
     """Render a multi-object scene for detection and segmentation.
 
     The image is ``size`` on its longer side and 75-100% of it on the other (VOC and ADE20K

@@ -4,6 +4,7 @@ Every image gets its own generator keyed by ``(seed, split, *index)``, so an ite
 on how many items come before it: raising ``det_train`` from 160 to 200 adds 40 scenes and leaves
 the first 160 byte-identical, and the splits never share a stream.
 """
+
 from typing import Dict
 
 import numpy as np

@@ -6,6 +6,7 @@ variation comes from the parameters (aspect, arm width, number of star points, .
 :func:`place` (scale, rotation, position) and from the texture, never from colour, so a classifier
 has to learn shape.
 """
+
 from typing import Callable, Dict, List, Tuple
 
 import cv2
@@ -47,8 +48,22 @@ def _ring(rng: np.random.Generator) -> Outline:
 def _cross(rng: np.random.Generator) -> Outline:
     t = rng.uniform(0.25, 0.42)  # half arm width
     a, b = rng.uniform(0.85, 1.0, size=2)  # half arm lengths
-    pts = np.array([[-t, -b], [t, -b], [t, -t], [a, -t], [a, t], [t, t], [t, b], [-t, b],
-                    [-t, t], [-a, t], [-a, -t], [-t, -t]])
+    pts = np.array(
+        [
+            [-t, -b],
+            [t, -b],
+            [t, -t],
+            [a, -t],
+            [a, t],
+            [t, t],
+            [t, b],
+            [-t, b],
+            [-t, t],
+            [-a, t],
+            [-a, -t],
+            [-t, -t],
+        ]
+    )
     return [(pts, 1)]
 
 
@@ -106,8 +121,7 @@ def random_outline(name: str, rng: np.random.Generator) -> Outline:
         raise ValueError(f'unknown shape {name!r}, expected one of {tuple(_OUTLINES)}') from None
 
 
-def place(outline: Outline, center: Tuple[float, float], radius: float,
-          angle: float) -> Outline:
+def place(outline: Outline, center: Tuple[float, float], radius: float, angle: float) -> Outline:
     """Scale, rotate and translate a unit outline into pixel coordinates.
 
     Args:
@@ -124,8 +138,9 @@ def place(outline: Outline, center: Tuple[float, float], radius: float,
     return [(poly @ rot.T + np.asarray(center), fill) for poly, fill in outline]
 
 
-def rasterize(outline: Outline, height: int, width: int,
-              offset: Tuple[int, int] = (0, 0)) -> np.ndarray:
+def rasterize(
+    outline: Outline, height: int, width: int, offset: Tuple[int, int] = (0, 0)
+) -> np.ndarray:
     """Rasterize pixel-coordinate operations into a boolean mask.
 
     Args:

@@ -18,6 +18,7 @@ Safety rules, because ``out_dir`` is usually a path a config or CLI user typed:
 * anything else is generated into a hidden temporary sibling and renamed into place, so a crash
   never leaves a half-written suite at ``out_dir``.
 """
+
 import hashlib
 import json
 import os
@@ -53,9 +54,15 @@ DEFAULT_SIZES: Dict[str, int] = dict(
 
 # Lower bounds that keep every split non-empty and every object drawable.
 _MINIMA: Dict[str, int] = dict(
-    num_classes=2, cls_train_per_class=1, cls_val_per_class=1, cls_size=16,
+    num_classes=2,
+    cls_train_per_class=1,
+    cls_val_per_class=1,
+    cls_size=16,
     det_train=2,  # one image for each of VOC2007 and VOC2012 trainval
-    det_test=1, seg_train=1, seg_val=1, scene_size=32,
+    det_test=1,
+    seg_train=1,
+    seg_val=1,
+    scene_size=32,
 )
 _MAXIMA: Dict[str, int] = dict(num_classes=len(VOCABULARY), cls_size=1024, scene_size=2048)
 
@@ -88,12 +95,17 @@ def _validate(seed: int, sizes: Dict[str, Any]) -> None:
         raise ValueError(f'seed must be a non-negative int, got {seed!r}')
     unknown = set(sizes) - set(DEFAULT_SIZES)
     if unknown:
-        raise ValueError(f'unknown size arguments {sorted(unknown)}; expected '
-                         f'{sorted(DEFAULT_SIZES)}')
+        raise ValueError(
+            f'unknown size arguments {sorted(unknown)}; expected {sorted(DEFAULT_SIZES)}'
+        )
     for name, value in sizes.items():
         lo, hi = _MINIMA[name], _MAXIMA.get(name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < lo or (
-                hi is not None and value > hi):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or value < lo
+            or (hi is not None and value > hi)
+        ):
             bound = f'in [{lo}, {hi}]' if hi is not None else f'>= {lo}'
             raise ValueError(f'{name} must be an int {bound}, got {value!r}')
 
@@ -113,15 +125,24 @@ def _read_marker(root: Path) -> Optional[Dict[str, Any]]:
 
 
 def _info(root: Path, classes: Tuple[str, ...], reused: bool) -> SuiteInfo:
-    return SuiteInfo(root=root, cls_root=root / 'cls', det_root=root / 'det' / 'VOCdevkit',
-                     seg_root=root / 'seg', classes=classes, palette=get_palette(classes),
-                     reused=reused)
+    return SuiteInfo(
+        root=root,
+        cls_root=root / 'cls',
+        det_root=root / 'det' / 'VOCdevkit',
+        seg_root=root / 'seg',
+        classes=classes,
+        palette=get_palette(classes),
+        reused=reused,
+    )
 
 
 def _is_reusable(root: Path, digest: str) -> bool:
     marker = _read_marker(root)
-    return bool(marker) and marker.get('args_hash') == digest and all(
-        (root / sub).is_dir() for sub in ('cls', 'det', 'seg'))
+    return (
+        bool(marker)
+        and marker.get('args_hash') == digest
+        and all((root / sub).is_dir() for sub in ('cls', 'det', 'seg'))
+    )
 
 
 def _check_target(root: Path) -> None:
@@ -129,14 +150,17 @@ def _check_target(root: Path) -> None:
     if not root.exists():
         return
     if not root.is_dir():
-        raise FileExistsError(f'refusing to generate the synthetic suite at {root}: it exists and '
-                              f'is not a directory. Pass a new or empty directory as out_dir.')
+        raise FileExistsError(
+            f'refusing to generate the synthetic suite at {root}: it exists and '
+            f'is not a directory. Pass a new or empty directory as out_dir.'
+        )
     if _read_marker(root) is None and any(root.iterdir()):
         raise FileExistsError(
             f'refusing to generate the synthetic suite into {root}: the directory is not empty '
             f'and has no {MARKER_NAME} marker, so it was not written by this generator and may '
             f'hold real data. Pass a new or empty directory as out_dir, or remove {root} '
-            f'yourself if its contents are disposable.')
+            f'yourself if its contents are disposable.'
+        )
 
 
 def _log(quiet: bool, msg: str) -> None:
@@ -144,36 +168,48 @@ def _log(quiet: bool, msg: str) -> None:
         print(f'[tricks_mm.synthetic] {msg}', flush=True)
 
 
-def _write_cls(cls_root: Path, seed: int, classes: Tuple[str, ...], sizes: Dict[str, int],
-               quiet: bool) -> Dict[str, int]:
+def _write_cls(
+    cls_root: Path, seed: int, classes: Tuple[str, ...], sizes: Dict[str, int], quiet: bool
+) -> Dict[str, int]:
     writers.write_lines(cls_root / 'classes.txt', classes)
     counts = {}
-    for split, per_class in (('train', sizes['cls_train_per_class']),
-                             ('val', sizes['cls_val_per_class'])):
+    for split, per_class in (
+        ('train', sizes['cls_train_per_class']),
+        ('val', sizes['cls_val_per_class']),
+    ):
         _log(quiet, f'cls/{split}: {per_class * len(classes)} crops of {sizes["cls_size"]} px')
         entries = []
         for label, name in enumerate(classes):
             vocab_index = VOCABULARY.index(name)  # keyed by name: stable across num_classes
             for i in range(per_class):
-                img = render_crop(item_rng(seed, f'cls_{split}', vocab_index, i), name,
-                                  sizes['cls_size'])
+                img = render_crop(
+                    item_rng(seed, f'cls_{split}', vocab_index, i), name, sizes['cls_size']
+                )
                 stem = f'{name}_{split}_{i:05d}'
-                entries.append((writers.write_imagenet_image(cls_root, split, name, stem, img),
-                                label))
+                entries.append(
+                    (writers.write_imagenet_image(cls_root, split, name, stem, img), label)
+                )
         writers.write_imagenet_meta(cls_root, split, entries)
         counts[f'cls_{split}'] = len(entries)
     return counts
 
 
-def _write_det(det_root: Path, seed: int, classes: Tuple[str, ...], sizes: Dict[str, int],
-               quiet: bool) -> Dict[str, int]:
+def _write_det(
+    det_root: Path, seed: int, classes: Tuple[str, ...], sizes: Dict[str, int], quiet: bool
+) -> Dict[str, int]:
     # The paper's protocol: train on VOC2007 trainval + VOC2012 trainval, test on VOC2007 test.
     n12 = sizes['det_train'] // 2
     n07 = sizes['det_train'] - n12
-    plan = [('VOC2007', 'trainval', 'voc2007_trainval', [f'{i + 1:06d}' for i in range(n07)]),
-            ('VOC2012', 'trainval', 'voc2012_trainval', [f'2012_{i + 1:06d}' for i in range(n12)]),
-            ('VOC2007', 'test', 'voc2007_test',
-             [f'{n07 + i + 1:06d}' for i in range(sizes['det_test'])])]
+    plan = [
+        ('VOC2007', 'trainval', 'voc2007_trainval', [f'{i + 1:06d}' for i in range(n07)]),
+        ('VOC2012', 'trainval', 'voc2012_trainval', [f'2012_{i + 1:06d}' for i in range(n12)]),
+        (
+            'VOC2007',
+            'test',
+            'voc2007_test',
+            [f'{n07 + i + 1:06d}' for i in range(sizes['det_test'])],
+        ),
+    ]
     image_sets: Dict[str, List[Tuple[str, List[str]]]] = {'VOC2007': [], 'VOC2012': []}
     counts = {'det_objects': 0, 'det_difficult': 0}
     for year, set_name, split, ids in plan:
@@ -192,15 +228,17 @@ def _write_det(det_root: Path, seed: int, classes: Tuple[str, ...], sizes: Dict[
     return counts
 
 
-def _write_seg(seg_root: Path, seed: int, classes: Tuple[str, ...], sizes: Dict[str, int],
-               quiet: bool) -> Dict[str, int]:
+def _write_seg(
+    seg_root: Path, seed: int, classes: Tuple[str, ...], sizes: Dict[str, int], quiet: bool
+) -> Dict[str, int]:
     counts = {}
-    for subset, prefix, n in (('training', 'ADE_train', sizes['seg_train']),
-                              ('validation', 'ADE_val', sizes['seg_val'])):
+    for subset, prefix, n in (
+        ('training', 'ADE_train', sizes['seg_train']),
+        ('validation', 'ADE_val', sizes['seg_val']),
+    ):
         _log(quiet, f'seg/{subset}: {n} scenes')
         for i in range(n):
-            scene = render_scene(item_rng(seed, f'ade_{subset}', i), classes,
-                                 sizes['scene_size'])
+            scene = render_scene(item_rng(seed, f'ade_{subset}', i), classes, sizes['scene_size'])
             writers.write_ade_scene(seg_root, subset, f'{prefix}_{i + 1:08d}', scene)
         counts[f'seg_{subset}'] = n
     return counts
@@ -228,8 +266,9 @@ def _install(tmp: Path, root: Path, digest: str) -> bool:
     return True
 
 
-def generate_suite(out_dir: Union[str, os.PathLike], seed: int = 0, *, quiet: bool = False,
-                   **sizes: int) -> SuiteInfo:
+def generate_suite(
+    out_dir: Union[str, os.PathLike], seed: int = 0, *, quiet: bool = False, **sizes: int
+) -> SuiteInfo:
     """Generate (or reuse) the synthetic cls / VOC / ADE20K suite at ``out_dir``.
 
     Args:
@@ -266,9 +305,15 @@ def generate_suite(out_dir: Union[str, os.PathLike], seed: int = 0, *, quiet: bo
         counts = _write_cls(tmp / 'cls', seed, classes, sizes, quiet)
         counts.update(_write_det(tmp / 'det' / 'VOCdevkit', seed, classes, sizes, quiet))
         counts.update(_write_seg(tmp / 'seg', seed, classes, sizes, quiet))
-        marker = dict(generator='tricks_mm.datasets.synthetic', version=GENERATOR_VERSION,
-                      seed=seed, sizes=sizes, classes=list(classes), args_hash=digest,
-                      counts=counts)
+        marker = dict(
+            generator='tricks_mm.datasets.synthetic',
+            version=GENERATOR_VERSION,
+            seed=seed,
+            sizes=sizes,
+            classes=list(classes),
+            args_hash=digest,
+            counts=counts,
+        )
         writers.write_lines(tmp / MARKER_NAME, [json.dumps(marker, indent=2, sort_keys=True)])
         installed = _install(tmp, root, digest)
     finally:

@@ -7,6 +7,7 @@ appearance changes, the property a transferred backbone needs. Backgrounds are l
 (smooth colour noise, thin lines, irregular smudges) so that a detector cannot find objects by
 "anything that is not flat".
 """
+
 from typing import Tuple
 
 import cv2
@@ -17,8 +18,9 @@ TEXTURES: Tuple[str, ...] = ('stripes', 'dots', 'checker', 'noise', 'gradient')
 _MIN_CONTRAST = 90.0  # L2 distance (0..441) between an object's colour and the local background
 
 
-def smooth_noise(height: int, width: int, rng: np.random.Generator, cells: int,
-                 channels: int = 1) -> np.ndarray:
+def smooth_noise(
+    height: int, width: int, rng: np.random.Generator, cells: int, channels: int = 1
+) -> np.ndarray:
     """Low-frequency noise in ``[-1, 1]``: a coarse random grid upsampled bicubically.
 
     Args:
@@ -35,8 +37,7 @@ def smooth_noise(height: int, width: int, rng: np.random.Generator, cells: int,
     gw = max(2, round(cells * width / max(height, width)))
     grid = rng.uniform(-1.0, 1.0, size=(gh, gw, channels)).astype(np.float32)
     field = cv2.resize(grid, (width, height), interpolation=cv2.INTER_CUBIC)
-    return np.clip(field, -1.0, 1.0).reshape(height, width, *(() if channels == 1 else
-                                                                (channels,)))
+    return np.clip(field, -1.0, 1.0).reshape(height, width, *(() if channels == 1 else (channels,)))
 
 
 def clutter_background(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
@@ -101,8 +102,9 @@ def pick_colour(background: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return colour
 
 
-def object_fill(height: int, width: int, colour: np.ndarray,
-                rng: np.random.Generator) -> np.ndarray:
+def object_fill(
+    height: int, width: int, colour: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Render an object's textured fill for a ``(height, width)`` box.
 
     Args:
@@ -115,8 +117,9 @@ def object_fill(height: int, width: int, colour: np.ndarray,
         A float32 ``(H, W, 3)`` patch.
     """
     kind = TEXTURES[int(rng.integers(len(TEXTURES)))]
-    secondary = np.clip(colour + rng.choice([-1.0, 1.0], size=3) * rng.uniform(35, 80, size=3),
-                        0, 255)
+    secondary = np.clip(
+        colour + rng.choice([-1.0, 1.0], size=3) * rng.uniform(35, 80, size=3), 0, 255
+    )
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     theta = rng.uniform(0, np.pi)
     u = xx * np.cos(theta) + yy * np.sin(theta)

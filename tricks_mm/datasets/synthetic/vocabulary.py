@@ -8,11 +8,20 @@ Class order is alphabetical on purpose: mmpretrain's ``CustomDataset`` without a
 labels class folders in sorted order, so sorted names keep the folder labels, ``meta/*.txt``, the
 VOC ``cat2label`` and the ADE20K label values one and the same mapping.
 """
+
 from typing import List, Tuple
 
 #: Every shape the generator can draw, in the order in which ``num_classes`` takes them.
-VOCABULARY: Tuple[str, ...] = ('disc', 'square', 'triangle', 'ring', 'cross', 'star',
-                               'crescent', 'arrow')
+VOCABULARY: Tuple[str, ...] = (
+    'disc',
+    'square',
+    'triangle',
+    'ring',
+    'cross',
+    'star',
+    'crescent',
+    'arrow',
+)
 
 #: Default number of categories.
 DEFAULT_NUM_CLASSES = 6
@@ -43,10 +52,15 @@ def get_classes(num_classes: int = DEFAULT_NUM_CLASSES) -> Tuple[str, ...]:
     Raises:
         ValueError: If ``num_classes`` is outside ``[2, len(VOCABULARY)]``.
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or not (
-            2 <= num_classes <= len(VOCABULARY)):
-        raise ValueError(f'num_classes must be an int in [2, {len(VOCABULARY)}] (the vocabulary '
-                         f'is {VOCABULARY}), got {num_classes!r}')
+    if (
+        isinstance(num_classes, bool)
+        or not isinstance(num_classes, int)
+        or not (2 <= num_classes <= len(VOCABULARY))
+    ):
+        raise ValueError(
+            f'num_classes must be an int in [2, {len(VOCABULARY)}] (the vocabulary '
+            f'is {VOCABULARY}), got {num_classes!r}'
+        )
     return tuple(sorted(VOCABULARY[:num_classes]))
 
 

@@ -8,6 +8,7 @@ differs from a paper-scale config only in ``data_root``, sizes and schedule.
 Encoders are deterministic (fixed JPEG quality, fixed PNG compression, no timestamps), which is
 what makes a suite byte-identical for a given seed.
 """
+
 import os
 from pathlib import Path
 from typing import Iterable, Sequence, Tuple
@@ -51,8 +52,10 @@ def write_lines(path: Path, lines: Iterable[str]) -> None:
 
 # --- ImageNet -------------------------------------------------------------------------------
 
-def write_imagenet_image(cls_root: Path, split: str, class_name: str, stem: str,
-                         img: np.ndarray) -> str:
+
+def write_imagenet_image(
+    cls_root: Path, split: str, class_name: str, stem: str, img: np.ndarray
+) -> str:
     """Write ``cls/<split>/<class_name>/<stem>.JPEG`` and return its path relative to the split.
 
     Args:
@@ -76,6 +79,7 @@ def write_imagenet_meta(cls_root: Path, split: str, entries: Sequence[Tuple[str,
 
 
 # --- Pascal VOC -----------------------------------------------------------------------------
+
 
 def _voc_xml(year: str, image_id: str, scene: Scene, classes: Sequence[str]) -> str:
     h, w = scene.image.shape[:2]
@@ -116,8 +120,7 @@ def _voc_xml(year: str, image_id: str, scene: Scene, classes: Sequence[str]) -> 
     return '\n'.join(parts) + '\n'
 
 
-def write_voc_scene(year_root: Path, image_id: str, scene: Scene,
-                    classes: Sequence[str]) -> None:
+def write_voc_scene(year_root: Path, image_id: str, scene: Scene, classes: Sequence[str]) -> None:
     """Write ``JPEGImages/<id>.jpg`` and ``Annotations/<id>.xml`` under a ``VOC<year>`` root.
 
     Args:
@@ -145,6 +148,7 @@ def write_voc_image_sets(year_root: Path, sets: Sequence[Tuple[str, Sequence[str
 
 
 # --- ADE20K ---------------------------------------------------------------------------------
+
 
 def write_ade_scene(seg_root: Path, subset: str, stem: str, scene: Scene) -> None:
     """Write ``images/<subset>/<stem>.jpg`` and ``annotations/<subset>/<stem>.png``.

@@ -4,6 +4,7 @@ Attribute names follow torchvision / timm (``conv1``, ``bn1``, ..., ``downsample
 dict of variant B equals torchvision's ``resnet50`` (minus ``fc``) and that of variant D equals
 timm's ``resnet50d``.
 """
+
 from typing import Dict, Optional, Tuple, Type, Union
 
 import torch
@@ -28,8 +29,9 @@ def build_norm(norm_cfg: dict, channels: int) -> nn.Module:
 
 
 def _conv3x3(in_ch: int, out_ch: int, stride: int = 1, dilation: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=dilation, dilation=dilation,
-                     bias=False)
+    return nn.Conv2d(
+        in_ch, out_ch, 3, stride=stride, padding=dilation, dilation=dilation, bias=False
+    )
 
 
 def _conv1x1(in_ch: int, out_ch: int, stride: int = 1) -> nn.Conv2d:
@@ -44,9 +46,16 @@ class BasicBlock(nn.Module):
 
     expansion = 1
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, dilation: int = 1,
-                 downsample: Optional[nn.Module] = None, norm_cfg: Optional[dict] = None,
-                 stride_in_1x1: bool = False) -> None:
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        dilation: int = 1,
+        downsample: Optional[nn.Module] = None,
+        norm_cfg: Optional[dict] = None,
+        stride_in_1x1: bool = False,
+    ) -> None:
         super().__init__()
         del stride_in_1x1  # no 1x1 conv in the residual branch: variant A == B here
         norm_cfg = norm_cfg or dict(type='BN')
@@ -78,9 +87,16 @@ class Bottleneck(nn.Module):
 
     expansion = 4
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, dilation: int = 1,
-                 downsample: Optional[nn.Module] = None, norm_cfg: Optional[dict] = None,
-                 stride_in_1x1: bool = False) -> None:
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        dilation: int = 1,
+        downsample: Optional[nn.Module] = None,
+        norm_cfg: Optional[dict] = None,
+        stride_in_1x1: bool = False,
+    ) -> None:
         super().__init__()
         norm_cfg = norm_cfg or dict(type='BN')
         s1, s3 = (stride, 1) if stride_in_1x1 else (1, stride)
@@ -106,8 +122,9 @@ class Bottleneck(nn.Module):
         return self.relu(out + identity)
 
 
-def make_shortcut(inplanes: int, outplanes: int, stride: int, norm_cfg: dict,
-                  avg_down: bool) -> nn.Sequential:
+def make_shortcut(
+    inplanes: int, outplanes: int, stride: int, norm_cfg: dict, avg_down: bool
+) -> nn.Sequential:
     """Projection shortcut.
 
     Plain (A/B/C): ``[conv1x1(stride), norm]``. ResNet-D (paper Fig. 2c, as timm ``resnet50d``):
@@ -116,10 +133,12 @@ def make_shortcut(inplanes: int, outplanes: int, stride: int, norm_cfg: dict,
     ``stride == 1`` (layer1, dilated stages) so the keys never depend on strides or dilations.
     """
     if not avg_down:
-        return nn.Sequential(_conv1x1(inplanes, outplanes, stride),
-                             build_norm(norm_cfg, outplanes))
-    pool: nn.Module = nn.Identity() if stride == 1 else nn.AvgPool2d(
-        stride, stride, ceil_mode=True, count_include_pad=False)
+        return nn.Sequential(_conv1x1(inplanes, outplanes, stride), build_norm(norm_cfg, outplanes))
+    pool: nn.Module = (
+        nn.Identity()
+        if stride == 1
+        else nn.AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False)
+    )
     return nn.Sequential(pool, _conv1x1(inplanes, outplanes), build_norm(norm_cfg, outplanes))
 
 
@@ -131,16 +150,24 @@ def make_deep_stem(in_channels: int, stem_channels: int, norm_cfg: dict) -> nn.S
     """
     mid = stem_channels // 2
     return nn.Sequential(
-        _conv3x3(in_channels, mid, stride=2), build_norm(norm_cfg, mid), nn.ReLU(inplace=True),
-        _conv3x3(mid, mid), build_norm(norm_cfg, mid), nn.ReLU(inplace=True),
-        _conv3x3(mid, stem_channels))
+        _conv3x3(in_channels, mid, stride=2),
+        build_norm(norm_cfg, mid),
+        nn.ReLU(inplace=True),
+        _conv3x3(mid, mid),
+        build_norm(norm_cfg, mid),
+        nn.ReLU(inplace=True),
+        _conv3x3(mid, stem_channels),
+    )
 
 
 # depth -> (block, blocks per stage)
 ARCH: Dict[int, Tuple[Type[Union[BasicBlock, Bottleneck]], Tuple[int, ...]]] = {
-    18: (BasicBlock, (2, 2, 2, 2)), 34: (BasicBlock, (3, 4, 6, 3)),
-    50: (Bottleneck, (3, 4, 6, 3)), 101: (Bottleneck, (3, 4, 23, 3)),
-    152: (Bottleneck, (3, 8, 36, 3))}
+    18: (BasicBlock, (2, 2, 2, 2)),
+    34: (BasicBlock, (3, 4, 6, 3)),
+    50: (Bottleneck, (3, 4, 6, 3)),
+    101: (Bottleneck, (3, 4, 23, 3)),
+    152: (Bottleneck, (3, 8, 36, 3)),
+}
 VARIANTS = ('a', 'b', 'c', 'd')
 
 
@@ -154,16 +181,25 @@ def check_arch(depth: int, variant: str) -> str:
     return variant
 
 
-def stage_in_channels(depth: int, stage: int, stem_channels: int = 64,
-                      base_channels: int = 64) -> int:
+def stage_in_channels(
+    depth: int, stage: int, stem_channels: int = 64, base_channels: int = 64
+) -> int:
     """Input channels of residual stage ``stage`` (0-based) of a ResNet of ``depth``."""
     block = ARCH[depth][0]
-    return stem_channels if stage == 0 else base_channels * 2**(stage - 1) * block.expansion
+    return stem_channels if stage == 0 else base_channels * 2 ** (stage - 1) * block.expansion
 
 
-def make_res_layer(depth: int, variant: str, stage: int, inplanes: int, stride: int,
-                   dilation: int, norm_cfg: dict, base_channels: int = 64,
-                   contract_dilation: bool = False) -> nn.Sequential:
+def make_res_layer(
+    depth: int,
+    variant: str,
+    stage: int,
+    inplanes: int,
+    stride: int,
+    dilation: int,
+    norm_cfg: dict,
+    base_channels: int = 64,
+    contract_dilation: bool = False,
+) -> nn.Sequential:
     """Residual stage ``stage`` (0-based, ``layer{stage + 1}``) of a BoTResNet.
 
     The one place a stage is built, shared by the backbone and the C4 RoI head
@@ -174,10 +210,13 @@ def make_res_layer(depth: int, variant: str, stage: int, inplanes: int, stride: 
     first_dilation = dilation // 2 if contract_dilation and dilation > 1 else dilation
     downsample = None
     if stride != 1 or inplanes != planes * block.expansion:
-        downsample = make_shortcut(inplanes, planes * block.expansion, stride, norm_cfg,
-                                   avg_down=variant == 'd')
+        downsample = make_shortcut(
+            inplanes, planes * block.expansion, stride, norm_cfg, avg_down=variant == 'd'
+        )
     kw = dict(norm_cfg=norm_cfg, stride_in_1x1=variant == 'a')
     blocks = [block(inplanes, planes, stride, first_dilation, downsample, **kw)]
-    blocks += [block(planes * block.expansion, planes, 1, dilation, None, **kw)
-               for _ in range(1, stage_blocks[stage])]
+    blocks += [
+        block(planes * block.expansion, planes, 1, dilation, None, **kw)
+        for _ in range(1, stage_blocks[stage])
+    ]
     return nn.Sequential(*blocks)

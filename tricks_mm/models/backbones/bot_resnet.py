@@ -1,4 +1,5 @@
 """ResNet-A/B/C/D of "Bag of Tricks for Image Classification" as one OpenMMLab backbone."""
+
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -72,32 +73,52 @@ class BoTResNet(BaseModule):
             the default init.
     """
 
-    def __init__(self, depth: int, variant: str = 'd', in_channels: int = 3,
-                 stem_channels: int = 64, base_channels: int = 64, num_stages: int = 4,
-                 strides: Sequence[int] = (1, 2, 2, 2), dilations: Sequence[int] = (1, 1, 1, 1),
-                 out_indices: Union[int, Sequence[int]] = (0, 1, 2, 3),
-                 contract_dilation: bool = False, frozen_stages: int = -1,
-                 norm_eval: bool = False, norm_cfg: Optional[Dict] = None,
-                 zero_init_residual: bool = True, style: Optional[str] = None,
-                 init_cfg: Union[dict, List[dict], None] = None) -> None:
+    def __init__(
+        self,
+        depth: int,
+        variant: str = 'd',
+        in_channels: int = 3,
+        stem_channels: int = 64,
+        base_channels: int = 64,
+        num_stages: int = 4,
+        strides: Sequence[int] = (1, 2, 2, 2),
+        dilations: Sequence[int] = (1, 1, 1, 1),
+        out_indices: Union[int, Sequence[int]] = (0, 1, 2, 3),
+        contract_dilation: bool = False,
+        frozen_stages: int = -1,
+        norm_eval: bool = False,
+        norm_cfg: Optional[Dict] = None,
+        zero_init_residual: bool = True,
+        style: Optional[str] = None,
+        init_cfg: Union[dict, List[dict], None] = None,
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         variant = check_arch(depth, variant)
         if style is not None and style != _STYLES[variant]:
-            raise ValueError(f'style={style!r} contradicts variant={variant!r} (which means '
-                             f'style {_STYLES[variant]!r}); drop style or change the variant')
+            raise ValueError(
+                f'style={style!r} contradicts variant={variant!r} (which means '
+                f'style {_STYLES[variant]!r}); drop style or change the variant'
+            )
         if not isinstance(num_stages, int) or not 1 <= num_stages <= 4:
             raise ValueError(f'num_stages must be an int in 1..4, got {num_stages!r}')
         if len(strides) != num_stages or len(dilations) != num_stages:
-            raise ValueError(f'strides and dilations need num_stages={num_stages} entries, got '
-                             f'strides={tuple(strides)!r}, dilations={tuple(dilations)!r}')
+            raise ValueError(
+                f'strides and dilations need num_stages={num_stages} entries, got '
+                f'strides={tuple(strides)!r}, dilations={tuple(dilations)!r}'
+            )
         out_indices = (out_indices,) if isinstance(out_indices, int) else tuple(out_indices)
-        if not out_indices or any(isinstance(i, bool) or not isinstance(i, int)
-                                  or not -num_stages <= i < num_stages for i in out_indices):
-            raise ValueError(f'out_indices must be stage indices in [{-num_stages}, '
-                             f'{num_stages}), got {out_indices!r}')
+        if not out_indices or any(
+            isinstance(i, bool) or not isinstance(i, int) or not -num_stages <= i < num_stages
+            for i in out_indices
+        ):
+            raise ValueError(
+                f'out_indices must be stage indices in [{-num_stages}, '
+                f'{num_stages}), got {out_indices!r}'
+            )
         if not isinstance(frozen_stages, int) or not -1 <= frozen_stages <= num_stages:
-            raise ValueError(f'frozen_stages must be an int in -1..{num_stages}, '
-                             f'got {frozen_stages!r}')
+            raise ValueError(
+                f'frozen_stages must be an int in -1..{num_stages}, got {frozen_stages!r}'
+            )
         self.depth, self.variant, self.num_stages = depth, variant, num_stages
         self.out_indices = tuple(sorted({i % num_stages for i in out_indices}))
         self.frozen_stages, self.norm_eval = frozen_stages, norm_eval
@@ -115,9 +136,20 @@ class BoTResNet(BaseModule):
 
         inplanes = stem_channels
         for i in range(num_stages):
-            self.add_module(f'layer{i + 1}', make_res_layer(
-                depth, variant, i, inplanes, strides[i], dilations[i], norm_cfg, base_channels,
-                contract_dilation))
+            self.add_module(
+                f'layer{i + 1}',
+                make_res_layer(
+                    depth,
+                    variant,
+                    i,
+                    inplanes,
+                    strides[i],
+                    dilations[i],
+                    norm_cfg,
+                    base_channels,
+                    contract_dilation,
+                ),
+            )
             inplanes = stage_in_channels(depth, i + 1, stem_channels, base_channels)
         self.feat_dim = inplanes
         self._freeze_stages()
@@ -130,7 +162,7 @@ class BoTResNet(BaseModule):
     def _freeze_stages(self) -> None:
         if self.frozen_stages < 0:
             return
-        frozen = [self.conv1, self.bn1] + self.res_layers[:self.frozen_stages]
+        frozen = [self.conv1, self.bn1] + self.res_layers[: self.frozen_stages]
         for module in frozen:
             module.eval()
             for param in module.parameters():
@@ -148,9 +180,13 @@ class BoTResNet(BaseModule):
         if others:
             initialize(self, others)
         if pretrained is not None:
-            load_strict(self, pretrained['checkpoint'], prefix=pretrained.get('prefix'),
-                        map_location=pretrained.get('map_location', 'cpu'),
-                        exclude=pretrained.get('exclude', ()))
+            load_strict(
+                self,
+                pretrained['checkpoint'],
+                prefix=pretrained.get('prefix'),
+                map_location=pretrained.get('map_location', 'cpu'),
+                exclude=pretrained.get('exclude', ()),
+            )
         self._is_init = True
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
@@ -172,4 +208,3 @@ class BoTResNet(BaseModule):
                 if isinstance(m, _BatchNorm):
                     m.eval()
         return self
-

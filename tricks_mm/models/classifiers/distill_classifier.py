@@ -1,4 +1,5 @@
 """Student classifier distilled from a frozen teacher, He et al. Sec. 5.3 (arXiv 1812.01187)."""
+
 import copy
 import os
 from typing import List, Optional, Union
@@ -59,12 +60,14 @@ def build_teacher(teacher: TeacherSpec, checkpoint: Optional[str] = None) -> nn.
         if checkpoint is None:
             raise ValueError(
                 'teacher_checkpoint is required when the teacher is built from a config, '
-                f'got None (teacher={teacher!r:.200})')
+                f'got None (teacher={teacher!r:.200})'
+            )
         model = MODELS.build(_teacher_cfg(teacher))
     else:
         raise ValueError(
             'teacher must be a config path, a model config dict or an nn.Module, '
-            f'got {type(teacher).__name__}')
+            f'got {type(teacher).__name__}'
+        )
     if checkpoint is not None:
         load_checkpoint(model, os.fspath(checkpoint), map_location='cpu', strict=True)
     model.requires_grad_(False)
@@ -78,20 +81,27 @@ def _check_same_preprocessing(student: nn.Module, teacher: nn.Module) -> None:
     if not all(hasattr(p, '_enable_normalize') for p in (s_pre, t_pre)):
         return
     same = s_pre._enable_normalize == t_pre._enable_normalize and (
-        getattr(s_pre, 'to_rgb', False) == getattr(t_pre, 'to_rgb', False))
+        getattr(s_pre, 'to_rgb', False) == getattr(t_pre, 'to_rgb', False)
+    )
     if same and s_pre._enable_normalize:
         same = all(
             torch.allclose(getattr(s_pre, k).float().cpu(), getattr(t_pre, k).float().cpu())
-            for k in ('mean', 'std'))
+            for k in ('mean', 'std')
+        )
     if not same:
+
         def describe(p: nn.Module) -> str:
             if not p._enable_normalize:
                 return f'no normalisation, to_rgb={p.to_rgb}'
-            return (f'mean={p.mean.flatten().tolist()}, std={p.std.flatten().tolist()}, '
-                    f'to_rgb={p.to_rgb}')
+            return (
+                f'mean={p.mean.flatten().tolist()}, std={p.std.flatten().tolist()}, '
+                f'to_rgb={p.to_rgb}'
+            )
+
         raise ValueError(
             'teacher and student data_preprocessor normalise differently; the teacher is fed '
-            f'the student\'s inputs: student ({describe(s_pre)}) vs teacher ({describe(t_pre)})')
+            f"the student's inputs: student ({describe(s_pre)}) vs teacher ({describe(t_pre)})"
+        )
 
 
 @MODELS.register_module()
@@ -120,16 +130,31 @@ class BoTDistillClassifier(ImageClassifier):
             ``(student_logits, teacher_logits, target) -> scalar``.
     """
 
-    def __init__(self, backbone: dict, neck: Optional[dict] = None, head: Optional[dict] = None,
-                 pretrained: Optional[str] = None, train_cfg: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None, *,
-                 teacher: TeacherSpec, teacher_checkpoint: Optional[str] = None,
-                 distill_loss: Union[dict, nn.Module, None] = None) -> None:
+    def __init__(
+        self,
+        backbone: dict,
+        neck: Optional[dict] = None,
+        head: Optional[dict] = None,
+        pretrained: Optional[str] = None,
+        train_cfg: Optional[dict] = None,
+        data_preprocessor: Optional[dict] = None,
+        init_cfg: Optional[dict] = None,
+        *,
+        teacher: TeacherSpec,
+        teacher_checkpoint: Optional[str] = None,
+        distill_loss: Union[dict, nn.Module, None] = None,
+    ) -> None:
         if distill_loss is None:  # the paper's T = 20 (Sec. 5.3)
             distill_loss = dict(type='BoTDistillLoss', temperature=20.0)
-        super().__init__(backbone=backbone, neck=neck, head=head, pretrained=pretrained,
-                         train_cfg=train_cfg, data_preprocessor=data_preprocessor,
-                         init_cfg=init_cfg)
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            head=head,
+            pretrained=pretrained,
+            train_cfg=train_cfg,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg,
+        )
         if not self.with_head:
             raise ValueError('BoTDistillClassifier needs a head to produce logits, got head=None')
         teacher_model = build_teacher(teacher, teacher_checkpoint)
@@ -182,7 +207,8 @@ class BoTDistillClassifier(ImageClassifier):
                 logits = teacher(inputs)
         if not isinstance(logits, torch.Tensor):
             raise ValueError(
-                f'the teacher must return a logits tensor, got {type(logits).__name__}')
+                f'the teacher must return a logits tensor, got {type(logits).__name__}'
+            )
         return logits
 
     def loss(self, inputs: torch.Tensor, data_samples: List[DataSample]) -> dict:

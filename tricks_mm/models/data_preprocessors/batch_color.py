@@ -21,6 +21,7 @@ mmengine's Runner has just set to its seed, and again explicitly in
 and its state goes into every checkpoint through the same hook, so ``--resume`` draws what the
 uninterrupted run would have drawn.
 """
+
 import copy
 from typing import Dict, Optional, Union
 
@@ -39,8 +40,10 @@ _ORDERS = ('bgr', 'rgb')
 
 def _seed_for(seed: int, rank: int) -> int:
     """A 63-bit generator seed of ``(seed, rank)``: ranks draw independent streams."""
-    return int(np.random.SeedSequence([int(seed) % 2 ** 63, rank]).generate_state(
-        1, dtype=np.uint64)[0] % 2 ** 63)
+    return int(
+        np.random.SeedSequence([int(seed) % 2**63, rank]).generate_state(1, dtype=np.uint64)[0]
+        % 2**63
+    )
 
 
 @MODELS.register_module()
@@ -61,8 +64,12 @@ class BoTBatchColorJitter(nn.Module):
     (for tests and inspection).
     """
 
-    def __init__(self, jitter: Union[str, dict, None] = 'paper', lighting: Optional[dict] = None,
-                 channel_order: str = 'bgr') -> None:
+    def __init__(
+        self,
+        jitter: Union[str, dict, None] = 'paper',
+        lighting: Optional[dict] = None,
+        channel_order: str = 'bgr',
+    ) -> None:
         super().__init__()
         if channel_order not in _ORDERS:
             raise ValueError(f'channel_order must be one of {_ORDERS}, got {channel_order!r}')
@@ -70,19 +77,24 @@ class BoTBatchColorJitter(nn.Module):
         self.rgb_index = (0, 1, 2) if channel_order == 'rgb' else (2, 1, 0)
         self.jitter = None if jitter is None else jitter_args(jitter)
         ranges = ColorJitter(**(self.jitter or {}))  # mmpretrain parses and checks the ranges
-        self.ranges = {op: getattr(ranges, op) for op in JITTER_OPS
-                       if getattr(ranges, op) is not None}
+        self.ranges = {
+            op: getattr(ranges, op) for op in JITTER_OPS if getattr(ranges, op) is not None
+        }
         self.lighting_cfg = None if lighting is None else copy.deepcopy(dict(lighting))
         if lighting is not None:
             unknown = set(lighting) - {'eigval', 'eigvec', 'alphastd'}
             if unknown:
-                raise ValueError(f'unknown lighting argument(s) {sorted(unknown)}: give eigval, '
-                                 f'eigvec (rows in {channel_order} order) and alphastd')
+                raise ValueError(
+                    f'unknown lighting argument(s) {sorted(unknown)}: give eigval, '
+                    f'eigvec (rows in {channel_order} order) and alphastd'
+                )
             eigval = torch.tensor(lighting['eigval'], dtype=torch.float32)
             eigvec = torch.tensor(lighting['eigvec'], dtype=torch.float32)
-            if eigval.shape != (3, ) or eigvec.shape != (3, 3):
-                raise ValueError(f'lighting needs 3 eigenvalues and a 3x3 eigenvector matrix, '
-                                 f'got shapes {tuple(eigval.shape)} and {tuple(eigvec.shape)}')
+            if eigval.shape != (3,) or eigvec.shape != (3, 3):
+                raise ValueError(
+                    f'lighting needs 3 eigenvalues and a 3x3 eigenvector matrix, '
+                    f'got shapes {tuple(eigval.shape)} and {tuple(eigvec.shape)}'
+                )
             self.register_buffer('eigval', eigval, persistent=False)
             self.register_buffer('eigvec', eigvec, persistent=False)
             self.alphastd = float(lighting.get('alphastd', 0.1))
@@ -102,10 +114,14 @@ class BoTBatchColorJitter(nn.Module):
     def rng_state(self) -> dict:
         """What a checkpoint needs to continue the stream (tensors and plain values only)."""
         if self._generator is None:
-            return dict(seed=self._seed, device=None, state=None) if self._pending_state is None \
+            return (
+                dict(seed=self._seed, device=None, state=None)
+                if self._pending_state is None
                 else dict(self._pending_state)
-        return dict(seed=self._seed, device=self._generator.device.type,
-                    state=self._generator.get_state())
+            )
+        return dict(
+            seed=self._seed, device=self._generator.device.type, state=self._generator.get_state()
+        )
 
     def set_rng_state(self, state: dict) -> None:
         """Continue the stream saved by :meth:`rng_state` (applied at the next batch)."""
@@ -118,8 +134,10 @@ class BoTBatchColorJitter(nn.Module):
         if g is not None and g.device.type == device.type:
             return g
         if g is not None:
-            raise RuntimeError(f'BoTBatchColorJitter drew on {g.device.type} and now gets a '
-                               f'batch on {device.type}: keep the model on one device')
+            raise RuntimeError(
+                f'BoTBatchColorJitter drew on {g.device.type} and now gets a '
+                f'batch on {device.type}: keep the model on one device'
+            )
         g = torch.Generator(device=device)
         g.manual_seed(self._seed)
         pending = self._pending_state
@@ -127,8 +145,9 @@ class BoTBatchColorJitter(nn.Module):
             if pending['device'] != device.type:
                 raise RuntimeError(
                     f'the checkpoint holds the colour augmentation stream of a '
-                    f"{pending['device']} run, this run is on {device.type}: resume on the same "
-                    f'kind of device')
+                    f'{pending["device"]} run, this run is on {device.type}: resume on the same '
+                    f'kind of device'
+                )
             g.set_state(pending['state'])
             self._pending_state = None
         self._generator = g
@@ -160,20 +179,24 @@ class BoTBatchColorJitter(nn.Module):
                     if idx.numel() == 0:
                         continue
                     fn = getattr(color_ops, op)
-                    x.index_copy_(0, idx, fn(x.index_select(0, idx), params[op][idx],
-                                             self.rgb_index))
+                    x.index_copy_(
+                        0, idx, fn(x.index_select(0, idx), params[op][idx], self.rgb_index)
+                    )
         if self.lighting_cfg is not None:
             x = color_ops.lighting(x, params['alpha'], self.eigval, self.eigvec)
         return x
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         if inputs.dim() != 4 or inputs.shape[1] != 3:
-            raise ValueError(f'BoTBatchColorJitter takes an (N, 3, H, W) batch, got shape '
-                             f'{tuple(inputs.shape)}')
+            raise ValueError(
+                f'BoTBatchColorJitter takes an (N, 3, H, W) batch, got shape {tuple(inputs.shape)}'
+            )
         x = inputs.to(torch.float32, copy=True)
         self.last_params = self.draw(x.shape[0], x.device)
         return self.augment(x, self.last_params)
 
     def extra_repr(self) -> str:
-        return (f'jitter={self.jitter}, lighting={self.lighting_cfg is not None}, '
-                f'channel_order={self.channel_order!r}')
+        return (
+            f'jitter={self.jitter}, lighting={self.lighting_cfg is not None}, '
+            f'channel_order={self.channel_order!r}'
+        )

@@ -20,6 +20,7 @@ batches in ``[0, 255]`` on any device:
 Nothing is rounded to uint8 between the steps: the per-image path rounds after every PIL step
 and truncates after lighting; the tests bound the difference.
 """
+
 from typing import Sequence
 
 import torch
@@ -92,8 +93,9 @@ def hue(x: torch.Tensor, factor: torch.Tensor, rgb_index: Sequence[int]) -> torc
     return torch.stack(channels, dim=1)
 
 
-def lighting(x: torch.Tensor, alpha: torch.Tensor, eigval: torch.Tensor,
-             eigvec: torch.Tensor) -> torch.Tensor:
+def lighting(
+    x: torch.Tensor, alpha: torch.Tensor, eigval: torch.Tensor, eigvec: torch.Tensor
+) -> torch.Tensor:
     """AlexNet PCA lighting: ``x + V (alpha * lambda)`` per sample, clipped to ``[0, 255]``.
 
     ``alpha`` is ``(N, 3)``; ``eigvec`` rows are in the channel order of ``x``.

@@ -8,6 +8,7 @@ converts BGR to RGB, normalises and runs its batch augments (mixup) as always. V
 test batches pass untouched. Why the batch and not the workers: see
 :mod:`~tricks_mm.models.data_preprocessors.batch_color`.
 """
+
 from typing import Optional
 
 import torch
@@ -33,8 +34,10 @@ class BoTClsDataPreprocessor(ClsDataPreprocessor):
         self.batch_color: Optional[BoTBatchColorJitter] = None
         if batch_color is not None:
             if 'channel_order' in batch_color:
-                raise ValueError('batch_color takes no channel_order: it follows to_rgb (BGR '
-                                 'inputs when to_rgb=True, RGB otherwise)')
+                raise ValueError(
+                    'batch_color takes no channel_order: it follows to_rgb (BGR '
+                    'inputs when to_rgb=True, RGB otherwise)'
+                )
             order = 'bgr' if self.to_rgb else 'rgb'
             self.batch_color = BoTBatchColorJitter(**batch_color, channel_order=order)
 
@@ -44,8 +47,10 @@ class BoTClsDataPreprocessor(ClsDataPreprocessor):
             if isinstance(inputs, (list, tuple)):
                 shapes = {tuple(i.shape) for i in inputs}
                 if len(shapes) != 1:
-                    raise ValueError(f'batch_color needs images of one size, got {sorted(shapes)}: '
-                                     f'end the training pipeline with a fixed-size crop')
+                    raise ValueError(
+                        f'batch_color needs images of one size, got {sorted(shapes)}: '
+                        f'end the training pipeline with a fixed-size crop'
+                    )
                 inputs = torch.stack(list(inputs))
             data = dict(data, inputs=self.batch_color(inputs))
         return super().forward(data, training)

@@ -1,4 +1,5 @@
 """Knowledge-distillation loss of He et al., Sec. 5.3 (arXiv 1812.01187)."""
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -31,20 +32,27 @@ class BoTDistillLoss(nn.Module):
         label_smooth_mode: ``'paper'`` or ``'uniform'`` (see :mod:`.label_smooth`).
     """
 
-    def __init__(self, temperature: float = 20.0, hard_weight: float = 1.0,
-                 soft_weight: float = 1.0, label_smooth_eps: float = 0.0,
-                 label_smooth_mode: str = 'paper') -> None:
+    def __init__(
+        self,
+        temperature: float = 20.0,
+        hard_weight: float = 1.0,
+        soft_weight: float = 1.0,
+        label_smooth_eps: float = 0.0,
+        label_smooth_mode: str = 'paper',
+    ) -> None:
         super().__init__()
         if not temperature > 0:
             raise ValueError(f'temperature must be > 0, got {temperature!r}')
         if hard_weight < 0 or soft_weight < 0:
             raise ValueError(
-                f'hard_weight and soft_weight must be >= 0, got {hard_weight!r}, {soft_weight!r}')
+                f'hard_weight and soft_weight must be >= 0, got {hard_weight!r}, {soft_weight!r}'
+            )
         if not 0 <= label_smooth_eps < 1:
             raise ValueError(f'label_smooth_eps must be in [0, 1), got {label_smooth_eps!r}')
         if label_smooth_mode not in SMOOTH_MODES:
             raise ValueError(
-                f'label_smooth_mode must be one of {SMOOTH_MODES}, got {label_smooth_mode!r}')
+                f'label_smooth_mode must be one of {SMOOTH_MODES}, got {label_smooth_mode!r}'
+            )
         self.temperature = float(temperature)
         self.hard_weight = float(hard_weight)
         self.soft_weight = float(soft_weight)
@@ -54,12 +62,14 @@ class BoTDistillLoss(nn.Module):
     def hard_targets(self, target: torch.Tensor, num_classes: int) -> torch.Tensor:
         """The hard term's target distribution ``(N, K)``, smoothed if ``label_smooth_eps > 0``."""
         if self.label_smooth_eps > 0:
-            return smooth_targets(target, num_classes, self.label_smooth_eps,
-                                  self.label_smooth_mode)
+            return smooth_targets(
+                target, num_classes, self.label_smooth_eps, self.label_smooth_mode
+            )
         return to_soft_targets(target, num_classes)
 
-    def forward(self, student_logits: torch.Tensor, teacher_logits: torch.Tensor,
-                target: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, student_logits: torch.Tensor, teacher_logits: torch.Tensor, target: torch.Tensor
+    ) -> torch.Tensor:
         """Batch-mean distillation loss.
 
         Args:
@@ -73,15 +83,19 @@ class BoTDistillLoss(nn.Module):
         if student_logits.dim() != 2 or teacher_logits.shape != student_logits.shape:
             raise ValueError(
                 'student and teacher logits must both have shape (N, K), got '
-                f'{tuple(student_logits.shape)} and {tuple(teacher_logits.shape)}')
+                f'{tuple(student_logits.shape)} and {tuple(teacher_logits.shape)}'
+            )
         if target.shape[0] != student_logits.shape[0]:
             raise ValueError(
                 f'target batch size {target.shape[0]} (shape {tuple(target.shape)}) does not '
-                f'match the logits batch size {student_logits.shape[0]}')
+                f'match the logits batch size {student_logits.shape[0]}'
+            )
         num_classes = student_logits.shape[1]
         hard = soft_cross_entropy(
-            student_logits, self.hard_targets(target, num_classes).to(student_logits.dtype),
-            reduction='none')
+            student_logits,
+            self.hard_targets(target, num_classes).to(student_logits.dtype),
+            reduction='none',
+        )
         t = self.temperature
         teacher_probs = F.softmax(teacher_logits.detach() / t, dim=1)
         soft = soft_cross_entropy(student_logits / t, teacher_probs, reduction='none') * (t * t)

@@ -26,6 +26,7 @@ and it accepts hard labels ``(N,)`` and soft (mixup) targets ``(N, K)`` alike. O
 ours: the cross entropy against it and its reduction (``weight``, ``avg_factor``) are mmpretrain's
 ``soft_cross_entropy`` / ``weight_reduce_loss``, so ``ClsHead`` treats it like its own losses.
 """
+
 import numbers
 from typing import Optional
 
@@ -42,8 +43,11 @@ REDUCTIONS = ('none', 'mean', 'sum')
 
 def _check_smoothing(num_classes: int, eps: float, mode: str) -> None:
     """Validate label-smoothing arguments, raising ``ValueError`` that names the bad value."""
-    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) \
-            or num_classes < 2:
+    if (
+        isinstance(num_classes, bool)
+        or not isinstance(num_classes, numbers.Integral)
+        or num_classes < 2
+    ):
         raise ValueError(f'num_classes must be an int >= 2, got {num_classes!r}')
     if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not 0 <= eps < 1:
         raise ValueError(f'eps must be a number in [0, 1), got {eps!r}')
@@ -67,18 +71,19 @@ def to_soft_targets(label: torch.Tensor, num_classes: int) -> torch.Tensor:
     """
     if label.dim() == 1:
         if label.dtype.is_floating_point or label.dtype == torch.bool:
-            raise ValueError(
-                f'1-D labels must be integer class indices, got dtype {label.dtype}')
+            raise ValueError(f'1-D labels must be integer class indices, got dtype {label.dtype}')
         return F.one_hot(label.long(), num_classes).float()
     if label.dim() == 2 and label.shape[1] == num_classes:
         return label.float()
     raise ValueError(
         f'label must have shape (N,) of class indices or (N, {num_classes}) of scores, '
-        f'got shape {tuple(label.shape)}')
+        f'got shape {tuple(label.shape)}'
+    )
 
 
-def smooth_targets(label: torch.Tensor, num_classes: int, eps: float,
-                   mode: str = 'paper') -> torch.Tensor:
+def smooth_targets(
+    label: torch.Tensor, num_classes: int, eps: float, mode: str = 'paper'
+) -> torch.Tensor:
     """Smoothed target distribution for hard labels or soft (mixup) targets.
 
     The same affine map is applied to every entry ``q`` of the target (Sec. 5.2):
@@ -124,8 +129,14 @@ class BoTLabelSmoothLoss(nn.Module):
         reduction: ``'none'``, ``'mean'`` or ``'sum'``.
     """
 
-    def __init__(self, eps: float = 0.1, num_classes: Optional[int] = None, mode: str = 'paper',
-                 loss_weight: float = 1.0, reduction: str = 'mean') -> None:
+    def __init__(
+        self,
+        eps: float = 0.1,
+        num_classes: Optional[int] = None,
+        mode: str = 'paper',
+        loss_weight: float = 1.0,
+        reduction: str = 'mean',
+    ) -> None:
         super().__init__()
         _check_smoothing(2 if num_classes is None else num_classes, eps, mode)
         if reduction not in REDUCTIONS:
@@ -136,9 +147,15 @@ class BoTLabelSmoothLoss(nn.Module):
         self.loss_weight = loss_weight
         self.reduction = reduction
 
-    def forward(self, cls_score: torch.Tensor, label: torch.Tensor,
-                weight: Optional[torch.Tensor] = None, avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None, **kwargs) -> torch.Tensor:
+    def forward(
+        self,
+        cls_score: torch.Tensor,
+        label: torch.Tensor,
+        weight: Optional[torch.Tensor] = None,
+        avg_factor: Optional[float] = None,
+        reduction_override: Optional[str] = None,
+        **kwargs,
+    ) -> torch.Tensor:
         """Smoothed cross entropy.
 
         Args:
@@ -158,12 +175,19 @@ class BoTLabelSmoothLoss(nn.Module):
         if cls_score.dim() != 2 or cls_score.shape[1] != num_classes or num_classes < 2:
             raise ValueError(
                 f'cls_score must have shape (N, {self.num_classes or "K >= 2"}), '
-                f'got {tuple(cls_score.shape)}')
+                f'got {tuple(cls_score.shape)}'
+            )
         if label.shape[0] != cls_score.shape[0]:
             raise ValueError(
                 f'label batch size {label.shape[0]} (shape {tuple(label.shape)}) does not match '
-                f'cls_score batch size {cls_score.shape[0]}')
+                f'cls_score batch size {cls_score.shape[0]}'
+            )
         targets = smooth_targets(label, num_classes, self.eps, self.mode)
-        loss = soft_cross_entropy(cls_score, targets.to(cls_score.dtype), weight=weight,
-                                  reduction=reduction, avg_factor=avg_factor)
+        loss = soft_cross_entropy(
+            cls_score,
+            targets.to(cls_score.dtype),
+            weight=weight,
+            reduction=reduction,
+            avg_factor=avg_factor,
+        )
         return self.loss_weight * loss

@@ -1,4 +1,5 @@
 """Stage 4 of a BoTResNet as the shared RoI head of a C4 Faster R-CNN."""
+
 from typing import Dict, List, Optional, Union
 
 import torch
@@ -44,10 +45,19 @@ class BoTResLayer(BaseModule):
             :class:`~tricks_mm.models.CheckpointMismatchError`); otherwise Kaiming init.
     """
 
-    def __init__(self, depth: int = 50, variant: str = 'd', stage: int = 3, stride: int = 2,
-                 dilation: int = 1, norm_cfg: Optional[Dict] = None, norm_eval: bool = True,
-                 stem_channels: int = 64, base_channels: int = 64,
-                 init_cfg: Union[dict, List[dict], None] = None) -> None:
+    def __init__(
+        self,
+        depth: int = 50,
+        variant: str = 'd',
+        stage: int = 3,
+        stride: int = 2,
+        dilation: int = 1,
+        norm_cfg: Optional[Dict] = None,
+        norm_eval: bool = True,
+        stem_channels: int = 64,
+        base_channels: int = 64,
+        init_cfg: Union[dict, List[dict], None] = None,
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         variant = check_arch(depth, variant)
         if not isinstance(stage, int) or not 0 <= stage <= 3:
@@ -56,9 +66,19 @@ class BoTResLayer(BaseModule):
         norm_cfg.pop('_scope_', None)
         self.stage, self.norm_eval = stage, norm_eval
         self.layer_name = f'layer{stage + 1}'
-        self.add_module(self.layer_name, make_res_layer(
-            depth, variant, stage, stage_in_channels(depth, stage, stem_channels, base_channels),
-            stride, dilation, norm_cfg, base_channels))
+        self.add_module(
+            self.layer_name,
+            make_res_layer(
+                depth,
+                variant,
+                stage,
+                stage_in_channels(depth, stage, stem_channels, base_channels),
+                stride,
+                dilation,
+                norm_cfg,
+                base_channels,
+            ),
+        )
 
     def init_weights(self) -> None:
         """Kaiming (fan_out) convs and unit norms, or a strict load of the Pretrained init_cfg."""
@@ -69,9 +89,13 @@ class BoTResLayer(BaseModule):
         if pretrained is None:
             kaiming_init_(self)
         else:
-            load_strict(layer, pretrained['checkpoint'], prefix=pretrained.get('prefix'),
-                        map_location=pretrained.get('map_location', 'cpu'),
-                        exclude=pretrained.get('exclude', ()))
+            load_strict(
+                layer,
+                pretrained['checkpoint'],
+                prefix=pretrained.get('prefix'),
+                map_location=pretrained.get('map_location', 'cpu'),
+                exclude=pretrained.get('exclude', ()),
+            )
         self._is_init = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -6,6 +6,7 @@ shapes (:mod:`.layout`), confirms it with ``--arch`` where the weights cannot te
 key and shape, and writes an mmpretrain ``ImageClassifier`` checkpoint of ``tricks_mm.BoTResNet``
 + ``LinearClsHead`` whose ``meta`` records the provenance and the input normalisation.
 """
+
 import io
 import os.path as osp
 import time
@@ -52,7 +53,8 @@ def detect_source(obj: Any, path: str) -> str:
     raise ValueError(
         f'{path!r} is a plain (7x7-stem) ResNet state dict, which timm and torchvision write with '
         'the same keys: pass --from timm or --from torchvision (the provenance records which '
-        'library, and so which input normalisation, the weights come from)')
+        'library, and so which input normalisation, the weights come from)'
+    )
 
 
 def _load(src: str, source: str, ema: bool) -> Tuple[SourceWeights, str]:
@@ -70,27 +72,41 @@ def _check_stored_arch(stored: Optional[ArchName], given: Optional[ArchName]) ->
     if stored is None or given is None:
         return
     if (stored.depth, stored.variant, stored.stem_channels) != (
-            given.depth, given.variant, given.stem_channels):
+        given.depth,
+        given.variant,
+        given.stem_channels,
+    ):
         raise LayoutError(
             f'--arch {given.name!r} contradicts the architecture the checkpoint names itself: '
-            f'{stored.name!r} ({arch_name(stored.depth, stored.variant, stored.stem_channels)})')
+            f'{stored.name!r} ({arch_name(stored.depth, stored.variant, stored.stem_channels)})'
+        )
 
 
 def _head_state(weights: SourceWeights, feat_dim: int, src: str) -> Dict[str, torch.Tensor]:
     fc_w, fc_b = weights.state.get('fc.weight'), weights.state.get('fc.bias')
     if fc_w is None or fc_b is None:
-        raise LayoutError(f'{src!r} has no classifier fc.weight / fc.bias (a headless feature '
-                          'extractor?): tricks_mm imports classifiers, fc included')
+        raise LayoutError(
+            f'{src!r} has no classifier fc.weight / fc.bias (a headless feature '
+            'extractor?): tricks_mm imports classifiers, fc included'
+        )
     if fc_w.ndim != 2 or fc_w.shape[1] != feat_dim or fc_b.shape != fc_w.shape[:1]:
-        raise LayoutError(f'fc.weight {tuple(fc_w.shape)} / fc.bias {tuple(fc_b.shape)} do not '
-                          f'fit a {feat_dim}-channel backbone output')
+        raise LayoutError(
+            f'fc.weight {tuple(fc_w.shape)} / fc.bias {tuple(fc_b.shape)} do not '
+            f'fit a {feat_dim}-channel backbone output'
+        )
     return {'head.fc.weight': fc_w.float(), 'head.fc.bias': fc_b.float()}
 
 
-def import_classifier(src: str, out: str, source: str = 'auto', arch: Optional[str] = None,
-                      top1: Optional[float] = None, ema: bool = False,
-                      normalization: Optional[InputNormalization] = None,
-                      config_out: Optional[str] = None) -> Dict[str, Any]:
+def import_classifier(
+    src: str,
+    out: str,
+    source: str = 'auto',
+    arch: Optional[str] = None,
+    top1: Optional[float] = None,
+    ema: bool = False,
+    normalization: Optional[InputNormalization] = None,
+    config_out: Optional[str] = None,
+) -> Dict[str, Any]:
     """Import ``src`` as a tricks_mm classifier checkpoint at ``out``.
 
     Args:
@@ -121,8 +137,9 @@ def import_classifier(src: str, out: str, source: str = 'auto', arch: Optional[s
     given = parse_arch(arch) if arch is not None else None
     _check_stored_arch(weights.arch, given)
     layout = infer_layout(weights.state)
-    variant = resolve_variant(layout, given or weights.arch, weights.default_variant,
-                              weights.why_default)
+    variant = resolve_variant(
+        layout, given or weights.arch, weights.default_variant, weights.why_default
+    )
     state = {f'backbone.{k}': v for k, v in fit_backbone(weights.state, layout, variant).items()}
     feat_dim = layout.feat_dim
     state.update(_head_state(weights, feat_dim, src))
@@ -137,13 +154,18 @@ def import_classifier(src: str, out: str, source: str = 'auto', arch: Optional[s
         architecture=dict(depth=layout.depth, variant=variant, name=name),
         input_normalization=norm.as_dict(),
         provenance=dict(
-            source_library=source, source_file=src, source_sha256=file_sha256(src),
+            source_library=source,
+            source_file=src,
+            source_sha256=file_sha256(src),
             source_arch=(given or weights.arch).name if (given or weights.arch) else name,
-            top1=top1, top1_kind='published' if top1 is not None else None,
-            imported_at=time.strftime('%Y-%m-%dT%H:%M:%S%z'), **weights.extra))
+            top1=top1,
+            top1_kind='published' if top1 is not None else None,
+            imported_at=time.strftime('%Y-%m-%dT%H:%M:%S%z'),
+            **weights.extra,
+        ),
+    )
     buffer = io.BytesIO()
     torch.save({'state_dict': state, 'meta': meta}, buffer)
     atomic_write_bytes(buffer.getvalue(), out)
     atomic_write_bytes(cfg.pretty_text.encode(), config_out)
     return meta
-

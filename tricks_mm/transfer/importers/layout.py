@@ -18,6 +18,7 @@ that fits no known layout is refused naming the keys that did not map.
 Written here (not shared with the BoTResNet-checkpoint inference of ``convert``) because the
 source dicts carry ``fc`` and may lack ``num_batches_tracked``; the integrator may unify both.
 """
+
 import re
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
@@ -38,6 +39,7 @@ class LayoutError(ValueError):
 @dataclass(frozen=True)
 class Layout:
     """What a ResNet state dict's keys and shapes tell about its architecture."""
+
     depth: int
     deep_stem: bool
     avg_down: bool
@@ -61,8 +63,11 @@ class Layout:
         return stage_in_channels(self.depth, 4, self.stem_channels, self.base_channels)
 
     def describe(self) -> str:
-        stem = f'deep stem {self.stem_channels // 2}-{self.stem_channels // 2}-' \
-               f'{self.stem_channels}' if self.deep_stem else '7x7 stem'
+        stem = (
+            f'deep stem {self.stem_channels // 2}-{self.stem_channels // 2}-{self.stem_channels}'
+            if self.deep_stem
+            else '7x7 stem'
+        )
         shortcut = 'avg-pool shortcut' if self.avg_down else 'strided 1x1 shortcut'
         return f'ResNet-{self.depth} ({stem}, {shortcut})'
 
@@ -70,8 +75,9 @@ class Layout:
 def _stage_blocks(state: StateDict) -> Tuple[int, ...]:
     counts = []
     for stage in range(1, 5):
-        blocks = {int(m.group(1)) for k in state
-                  for m in [re.match(rf'layer{stage}\.(\d+)\.', k)] if m}
+        blocks = {
+            int(m.group(1)) for k in state for m in [re.match(rf'layer{stage}\.(\d+)\.', k)] if m
+        }
         if not blocks:
             break
         counts.append(max(blocks) + 1)
@@ -99,22 +105,28 @@ def infer_layout(state: StateDict) -> Layout:
         if _shape(state, 'conv1.3.weight') != (mid, mid, 3, 3) or 2 * mid != stem_channels:
             raise LayoutError(
                 f'deep stem conv1.0/conv1.3/conv1.6 has widths {deep[0]}, '
-                f'{_shape(state, "conv1.3.weight")[0]}, {stem_channels}: BoTResNet\'s deep stem '
-                'is c/2, c/2, c (timm resnet50c/d/s, mmpretrain ResNetV1c/d)')
+                f"{_shape(state, 'conv1.3.weight')[0]}, {stem_channels}: BoTResNet's deep stem "
+                'is c/2, c/2, c (timm resnet50c/d/s, mmpretrain ResNetV1c/d)'
+            )
         deep_stem, in_channels = True, deep[1]
     else:
-        raise LayoutError('not a ResNet state dict: found neither a 7x7 stem conv1.weight nor '
-                          f'a deep stem conv1.0/conv1.3/conv1.6.weight; {keys}')
+        raise LayoutError(
+            'not a ResNet state dict: found neither a 7x7 stem conv1.weight nor '
+            f'a deep stem conv1.0/conv1.3/conv1.6.weight; {keys}'
+        )
     blocks = _stage_blocks(state)
     bottleneck = 'layer1.0.conv3.weight' in state
-    depths = [d for d, (block, counts) in ARCH.items()
-              if counts == blocks and (block is Bottleneck) == bottleneck]
+    depths = [
+        d
+        for d, (block, counts) in ARCH.items()
+        if counts == blocks and (block is Bottleneck) == bottleneck
+    ]
     if not depths:
         raise LayoutError(
             f'blocks per stage {blocks} with {"Bottleneck" if bottleneck else "BasicBlock"} '
             f'blocks (layer1.0.conv3.weight {"present" if bottleneck else "absent"}) match no '
-            f'ResNet depth; known: '
-            + ', '.join(f'{d}: {c}' for d, (_, c) in ARCH.items()))
+            f'ResNet depth; known: ' + ', '.join(f'{d}: {c}' for d, (_, c) in ARCH.items())
+        )
     shortcut = {i: _shape(state, f'layer2.0.downsample.{i}.weight') for i in range(3)}
     if shortcut[1] is not None and len(shortcut[1]) == 4 and shortcut[0] is None:
         avg_down = True
@@ -124,16 +136,23 @@ def infer_layout(state: StateDict) -> Layout:
         raise LayoutError(
             'unknown shortcut layout in layer2.0.downsample: expected a conv at index 0 (A/B/C) '
             'or at index 1 after a pool (D); found '
-            + ', '.join(k for k in state if k.startswith('layer2.0.downsample.')))
+            + ', '.join(k for k in state if k.startswith('layer2.0.downsample.'))
+        )
     fc = _shape(state, 'fc.weight')
-    return Layout(depth=depths[0], deep_stem=deep_stem, avg_down=avg_down,
-                  stem_channels=stem_channels, base_channels=_shape(
-                      state, 'layer1.0.conv1.weight')[0], in_channels=in_channels,
-                  num_classes=fc[0] if fc else None)
+    return Layout(
+        depth=depths[0],
+        deep_stem=deep_stem,
+        avg_down=avg_down,
+        stem_channels=stem_channels,
+        base_channels=_shape(state, 'layer1.0.conv1.weight')[0],
+        in_channels=in_channels,
+        num_classes=fc[0] if fc else None,
+    )
 
 
-def resolve_variant(layout: Layout, arch: Optional[ArchName], default: Optional[str],
-                    why_default: str) -> str:
+def resolve_variant(
+    layout: Layout, arch: Optional[ArchName], default: Optional[str], why_default: str
+) -> str:
     """The variant, from the weights, confirmed by ``arch``; A vs B from ``arch`` or ``default``.
 
     Raises:
@@ -143,21 +162,31 @@ def resolve_variant(layout: Layout, arch: Optional[ArchName], default: Optional[
     if arch is not None:
         problems = []
         if arch.depth != layout.depth:
-            problems.append(f'depth {arch.depth} but the weights have blocks per stage '
-                            f'{ARCH[layout.depth][1]} (layer1..layer4): depth {layout.depth}')
+            problems.append(
+                f'depth {arch.depth} but the weights have blocks per stage '
+                f'{ARCH[layout.depth][1]} (layer1..layer4): depth {layout.depth}'
+            )
         if arch.variant not in layout.variants:
             stem = 'deep stem conv1.0/3/6' if layout.deep_stem else '7x7 stem conv1.weight'
-            shortcut = ('pooled shortcut layer2.0.downsample.1' if layout.avg_down
-                        else 'strided shortcut layer2.0.downsample.0')
+            shortcut = (
+                'pooled shortcut layer2.0.downsample.1'
+                if layout.avg_down
+                else 'strided shortcut layer2.0.downsample.0'
+            )
             problems.append(
                 f'variant {arch.variant.upper()} but the weights are '
-                f'{"/".join(v.upper() for v in layout.variants)} ({stem}, {shortcut})')
+                f'{"/".join(v.upper() for v in layout.variants)} ({stem}, {shortcut})'
+            )
         elif arch.stem_channels != layout.stem_channels:
-            problems.append(f'stem width {arch.stem_channels} but bn1.weight has '
-                            f'{layout.stem_channels} channels')
+            problems.append(
+                f'stem width {arch.stem_channels} but bn1.weight has '
+                f'{layout.stem_channels} channels'
+            )
         if problems:
-            raise LayoutError(f'--arch {arch.name!r} contradicts the checkpoint, which is '
-                              f'{layout.describe()}: ' + '; '.join(problems))
+            raise LayoutError(
+                f'--arch {arch.name!r} contradicts the checkpoint, which is '
+                f'{layout.describe()}: ' + '; '.join(problems)
+            )
         return arch.variant
     if len(layout.variants) == 1:
         return layout.variants[0]
@@ -168,14 +197,20 @@ def resolve_variant(layout: Layout, arch: Optional[ArchName], default: Optional[
             f'the checkpoint is {layout.describe()}: variant A (stride on the first 1x1 conv, '
             'mmpretrain style="caffe") or B (stride on the 3x3 conv, style="pytorch") have the '
             f'same weights and {why_default}; pass --arch resnet{layout.depth}a or '
-            f'--arch resnet{layout.depth}b')
+            f'--arch resnet{layout.depth}b'
+        )
     return default
 
 
 def backbone_kwargs(layout: Layout, variant: str) -> Dict[str, int]:
     """BoTResNet arguments (besides out_indices etc.) of this architecture."""
-    return dict(depth=layout.depth, variant=variant, stem_channels=layout.stem_channels,
-                base_channels=layout.base_channels, in_channels=layout.in_channels)
+    return dict(
+        depth=layout.depth,
+        variant=variant,
+        stem_channels=layout.stem_channels,
+        base_channels=layout.base_channels,
+        in_channels=layout.in_channels,
+    )
 
 
 def fit_backbone(state: StateDict, layout: Layout, variant: str) -> StateDict:
@@ -194,12 +229,16 @@ def fit_backbone(state: StateDict, layout: Layout, variant: str) -> StateDict:
             src[key] = torch.tensor(0, dtype=torch.long)
     unexpected = [k for k in src if k not in own]
     missing = [k for k in own if k not in src]
-    shapes = [f'{k}: {tuple(v.shape)} vs {tuple(own[k].shape)}'
-              for k, v in src.items() if k in own and v.shape != own[k].shape]
+    shapes = [
+        f'{k}: {tuple(v.shape)} vs {tuple(own[k].shape)}'
+        for k, v in src.items()
+        if k in own and v.shape != own[k].shape
+    ]
     if unexpected or missing or shapes:
         raise LayoutError(
             f'the checkpoint does not fit {arch_name(layout.depth, variant, layout.stem_channels)}'
             f' ({layout.describe()}): {len(unexpected)} keys that did not map '
             f'[{_head(unexpected)}], {len(missing)} missing [{_head(missing)}], {len(shapes)} '
-            f'shape mismatches [{_head(shapes)}]')
+            f'shape mismatches [{_head(shapes)}]'
+        )
     return {k: src[k].to(own[k].dtype) if own[k].is_floating_point() else src[k] for k in own}

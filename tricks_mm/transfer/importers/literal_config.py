@@ -6,6 +6,7 @@ An mmengine runner stores its resolved config as Python source in ``meta['cfg']`
 dicts, ``dict(key=literal, ...)`` calls) are evaluated, by :func:`ast.literal_eval` semantics.
 Anything else is skipped, so a value that is not a literal reads as absent.
 """
+
 import ast
 from typing import Any, Dict
 
@@ -15,8 +16,12 @@ class _NotLiteral(Exception):
 
 
 def _value(node: ast.AST) -> Any:
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
-            node.func.id == 'dict' and not node.args:
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == 'dict'
+        and not node.args
+    ):
         return {kw.arg: _value(kw.value) for kw in node.keywords if kw.arg is not None}
     if isinstance(node, (ast.List, ast.Tuple)):
         items = [_value(e) for e in node.elts]
@@ -40,8 +45,11 @@ def literal_assignments(text: str) -> Dict[str, Any]:
         return {}
     values: Dict[str, Any] = {}
     for stmt in tree.body:
-        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and \
-                isinstance(stmt.targets[0], ast.Name):
+        if (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+        ):
             try:
                 values[stmt.targets[0].id] = _value(stmt.value)
             except _NotLiteral:

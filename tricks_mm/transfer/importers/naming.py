@@ -13,6 +13,7 @@ name                               BoTResNet
 
 A timm pretrained tag (``resnet50d.gluon_in1k``) is kept for the provenance, not interpreted.
 """
+
 import re
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ DEPTHS = (18, 34, 50, 101, 152)
 class ArchName:
     """A parsed architecture name (a name without a letter is variant B, as timm and
     torchvision spell ``resnet50``)."""
+
     name: str
     depth: int
     variant: str
@@ -43,7 +45,8 @@ def parse_arch(name: str) -> ArchName:
         raise ValueError(
             f'--arch {name!r} is not a ResNet name tricks_mm can import: use resnet<depth>'
             f'[a|b|c|d|s] (timm / torchvision spelling, e.g. resnet50d, resnet50d.gluon_in1k) or '
-            f'resnetv1c<depth> / resnetv1d<depth> (mmpretrain), depth one of {DEPTHS}')
+            f'resnetv1c<depth> / resnetv1d<depth> (mmpretrain), depth one of {DEPTHS}'
+        )
     letter = match.group(1) or match.group(3) or 'b'
     if letter == 's':
         return ArchName(name, depth, 'c', stem_channels=128)

@@ -4,6 +4,7 @@ Files are read with ``torch.load(weights_only=True)`` through tricks_mm's allowl
 (:func:`~tricks_mm.engine.safe_checkpoint.safe_torch_load`) or with :mod:`safetensors`; a pickled
 object outside the allowlist is refused before anything from it runs.
 """
+
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
@@ -30,6 +31,7 @@ class SourceWeights:
         why_default: why ``default_variant`` is what it is, for the error message.
         extra: more provenance (epoch, EMA ...).
     """
+
     state: StateDict
     normalization: InputNormalization
     arch: Optional[ArchName] = None
@@ -38,11 +40,13 @@ class SourceWeights:
     extra: Dict[str, Any] = field(default_factory=dict)
 
 
-def read_file(path: str, extra_globals: Sequence[Union[Callable, Tuple[Callable, str]]] = ()
-              ) -> Any:
+def read_file(
+    path: str, extra_globals: Sequence[Union[Callable, Tuple[Callable, str]]] = ()
+) -> Any:
     """The object stored in ``path``: ``.safetensors`` via safetensors, else weights-only torch."""
     if path.endswith('.safetensors'):
         from safetensors.torch import load_file
+
         return load_file(path, device='cpu')
     return safe_torch_load(path, map_location='cpu', extra_globals=extra_globals)
 
@@ -54,10 +58,11 @@ def as_state_dict(obj: Any, path: str, what: str) -> StateDict:
         ValueError: ``obj`` is not a dict of tensors (names the entries that are not).
     """
     if not isinstance(obj, dict):
-        raise ValueError(f'{path!r}: expected {what} (a dict of tensors), got '
-                         f'{type(obj).__name__}')
+        raise ValueError(f'{path!r}: expected {what} (a dict of tensors), got {type(obj).__name__}')
     odd = [k for k, v in obj.items() if not isinstance(v, torch.Tensor)]
     if odd:
-        raise ValueError(f'{path!r}: expected {what}, but entries [{_head(odd)}] are not '
-                         f'tensors (a training checkpoint of another tool?)')
-    return {k[len('module.'):] if k.startswith('module.') else k: v for k, v in obj.items()}
+        raise ValueError(
+            f'{path!r}: expected {what}, but entries [{_head(odd)}] are not '
+            f'tensors (a training checkpoint of another tool?)'
+        )
+    return {k[len('module.') :] if k.startswith('module.') else k: v for k, v in obj.items()}
