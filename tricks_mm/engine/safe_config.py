@@ -87,3 +87,29 @@ def read_literal_config(text: str) -> Dict[str, Any]:
         except RecursionError:
             raise UnsafeConfigText(f'{_where(stmt)}: nested too deeply') from None
     return out
+
+
+def literal_assignments(text: str) -> Dict[str, Any]:
+    """The ``name = literal`` statements of ``text``, every other statement skipped (never run).
+
+    The lenient sibling of :func:`read_literal_config`, for reading a few known keys (an
+    mmpretrain backbone's ``style``, its ``data_preprocessor``) out of stored text that may
+    also hold something else: a value that is not a literal reads as absent. Text that does not
+    parse gives ``{}``.
+    """
+    try:
+        tree = ast.parse(text, mode='exec')
+    except (SyntaxError, ValueError, RecursionError):
+        return {}
+    out: Dict[str, Any] = {}
+    for stmt in tree.body:
+        if (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+        ):
+            try:
+                out[stmt.targets[0].id] = _value(stmt.value)
+            except (UnsafeConfigText, RecursionError):
+                continue
+    return out

@@ -16,7 +16,9 @@ class CheckpointMismatchError(RuntimeError):
     """A pretrained checkpoint does not fit the backbone key for key and shape for shape."""
 
 
-def _head(keys: Sequence[str], n: int = 10) -> str:
+def first_keys(keys: Sequence[str], n: int = 10) -> str:
+    """The first ``n`` keys, comma-separated, and how many more: for error messages that name
+    keys without printing a whole state dict."""
     keys = list(keys)
     more = f' ... (+{len(keys) - n} more)' if len(keys) > n else ''
     return ', '.join(keys[:n]) + more
@@ -61,7 +63,7 @@ def load_strict(
         if not kept:
             raise CheckpointMismatchError(
                 f'no key of {filename!r} starts with prefix {prefix!r} (its keys begin '
-                f'[{_head(list(state), 5)}]): fix the init_cfg prefix'
+                f'[{first_keys(list(state), 5)}]): fix the init_cfg prefix'
             )
         state = kept
     exclude = (exclude,) if isinstance(exclude, str) else tuple(exclude)
@@ -69,7 +71,7 @@ def load_strict(
         if not any(k.startswith(skip) for k in state):
             raise CheckpointMismatchError(
                 f'exclude={list(exclude)!r}: no key of {filename!r} (after prefix {prefix!r}) '
-                f'starts with {skip!r}; its keys begin [{_head(list(state), 5)}]'
+                f'starts with {skip!r}; its keys begin [{first_keys(list(state), 5)}]'
             )
     state = {k: v for k, v in state.items() if not any(k.startswith(s) for s in exclude)}
     own = module.state_dict()
@@ -83,9 +85,9 @@ def load_strict(
     if missing or unexpected or shapes:
         raise CheckpointMismatchError(
             f'checkpoint {filename!r} (prefix {prefix!r}) does not match '
-            f'{type(module).__name__}: {len(missing)} missing keys [{_head(missing)}], '
-            f'{len(unexpected)} unexpected keys [{_head(unexpected)}], {len(shapes)} shape '
-            f'mismatches [{_head(shapes)}]. The checkpoint is probably of another variant or '
+            f'{type(module).__name__}: {len(missing)} missing keys [{first_keys(missing)}], '
+            f'{len(unexpected)} unexpected keys [{first_keys(unexpected)}], {len(shapes)} shape '
+            f'mismatches [{first_keys(shapes)}]. The checkpoint is probably of another variant or '
             'depth: convert the classifier of the same architecture with tools/transfer.py, or '
             'fix the backbone arguments / the init_cfg prefix.'
         )

@@ -13,8 +13,8 @@ import torch
 
 from tricks_mm.engine.atomic_io import atomic_write_bytes
 from tricks_mm.engine.safe_checkpoint import safe_torch_load
+from tricks_mm.engine.safe_config import literal_assignments
 from tricks_mm.transfer.importers.layout import LayoutError, fit_backbone, infer_layout
-from tricks_mm.transfer.importers.literal_config import literal_assignments
 from tricks_mm.transfer.importers.naming import arch_name, parse_arch
 
 TARGETS = ('timm', 'torchvision')

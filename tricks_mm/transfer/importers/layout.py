@@ -26,7 +26,8 @@ from typing import Dict, Optional, Tuple
 import torch
 
 from tricks_mm.models.backbones._blocks import ARCH, Bottleneck, stage_in_channels
-from tricks_mm.models.backbones.bot_resnet import BoTResNet, _head
+from tricks_mm.models.backbones.bot_resnet import BoTResNet
+from tricks_mm.models.pretrained import first_keys
 from tricks_mm.transfer.importers.naming import ArchName, arch_name
 
 StateDict = Dict[str, torch.Tensor]
@@ -96,7 +97,7 @@ def infer_layout(state: StateDict) -> Layout:
         LayoutError: no ResNet stem, stages that match no depth, or an unknown shortcut; the
             message names the keys it looked for and the keys the dict begins with.
     """
-    keys = f'its keys begin [{_head(list(state), 8)}]'
+    keys = f'its keys begin [{first_keys(list(state), 8)}]'
     plain, deep = _shape(state, 'conv1.weight'), _shape(state, 'conv1.0.weight')
     if plain is not None and len(plain) == 4 and plain[2:] == (7, 7):
         deep_stem, stem_channels, in_channels = False, plain[0], plain[1]
@@ -238,7 +239,7 @@ def fit_backbone(state: StateDict, layout: Layout, variant: str) -> StateDict:
         raise LayoutError(
             f'the checkpoint does not fit {arch_name(layout.depth, variant, layout.stem_channels)}'
             f' ({layout.describe()}): {len(unexpected)} keys that did not map '
-            f'[{_head(unexpected)}], {len(missing)} missing [{_head(missing)}], {len(shapes)} '
-            f'shape mismatches [{_head(shapes)}]'
+            f'[{first_keys(unexpected)}], {len(missing)} missing [{first_keys(missing)}], {len(shapes)} '
+            f'shape mismatches [{first_keys(shapes)}]'
         )
     return {k: src[k].to(own[k].dtype) if own[k].is_floating_point() else src[k] for k in own}

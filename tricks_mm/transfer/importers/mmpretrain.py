@@ -11,15 +11,15 @@ BoTResNet's A/B keys. ``ResNetV1c/V1d`` differ in two places (see open-mmlab/mmd
 
 A vs B (``style``) is invisible in the weights. A runner checkpoint stores its resolved config as
 text in ``meta['cfg']``: its literal ``model.backbone`` (type, depth, style) and
-``data_preprocessor`` are read without executing it (:mod:`.literal_config`); without it,
-``--arch`` decides A vs B.
+``data_preprocessor`` are read without executing it
+(:func:`tricks_mm.engine.safe_config.literal_assignments`); without it, ``--arch`` decides A vs B.
 """
 
 import re
 from typing import Any, Dict, Optional
 
-from tricks_mm.models.backbones.bot_resnet import _head
-from tricks_mm.transfer.importers.literal_config import literal_assignments
+from tricks_mm.engine.safe_config import literal_assignments
+from tricks_mm.models.pretrained import first_keys
 from tricks_mm.transfer.importers.naming import ArchName
 from tricks_mm.transfer.importers.source import SourceWeights, StateDict, as_state_dict, read_file
 from tricks_mm.transfer.normalization import MMPRETRAIN_IMAGENET, from_preprocessor
@@ -40,7 +40,7 @@ def _rename(state: StateDict, path: str) -> StateDict:
     unmapped = [k for k in state if not k.startswith(('backbone.', 'head.fc.'))]
     if unmapped:
         raise ValueError(
-            f'{path!r}: keys [{_head(unmapped)}] are neither backbone.* nor '
+            f'{path!r}: keys [{first_keys(unmapped)}] are neither backbone.* nor '
             'head.fc.*: not an mmpretrain ResNet ImageClassifier with a '
             'LinearClsHead'
         )

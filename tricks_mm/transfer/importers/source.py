@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 import torch
 
 from tricks_mm.engine.safe_checkpoint import safe_torch_load
-from tricks_mm.models.backbones.bot_resnet import _head
+from tricks_mm.models.pretrained import first_keys
 from tricks_mm.transfer.importers.naming import ArchName
 from tricks_mm.transfer.normalization import InputNormalization
 
@@ -62,7 +62,7 @@ def as_state_dict(obj: Any, path: str, what: str) -> StateDict:
     odd = [k for k, v in obj.items() if not isinstance(v, torch.Tensor)]
     if odd:
         raise ValueError(
-            f'{path!r}: expected {what}, but entries [{_head(odd)}] are not '
+            f'{path!r}: expected {what}, but entries [{first_keys(odd)}] are not '
             f'tensors (a training checkpoint of another tool?)'
         )
     return {k[len('module.') :] if k.startswith('module.') else k: v for k, v in obj.items()}
