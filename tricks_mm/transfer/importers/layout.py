@@ -239,7 +239,7 @@ def fit_backbone(state: StateDict, layout: Layout, variant: str) -> StateDict:
         raise LayoutError(
             f'the checkpoint does not fit {arch_name(layout.depth, variant, layout.stem_channels)}'
             f' ({layout.describe()}): {len(unexpected)} keys that did not map '
-            f'[{first_keys(unexpected)}], {len(missing)} missing [{first_keys(missing)}], {len(shapes)} '
-            f'shape mismatches [{first_keys(shapes)}]'
+            f'[{first_keys(unexpected)}], {len(missing)} missing [{first_keys(missing)}], '
+            f'{len(shapes)} shape mismatches [{first_keys(shapes)}]'
         )
     return {k: src[k].to(own[k].dtype) if own[k].is_floating_point() else src[k] for k in own}
