@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from mmengine.config import Config
 
-from tricks_mm.cli.config_setup import load_config
+from tricks_mm.config.setup import load_config
 from tricks_mm.engine.safe_config import UnsafeConfigText, read_literal_config
 
 REPO = Path(__file__).resolve().parents[2]

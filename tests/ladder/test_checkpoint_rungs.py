@@ -175,7 +175,8 @@ def test_checkpoint_rung_is_evaluated_when_a_classification_set_is_configured(in
     the timm model's own accuracy on the same images (normalised by hand, timm's way)."""
     from mmpretrain.registry import DATASETS
 
-    from tricks_mm.ladder.run import LadderRunner, Step
+    from tricks_mm.ladder.run import LadderRunner
+    from tricks_mm.ladder.step import Step
 
     timm_file, _ = _stand_ins(in_workspace)
     ladder_file = in_workspace / 'evaluated.py'

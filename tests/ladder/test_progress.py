@@ -4,8 +4,9 @@ LogProcessor), on a fake clock: iteration of total, loss, an ETA from the measur
 import pytest
 
 from tricks_mm.ladder.progress import StepProgress
-from tricks_mm.ladder.run import Progress, Step
+from tricks_mm.ladder.run import Progress
 from tricks_mm.ladder.spec import Rung
+from tricks_mm.ladder.step import Step
 
 EPOCH_LINE = (
     '12/01 21:50:01 - mmengine - INFO - Epoch(train)  [{e}][{i:>2}/50]  lr: 2.0000e-01  '

@@ -23,7 +23,8 @@ from torch.testing import assert_close
 
 from tricks_mm.cli import transfer as cli_transfer
 from tricks_mm.engine.safe_checkpoint import UnsafeCheckpointError, safe_torch_load
-from tricks_mm.models.backbones.bot_resnet import BoTResNet, load_strict
+from tricks_mm.models.backbones.bot_resnet import BoTResNet
+from tricks_mm.models.pretrained import load_strict
 from tricks_mm.transfer.convert import convert_classifier
 from tricks_mm.transfer.export import export_classifier
 from tricks_mm.transfer.importers import LayoutError, import_classifier

@@ -15,7 +15,6 @@ from typing import Any, Dict, Optional, Tuple
 import torch
 
 from tricks_mm.engine.atomic_io import atomic_write_bytes
-from tricks_mm.transfer.convert import file_sha256
 from tricks_mm.transfer.importers import mmpretrain, timm, torchvision
 from tricks_mm.transfer.importers.classifier import classifier_config
 from tricks_mm.transfer.importers.layout import (
@@ -28,6 +27,7 @@ from tricks_mm.transfer.importers.layout import (
 from tricks_mm.transfer.importers.naming import ArchName, arch_name, parse_arch
 from tricks_mm.transfer.importers.source import SourceWeights, read_file
 from tricks_mm.transfer.normalization import InputNormalization
+from tricks_mm.utils.hashing import file_sha256
 
 SOURCES = {m.NAME: m for m in (timm, torchvision, mmpretrain)}
 
