@@ -41,3 +41,17 @@ def in_workspace(tiny_workspace, monkeypatch) -> Path:
 def repo() -> Path:
     """The repository root (configs are addressed from a workspace by absolute path)."""
     return REPO
+
+
+@pytest.fixture(autouse=True)
+def _isolated_default_scope():
+    """Forget the mmengine default scopes a test created (a Runner or ``init_default_scope``
+    makes one and it stays current for the rest of the process): otherwise a test that ran an
+    mmseg runner leaves ``mmseg`` as the scope in which a later test's mmpretrain
+    ``MODELS.build`` looks up ``ImageClassifier``, and the outcome depends on test order."""
+    from mmengine.registry import DefaultScope
+
+    before = set(DefaultScope._instance_dict)
+    yield
+    for name in set(DefaultScope._instance_dict) - before:
+        del DefaultScope._instance_dict[name]

@@ -331,9 +331,10 @@ def test_detection_two_ranks(runs):
         run.work_dir, probes, iters=2, per_rank_batch=1, expected_ckpt='epoch_1.pth'
     )
     assert len(seen[0] | seen[1]) == 4
-    # mmdet's base batch 16: lr = 0.02 x (2 x 1) / 16
-    assert 'current batch size is 2. Scaling the original LR by 0.125' in out
-    assert [p['initial_lr'] for p in probes] == pytest.approx([0.0025] * 2, rel=1e-9)
+    # the toy config's reference batch 4 (its lr 0.02 is for 4 images on one process):
+    # lr = 0.02 x (2 x 1) / 4
+    assert 'current batch size is 2. Scaling the original LR by 0.5' in out
+    assert [p['initial_lr'] for p in probes] == pytest.approx([0.01] * 2, rel=1e-9)
 
 
 def test_segmentation_two_ranks(runs):

@@ -12,6 +12,7 @@ from _fake_steps import fake_processes
 import tricks_mm
 from tricks_mm.cli import ladder as cli_ladder
 from tricks_mm.ladder import code_version as cv
+from tricks_mm.ladder import orchestrate
 from tricks_mm.ladder import run as run_module
 from tricks_mm.ladder.records import RecordBook
 from tricks_mm.ladder.report import write_report
@@ -47,14 +48,14 @@ def test_changed_code_reruns_unless_reuse_stale(control_ladder, tmp_path, monkey
     work = str(tmp_path / 'wd')
     version = {'code': _code('a' * 64)}
     monkeypatch.setattr(run_module, 'code_version', lambda: version['code'])
-    monkeypatch.setattr(cli_ladder, 'report', lambda spec: {})
+    monkeypatch.setattr(orchestrate, 'report', lambda spec: {})
 
     def ladder(*flags):
         commands.clear()
         cli_ladder.main([control_ladder, '--work-dir', work, *flags])
         return len(commands)
 
-    assert ladder() == 4  # detect + segment, each train + test
+    assert ladder() == 2  # detect + segment, each trains and tests in one process
     first = RecordBook(work).all()
     assert first['seed0-control-detect']['code'] == version['code']
     assert ladder() == 0  # same code: skipped
@@ -69,7 +70,7 @@ def test_changed_code_reruns_unless_reuse_stale(control_ladder, tmp_path, monkey
     assert '†: computed by other code than the current' in text
     assert '| seed0-control-segment | 1 | 4 (4) | 0.05 (0.05) | † stale |' in text
 
-    assert ladder() == 4  # by default it reruns
+    assert ladder() == 2  # by default it reruns
     assert osp.isdir(osp.join(work, 'seed0', 'control', 'detect.superseded'))
     rerun = RecordBook(work).all()
     assert rerun['seed0-control-detect']['code'] == version['code']

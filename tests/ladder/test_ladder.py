@@ -402,6 +402,7 @@ ladder = dict(
     name='tiny6',
     seeds=[0, 1],
     classify=dict(overlays=['{repo}/configs/toy/classification.py'], epoch_scale=1 / 120,
+                  auto_scale_lr=True,  # batch 8, not the toy reference 64
                   cfg_options=dict(_options, **{{'train_dataloader.batch_size': 8}})),
     detect=dict(config='{repo}/configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py',
                 cfg_options=dict(_options, **{{'train_cfg.max_epochs': 1}})),

@@ -80,7 +80,7 @@ def test_ladder_file_resolves_from_any_directory(tmp_path, monkeypatch):
     assert spec.classify.overlays == [str(copy / 'toy/classification.py')]
     assert [r.cls_config for r in spec.rungs] == [
         None,
-        str(copy / 'classification/resnet50b_efficient_8xb128_in1k.py'),
+        str(copy / 'classification/resnet50b_baseline_8xb32_in1k.py'),
         str(copy / 'classification/resnet50d_cosine_ls_mixup_8xb128_in1k.py'),
     ]
     # outputs stay relative: under the current directory, wherever the configs come from

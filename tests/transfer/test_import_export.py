@@ -157,7 +157,7 @@ def test_imported_checkpoint_flows_through_convert(tmp_path, images):
     out, backbone_ckpt = tmp_path / 'cls.pth', tmp_path / 'backbone.pth'
     import_classifier(str(src), str(out))
     meta = convert_classifier(str(out), str(backbone_ckpt))
-    assert meta['architecture'] == dict(depth=18, variant='d')
+    assert {k: meta['architecture'][k] for k in ('depth', 'variant')} == dict(depth=18, variant='d')
     backbone = BoTResNet(depth=18, variant='d', out_indices=(0, 1, 2, 3)).eval()
     load_strict(backbone, str(backbone_ckpt), prefix='backbone.')
     with torch.no_grad():
