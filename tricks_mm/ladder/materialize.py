@@ -23,8 +23,9 @@ def _finish(
     if extra:
         cfg.merge_from_dict(extra)
     cfg.randomness = dict(cfg.get('randomness', {}), seed=seed)
-    # Each step is evaluated once, by its test process (tools/test.py on the test split, whose
-    # numbers the report shows); validating at the end of training as well would only repeat it.
+    # Each step is evaluated once, on the test split after training in the same process
+    # (tools/train.py --out-metrics; the report shows those numbers); validating at the end of
+    # training as well would only repeat it.
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     _add_tensorboard(cfg)
     return cfg
