@@ -311,8 +311,8 @@ def test_classification_two_ranks_auto_scale_lr(runs):
         run.work_dir, probes, iters=4, per_rank_batch=CLS_BATCH, expected_ckpt='epoch_1.pth'
     )
     assert len(seen[0] | seen[1]) == 24  # together the ranks covered the epoch once
-    # linear scaling from the toy overlay's reference: lr 0.2 at batch 32, here 2 ranks x 3
-    expected_lr = 0.2 * (2 * CLS_BATCH) / 32
+    # linear scaling: lr = 0.4 x (2 ranks x 3) / base batch (the toy overlay's reference: 64)
+    expected_lr = 0.4 * (2 * CLS_BATCH) / 64
     assert 'current batch size is 6. Scaling the original LR by' in out
     assert [p['initial_lr'] for p in probes] == pytest.approx([expected_lr] * 2, rel=1e-9)
     ckpt = safe_torch_load(str(run.work_dir / 'epoch_1.pth'))

@@ -25,7 +25,7 @@ ladder = dict(
     name='tiny',
     seeds=[0],
     classify=dict(overlays=['{repo}/configs/toy/classification.py'], epoch_scale={scale},
-                  auto_scale_lr=True,  # batch 8, not the toy reference 32: scaled on purpose
+                  auto_scale_lr=True,  # batch 8, not the toy reference 64: scaled on purpose
                   cfg_options={{'train_dataloader.batch_size': 8, 'train_dataloader.num_workers': 0,
                                'train_dataloader.persistent_workers': False,
                                'val_dataloader.num_workers': 0,
@@ -402,7 +402,7 @@ ladder = dict(
     name='tiny6',
     seeds=[0, 1],
     classify=dict(overlays=['{repo}/configs/toy/classification.py'], epoch_scale=1 / 120,
-                  auto_scale_lr=True,  # batch 8, not the toy reference 32
+                  auto_scale_lr=True,  # batch 8, not the toy reference 64
                   cfg_options=dict(_options, **{{'train_dataloader.batch_size': 8}})),
     detect=dict(config='{repo}/configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py',
                 cfg_options=dict(_options, **{{'train_cfg.max_epochs': 1}})),
