@@ -19,6 +19,10 @@ ladder = dict(
         scene_size=128,
     ),
     seeds=[0],
+    # two steps side by side, one thread each: on the 2-core development machine that does
+    # 1.7x the work of one step on both cores (a toy step does not scale to 2 threads;
+    # docs/benchmarks.md). Independent steps only: a step starts once what it reads is recorded.
+    jobs=2,
     classify=dict(overlays=['configs/toy/classification.py'], epoch_scale=0.15, auto_scale_lr=True),
     detect=dict(config='configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'),
     segment=dict(config='configs/toy/fcn_botr18-d-d8_toy-ade.py'),

@@ -18,7 +18,9 @@ def fake_processes(monkeypatch) -> List[List[str]]:
     """Patch ``launch.run_logged``; return the list the commands are appended to."""
     commands: List[List[str]] = []
 
-    def run_logged(cmd: List[str], log_path: str, echo: bool = False, on_line=None) -> None:
+    def run_logged(
+        cmd: List[str], log_path: str, echo: bool = False, on_line=None, env=None, warm=None
+    ) -> None:
         commands.append(cmd)
         step_dir = osp.dirname(log_path)
         if 'tricks_mm.cli.train' in cmd:

@@ -254,6 +254,42 @@ def test_bad_ladder_files_are_refused_with_the_field_named(tmp_path, repo):
         load_ladder(os.fspath(bad))
 
 
+_RUNG_LADDER = (
+    "ladder = dict(detect=dict(config='{repo}/configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'),"
+    "segment=dict(config='{repo}/configs/toy/fcn_botr18-d-d8_toy-ade.py'),"
+    "rungs=[dict(name='t', cls_config='{repo}/configs/classification/"
+    "resnet50d_cosine_8xb128_in1k.py', cls_options={{'a': 1, 'b': 2}}, transfer=False,"
+    ' report=False, shared=True)], {extra})'
+)
+
+
+def test_rung_options_change_a_composed_rung_by_name(tmp_path, repo):
+    path = tmp_path / 'ladder.py'
+    path.write_text(
+        _RUNG_LADDER.format(repo=repo, extra="rung_options={'t': dict(cls_options={'b': 3})}")
+    )
+    (rung,) = load_ladder(os.fspath(path)).rungs
+    assert rung.cls_options == {'a': 1, 'b': 3} and rung.shared  # merged key by key
+
+
+@pytest.mark.parametrize(
+    'extra, match',
+    [
+        ("rung_options={'x': dict(report=True)}", r"rung_options names \['x'\], which are not"),
+        ("rung_options={'t': dict(depth=34)}", r"rung 't' has unknown keys \['depth'\]"),
+        ("rung_options={'t': dict(name='u')}", "cannot rename rung 't'"),
+        ("rung_options={'t': dict(transfer=True)}", 'shared=True is for teachers'),
+        ('jobs=0', 'ladder.jobs must be an int >= 1, got 0'),
+        ("warm_start='yes'", "ladder.warm_start must be True or False, got 'yes'"),
+    ],
+)
+def test_bad_rung_options_jobs_and_warm_start_are_refused(tmp_path, repo, extra, match):
+    path = tmp_path / 'ladder.py'
+    path.write_text(_RUNG_LADDER.format(repo=repo, extra=extra))
+    with pytest.raises(ValueError, match=match):
+        load_ladder(os.fspath(path))
+
+
 @pytest.mark.parametrize('pretrained', ['work_dirs/x/backbone.pth', None])
 def test_downstream_config_binds_backbone_and_c4_head(repo, pretrained):
     """A C4 detector's stage-4 RoI head gets the rung's architecture and checkpoint too; the

@@ -114,6 +114,7 @@ def test_bad_task_launch_is_refused_at_load(repo, tmp_path, bad, match):
         .read()
         .replace('launch=dict(nproc_per_node=4)', f'launch={bad!r}')
         .replace("'configs/", f"'{repo}/configs/")
+        .replace("'./_base_/", f"'{repo}/configs/ladders/_base_/")
     )
     path = tmp_path / 'ladder.py'
     path.write_text(text)

@@ -3,8 +3,7 @@ LogProcessor), on a fake clock: iteration of total, loss, an ETA from the measur
 
 import pytest
 
-from tricks_mm.ladder.progress import StepProgress
-from tricks_mm.ladder.run import Progress
+from tricks_mm.ladder.progress import LadderProgress, StepProgress
 from tricks_mm.ladder.spec import Rung
 from tricks_mm.ladder.step import Step
 
@@ -53,7 +52,7 @@ def test_epoch_loop_progress_counts_every_epoch_and_measures_the_rate():
 
 def test_iteration_loop_and_test_phase_and_ladder_eta():
     clock, out = _Clock(), []
-    progress = Progress(total=3, name='t')
+    progress = LadderProgress(total=3, name='t')
     rung = Rung(name='r')
     progress.start(Step(0, rung, 'segment'), ['segment', 'detect', 'segment'])
     assert 'ETA unknown' in progress.eta()

@@ -11,7 +11,7 @@ import argparse
 from typing import Dict, List, Optional
 
 from tricks_mm.ladder.orchestrate import report, run_ladder
-from tricks_mm.ladder.spec import load_ladder
+from tricks_mm.ladder.spec import check_jobs, load_ladder
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -25,6 +25,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     )
     parser.add_argument('--echo', action='store_true', help="stream every step's log")
     parser.add_argument(
+        '--jobs',
+        type=int,
+        help="steps run side by side on this machine (default: the ladder's `jobs`, else 1); "
+        'each gets its share of the cores',
+    )
+    parser.add_argument(
         '--reuse-stale',
         action='store_true',
         help='keep recorded steps whose config and inputs match but whose code '
@@ -37,6 +43,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> Dict[str, str]:
     args = parse_args(argv)
     spec = load_ladder(args.ladder, args.work_dir)
+    if args.jobs is not None:
+        if args.jobs < 1:
+            raise SystemExit(f'--jobs must be >= 1, got {args.jobs}')
+        check_jobs(spec, args.jobs)
+        spec.jobs = args.jobs
     return report(spec) if args.report_only else run_ladder(spec, args.echo, args.reuse_stale)
 
 

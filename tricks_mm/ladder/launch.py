@@ -1,7 +1,8 @@
 """Run one training or evaluation step as a child process through mmengine's launchers.
 
-Every step is its own process (``python -m tricks_mm.cli.train`` under ``torchrun`` or ``srun``
-when distributed), so the ladder itself never holds a model, a GPU or a process group, and a
+Every step is its own process (``python -m tricks_mm.cli.train``, forked from a preloaded server
+when it runs alone (:mod:`tricks_mm.ladder.warm_start`), under ``torchrun`` or ``srun`` when
+distributed), so the ladder itself never holds a model, a GPU or a process group, and a
 step that dies leaves the ladder able to report it and resume.
 """
 
@@ -9,9 +10,10 @@ import os
 import subprocess
 import sys
 from collections import deque
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from tricks_mm.ladder.spec import Launch
+from tricks_mm.ladder.warm_start import WarmStarter, python_module
 
 
 class StepFailed(RuntimeError):
@@ -55,32 +57,49 @@ def run_logged(
     log_path: str,
     echo: bool = False,
     on_line: Optional[Callable[[str], None]] = None,
+    env: Optional[Dict[str, str]] = None,
+    warm: Optional[WarmStarter] = None,
 ) -> None:
     """Run ``cmd``, appending its output to ``log_path``; ``on_line`` sees every output line
-    (the ladder's progress inside the step, :mod:`tricks_mm.ladder.progress`).
+    (the ladder's progress inside the step, :mod:`tricks_mm.ladder.progress`); ``env``: variables
+    set for the child on top of this process's environment; ``warm``: fork a ``python -m``
+    command from that preloaded server instead of starting an interpreter
+    (:mod:`tricks_mm.ladder.warm_start`).
 
     Raises:
         StepFailed: non-zero exit; the message names the log and quotes its last lines.
     """
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     tail: deque = deque(maxlen=25)
+
+    def seen(line: str) -> None:
+        tail.append(line)
+        if echo:
+            sys.stdout.write(line)
+        if on_line is not None:
+            on_line(line)
+
+    # unbuffered child: the log shows progress as it happens, not in 8 KiB blocks
+    child_env = dict(os.environ, **(env or {}), PYTHONUNBUFFERED='1')
     with open(log_path, 'a') as log:
         log.write(f'$ {" ".join(cmd)}\n')
         log.flush()
-        # unbuffered child: the log shows progress as it happens, not in 8 KiB blocks
-        env = dict(os.environ, PYTHONUNBUFFERED='1')
-        proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1, env=env
-        )
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            log.write(line)
-            tail.append(line)
-            if echo:
-                sys.stdout.write(line)
-            if on_line is not None:
-                on_line(line)
-        code = proc.wait()
+        if warm is not None and python_module(cmd) is not None:
+            code = warm.run(cmd, log_path, seen, child_env)
+        else:
+            proc = subprocess.Popen(
+                cmd,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                bufsize=1,
+                env=child_env,
+            )
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                log.write(line)
+                seen(line)
+            code = proc.wait()
     if code != 0:
         raise StepFailed(
             f'{" ".join(cmd[:6])} ... exited with {code}; full log: {log_path}\n' + ''.join(tail)

@@ -9,7 +9,7 @@ is not printed for the test).
 
 import re
 import time
-from typing import Callable, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 _TRAIN = re.compile(r'\b(Epoch|Iter)\(train\)\s+(?:\[\s*(\d+)\s*\])?\s*\[\s*(\d+)\s*/\s*(\d+)\s*\]')
 _TEST = re.compile(r'\bEpoch\(test\)\s+\[\s*(\d+)\s*/\s*(\d+)\s*\]')
@@ -31,7 +31,7 @@ class StepProgress:
             for an iteration-based loop.
         interval: at most one printed line per ``interval`` seconds (the first one at once).
         ladder_eta: given this step's estimated (total, remaining) seconds, the whole ladder's
-            ETA text (:meth:`tricks_mm.ladder.run.Progress.eta`).
+            ETA text (:meth:`LadderProgress.eta`).
         clock, emit: injectable for tests (``time.monotonic``, ``print``).
     """
 
@@ -112,3 +112,56 @@ class StepProgress:
         ):
             self._last_emit, self._last_text = now, text
             self.emit(text)
+
+
+class LadderProgress:
+    """Prints which step starts, how far the ladder is, and an ETA from finished step times
+    (the sum of the steps ahead, divided by the ``jobs`` running side by side)."""
+
+    def __init__(self, total: int, name: str, jobs: int = 1) -> None:
+        self.total, self.name, self.jobs = total, name, jobs
+        self.started = self.done = 0
+        self.seconds: Dict[str, List[float]] = {}
+        self.remaining: List[str] = []
+
+    def eta(self, current: Optional[Tuple[float, float]] = None) -> str:
+        """ETA of the steps left. ``current``: a running step's estimated (total, remaining)
+        seconds from its log (:class:`StepProgress`); before any step has finished, its total
+        stands in for the kinds not yet timed, so the first ETA comes with the first log lines."""
+        known = [t for times in self.seconds.values() for t in times]
+        if not known and current is None:
+            return 'ETA unknown'
+        mean_all = sum(known) / len(known) if known else current[0]  # type: ignore[index]
+        ahead = self.remaining[1:] if current is not None else self.remaining
+        left = sum(
+            sum(self.seconds[k]) / len(self.seconds[k]) if k in self.seconds else mean_all
+            for k in ahead
+        )
+        left = left / self.jobs + (current[1] if current is not None else 0.0)
+        return f'ETA {duration(left)}'
+
+    def start(self, step, remaining_kinds: List[str]) -> None:
+        """``remaining_kinds``: the kinds of this step and of every step not started yet."""
+        self.remaining = remaining_kinds
+        self.started += 1
+        print(
+            f'[ladder {self.name}] step {self.started}/{self.total}: {step.kind} '
+            f'rung {step.rung.name!r} seed {step.seed} ({self.eta()})',
+            flush=True,
+        )
+
+    def _where(self, step) -> str:
+        """Which step a line is about: needed once several run side by side."""
+        return f' ({step.step_id})' if self.jobs > 1 else ''
+
+    def finish(self, step, seconds: Optional[float]) -> None:
+        self.done += 1
+        if seconds is None:
+            print(f'[ladder {self.name}]   done before, skipped{self._where(step)}', flush=True)
+            return
+        self.seconds.setdefault(step.kind, []).append(seconds)
+        print(f'[ladder {self.name}]   finished in {seconds:.0f}s{self._where(step)}', flush=True)
+
+    def fail(self, step, others_running: bool) -> None:
+        then = 'waiting for the running steps, then stopping' if others_running else 'stopping'
+        print(f'[ladder {self.name}]   step {step.step_id} FAILED; {then}', flush=True)

@@ -207,6 +207,11 @@ def teacher_lines(spec: LadderSpec, records: Dict[str, dict]) -> List[str]:
         if not top1[rung.teacher] or not top1[rung.name]:
             continue
         teacher = summarize(list(top1[rung.teacher].values()))
+        shared = ''
+        if by_name[rung.teacher].shared:  # one teacher for every seed's student
+            value = top1[rung.teacher][spec.seeds[0]]
+            top1[rung.teacher] = {seed: value for seed in top1[rung.name]}
+            shared = f' (one teacher, seed {spec.seeds[0]}, for every seed)'
         d = paired(top1[rung.teacher], top1[rung.name])
         if d.above_zero:
             verdict = 'beats its student'
@@ -224,7 +229,7 @@ def teacher_lines(spec: LadderSpec, records: Dict[str, dict]) -> List[str]:
             )
         lines.append(
             f'- teacher {rung.teacher!r} of {rung.name!r}: top-1 '
-            f'{_cell(teacher, len(spec.seeds))}; teacher - student '
+            f'{_cell(teacher, 1 if shared else len(spec.seeds))}{shared}; teacher - student '
             f'{claims.fmt_diff(d)}: {verdict}.'
         )
     return lines

@@ -5,6 +5,7 @@ import os
 import os.path as osp
 import shutil
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -19,54 +20,15 @@ from tricks_mm.ladder.materialize import (
     imported_eval_config,
     task_config_text,
 )
-from tricks_mm.ladder.progress import StepProgress, duration
+from tricks_mm.ladder.progress import LadderProgress, StepProgress
 from tricks_mm.ladder.records import RecordBook, step_key, with_code
 from tricks_mm.ladder.spec import LadderSpec, Launch, task_launch
 from tricks_mm.ladder.step import Step, slug
+from tricks_mm.ladder.warm_start import WarmStarter
 from tricks_mm.transfer.convert import convert_classifier
 from tricks_mm.transfer.importers import import_classifier
 
 KINDS = ('classify', 'convert', 'detect', 'segment')
-
-
-class Progress:
-    """Prints which step runs, how far the ladder is, and an ETA from finished step times."""
-
-    def __init__(self, total: int, name: str) -> None:
-        self.total, self.name, self.done = total, name, 0
-        self.seconds: Dict[str, List[float]] = {}
-        self.remaining: List[str] = []
-
-    def eta(self, current: Optional[Tuple[float, float]] = None) -> str:
-        """ETA of the steps left. ``current``: the running step's estimated (total, remaining)
-        seconds from its log (:class:`StepProgress`); before any step has finished, its total
-        stands in for the kinds not yet timed, so the first ETA comes with the first log lines."""
-        known = [t for times in self.seconds.values() for t in times]
-        if not known and current is None:
-            return 'ETA unknown'
-        mean_all = sum(known) / len(known) if known else current[0]  # type: ignore[index]
-        ahead = self.remaining[1:] if current is not None else self.remaining
-        left = sum(
-            sum(self.seconds[k]) / len(self.seconds[k]) if k in self.seconds else mean_all
-            for k in ahead
-        ) + (current[1] if current is not None else 0.0)
-        return f'ETA {duration(left)}'
-
-    def start(self, step: Step, remaining_kinds: List[str]) -> None:
-        self.remaining = remaining_kinds
-        print(
-            f'[ladder {self.name}] step {self.done + 1}/{self.total}: {step.kind} '
-            f'rung {step.rung.name!r} seed {step.seed} ({self.eta()})',
-            flush=True,
-        )
-
-    def finish(self, step: Step, seconds: Optional[float]) -> None:
-        self.done += 1
-        if seconds is None:
-            print(f'[ladder {self.name}]   done before, skipped', flush=True)
-            return
-        self.seconds.setdefault(step.kind, []).append(seconds)
-        print(f'[ladder {self.name}]   finished in {seconds:.0f}s', flush=True)
 
 
 class LadderRunner:
@@ -83,12 +45,15 @@ class LadderRunner:
         self.book = RecordBook(spec.work_dir)
         self.results: Dict[str, Dict[str, Any]] = {}
         self.code = code_version()
-        self.progress: Optional[Progress] = None
+        self.progress: Optional[LadderProgress] = None
+        self.warm = WarmStarter() if spec.warm_start else None
 
     def plan(self) -> List[Step]:
         steps = []
         for seed in self.spec.seeds:
             for rung in self.spec.rungs:
+                if rung.shared and seed != self.spec.seeds[0]:
+                    continue  # trained once, with the first seed (a teacher for every seed)
                 if not rung.transfer:
                     kinds = ['classify']
                 elif rung.cls_config is None and rung.checkpoint is None:  # the control
@@ -98,16 +63,61 @@ class LadderRunner:
                 steps += [Step(seed, rung, kind) for kind in kinds]
         return steps
 
+    def depends_on(self, step: Step) -> List[str]:
+        """The step ids whose records ``step`` reads: its teacher's classifier, its own
+        classifier (convert), its backbone (detect / segment)."""
+        if step.kind == 'classify':
+            teacher = self._teacher_step(step)
+            return [teacher.step_id] if teacher is not None else []
+        if step.kind == 'convert':
+            return [Step(step.seed, step.rung, 'classify').step_id]
+        if step.rung.cls_config is None and step.rung.checkpoint is None:
+            return []
+        return [Step(step.seed, step.rung, 'convert').step_id]
+
     def run(self) -> Dict[str, Dict[str, Any]]:
+        """Run every step not yet recorded, up to ``spec.jobs`` at a time.
+
+        A step starts once the steps it reads are recorded, in plan order. Steps side by side
+        are threads, each waiting on its own child process; records are written by the thread
+        whose step finished, each its own file. If a step fails, the running ones still finish
+        (and are recorded), nothing new starts, and the first failure is raised.
+        """
+        jobs = self.spec.jobs
         os.makedirs(self.spec.work_dir, exist_ok=True)
-        steps = self.plan()
-        self.progress = progress = Progress(len(steps), self.spec.name)
-        for i, step in enumerate(steps):
-            progress.start(step, [s.kind for s in steps[i:]])
-            started = time.time()
-            record, ran = self._run_step(step)
-            self.results[step.step_id] = record
-            progress.finish(step, time.time() - started if ran else None)
+        pending = self.plan()
+        self.progress = progress = LadderProgress(len(pending), self.spec.name, jobs)
+        running: Dict[Future, Tuple[Step, float]] = {}
+        failures: List[BaseException] = []
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            while pending or running:
+                for step in list(pending) if not failures else []:
+                    if len(running) >= jobs:
+                        break
+                    if not all(d in self.results for d in self.depends_on(step)):
+                        continue
+                    pending.remove(step)
+                    progress.start(step, [step.kind] + [s.kind for s in pending])
+                    record, execute = self._plan_step(step)
+                    if execute is None:
+                        self.results[step.step_id] = record
+                        progress.finish(step, None)
+                        continue
+                    running[pool.submit(execute)] = (step, time.time())
+                if not running:
+                    break  # nothing runs and nothing can start (after a failure)
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    step, started = running.pop(future)
+                    try:
+                        self.results[step.step_id] = future.result()
+                    except BaseException as error:  # noqa: B036  (re-raised below)
+                        failures.append(error)
+                        progress.fail(step, bool(running))
+                        continue
+                    progress.finish(step, time.time() - started)
+        if failures:
+            raise failures[0]
         return self.results
 
     # -- steps --------------------------------------------------------------------------------
@@ -117,7 +127,9 @@ class LadderRunner:
     def _result(self, step: Step, kind: str) -> Dict[str, Any]:
         return self.results[Step(step.seed, step.rung, kind).step_id]
 
-    def _run_step(self, step: Step) -> Tuple[Dict[str, Any], bool]:
+    def _plan_step(self, step: Step) -> Tuple[Optional[Dict[str, Any]], Optional[Callable]]:
+        """(record, None) for a recorded step; else (None, a callable that runs and records
+        it). Planning reads earlier records, so it happens in the ladder's thread."""
         handler: Callable = getattr(self, f'_plan_{step.kind}')
         config_key, inputs, execute = handler(step)
         key = with_code(config_key, code_identity(self.code))
@@ -131,19 +143,36 @@ class LadderRunner:
                     flush=True,
                 )
         if record is not None:
-            return record, False
-        step_dir = self._step_dir(step)
-        self._claim(step_dir, key)
-        record = dict(
-            key=key,
-            config_key=config_key,
-            code=self.code,
-            step=step.step_id,
-            inputs=inputs,
-            **execute(step_dir),
-        )
-        self.book.write(step.step_id, record)
-        return record, True
+            return record, None
+
+        def run_and_record() -> Dict[str, Any]:
+            step_dir = self._step_dir(step)
+            self._claim(step_dir, key)
+            result = dict(
+                key=key,
+                config_key=config_key,
+                code=self.code,
+                step=step.step_id,
+                inputs=inputs,
+                **execute(step_dir),
+            )
+            self.book.write(step.step_id, result)
+            return result
+
+        return None, run_and_record
+
+    def _warm(self, step_launch: Launch) -> Optional[WarmStarter]:
+        """The preloaded server for a single-process step (torchrun/srun start their own)."""
+        return self.warm if step_launch.launcher == 'none' else None
+
+    def _child_env(self) -> Dict[str, str]:
+        """Threads per step: with ``jobs`` steps side by side each gets its share of the cores
+        (unless ``OMP_NUM_THREADS`` is set), so they do not oversubscribe them. On the 2-core
+        development machine one toy Faster R-CNN step trains as fast on 1 thread as on 2, and
+        two 1-thread steps side by side finish 1.7x the work of one (docs/benchmarks.md)."""
+        if self.spec.jobs == 1 or 'OMP_NUM_THREADS' in os.environ:
+            return {}
+        return {'OMP_NUM_THREADS': str(max(1, (os.cpu_count() or 1) // self.spec.jobs))}
 
     @staticmethod
     def _claim(step_dir: str, key: str) -> None:
@@ -169,7 +198,7 @@ class LadderRunner:
         step_dir: str,
         auto_scale_lr: bool,
         step_launch: Launch,
-        kind: str,
+        label: str,
         max_epochs: Optional[int],
     ) -> Dict[str, Any]:
         """Train, then evaluate on the test split in the same process (the stack's start-up is
@@ -185,12 +214,17 @@ class LadderRunner:
         if osp.isfile(osp.join(step_dir, 'last_checkpoint')):
             args.append('--resume')
         watch = StepProgress(
-            f'[ladder {self.spec.name}]   {kind}',
+            f'[ladder {self.spec.name}]   {label}',
             max_epochs,
             ladder_eta=self.progress.eta if self.progress else None,
         )
         launch.run_logged(
-            launch.command('tricks_mm.cli.train', args, step_launch), log, self.echo, on_line=watch
+            launch.command('tricks_mm.cli.train', args, step_launch),
+            log,
+            self.echo,
+            on_line=watch,
+            env=self._child_env(),
+            warm=self._warm(step_launch),
         )
         with open(osp.join(step_dir, 'last_checkpoint')) as f:
             checkpoint = f.read().strip()
@@ -218,23 +252,32 @@ class LadderRunner:
         )
 
         max_epochs = cfg.train_cfg.get('max_epochs')  # None for an iteration-based loop
+        # with steps side by side, each progress line names its step
+        label = step.kind if self.spec.jobs == 1 else step.step_id
 
         def execute(step_dir: str) -> Dict[str, Any]:
             with open(osp.join(step_dir, 'config.py'), 'w') as f:
                 f.write(text)
             return dict(
-                self._train_and_test(step_dir, auto_scale_lr, step_launch, step.kind, max_epochs),
+                self._train_and_test(step_dir, auto_scale_lr, step_launch, label, max_epochs),
                 batch=batch,
                 launch=asdict(step_launch),
             )
 
         return key, inputs, execute
 
-    def _teacher(self, step: Step) -> Optional[Dict[str, str]]:
+    def _teacher_step(self, step: Step) -> Optional[Step]:
+        """The classify step of ``step``'s teacher (the first seed's for a shared teacher)."""
         if step.rung.teacher is None:
             return None
         teacher_rung = next(r for r in self.spec.rungs if r.name == step.rung.teacher)
-        teacher_step = Step(step.seed, teacher_rung, 'classify')
+        seed = self.spec.seeds[0] if teacher_rung.shared else step.seed
+        return Step(seed, teacher_rung, 'classify')
+
+    def _teacher(self, step: Step) -> Optional[Dict[str, str]]:
+        teacher_step = self._teacher_step(step)
+        if teacher_step is None:
+            return None
         record = self.results[teacher_step.step_id]
         # the config is executed by the student's run: take the one this ladder wrote, not a
         # path read back from a record
@@ -319,6 +362,7 @@ class LadderRunner:
             ),
             osp.join(step_dir, 'run.log'),
             self.echo,
+            warm=self._warm(self.spec.launch),
         )
         with open(metrics_path) as f:
             return dict(metrics=json.load(f))

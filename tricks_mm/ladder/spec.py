@@ -72,6 +72,10 @@ class Rung:
         arch: the architecture name confirming the import (e.g. ``resnet50d.gluon_in1k``).
         top1: the published top-1 of ``checkpoint``.
         ema: import the EMA weights of a timm ``train.py`` checkpoint.
+        shared: train this rung once, with the ladder's first seed, and let the students of
+            every seed distil from it, as the paper distils every student from one pre-trained
+            teacher; only for rungs with ``transfer=False`` (teachers). The seeds then measure
+            the students' variation with the teacher held fixed (the report says so).
     """
 
     name: str
@@ -87,6 +91,7 @@ class Rung:
     arch: Optional[str] = None
     top1: Optional[float] = None
     ema: bool = False
+    shared: bool = False
 
 
 @dataclass
@@ -163,6 +168,13 @@ def task_launch(spec: 'LadderSpec', task: str) -> Launch:
 
 @dataclass
 class LadderSpec:
+    """A validated ladder file.
+
+    ``jobs``: steps run side by side on this machine (single-process launches only).
+    ``warm_start``: fork single-process steps from a server that has imported the stack once
+    (:mod:`tricks_mm.ladder.warm_start`), instead of starting a fresh interpreter per step.
+    """
+
     name: str
     work_dir: str
     rungs: List[Rung]
@@ -173,6 +185,8 @@ class LadderSpec:
     launch: Launch = field(default_factory=Launch)
     synthetic_data: Optional[Dict[str, Any]] = None
     source: str = ''
+    jobs: int = 1
+    warm_start: bool = True
 
 
 def _require(cond: bool, message: str) -> None:
@@ -237,7 +251,7 @@ def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
     _require(isinstance(raw, dict), f'{path} must define a dict named `ladder`')
     raw = dict(raw)
     name = raw.pop('name', osp.splitext(osp.basename(path))[0])
-    rungs = [Rung(**r) for r in raw.pop('rungs', [])]
+    rungs = _rungs(raw.pop('rungs', []), raw.pop('rung_options', {}), path)
     _require(bool(rungs), f'{path}: ladder.rungs is empty')
     names = [r.name for r in rungs]
     _require(len(set(names)) == len(names), f'{path}: rung names repeat: {names}')
@@ -257,6 +271,11 @@ def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
                 if getattr(rung, k) != Rung.__dataclass_fields__[k].default
             ]
             _require(not stray, f'rung {rung.name!r} sets {stray} but no checkpoint')
+        _require(
+            not rung.shared or not rung.transfer,
+            f'rung {rung.name!r}: shared=True is for teachers (transfer=False): a transferred '
+            'rung needs its own classifier per seed',
+        )
         if rung.teacher is not None:
             _require(
                 rung.teacher in names and rung.teacher != rung.name,
@@ -281,6 +300,15 @@ def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
         bool(seeds) and all(isinstance(s, int) for s in seeds),
         f'ladder.seeds must be a non-empty list of ints, got {seeds!r}',
     )
+    warm_start = raw.pop('warm_start', True)
+    _require(
+        isinstance(warm_start, bool), f'ladder.warm_start must be True or False, got {warm_start!r}'
+    )
+    jobs = raw.pop('jobs', 1)
+    _require(
+        isinstance(jobs, int) and not isinstance(jobs, bool) and jobs >= 1,
+        f'ladder.jobs must be an int >= 1, got {jobs!r}',
+    )
     spec = LadderSpec(
         name=name,
         work_dir=work_dir or raw.pop('work_dir', osp.join('work_dirs', name)),
@@ -292,9 +320,60 @@ def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
         launch=launch,
         synthetic_data=raw.pop('synthetic_data', None),
         source=path,
+        jobs=jobs,
+        warm_start=warm_start,
     )
     raw.pop('work_dir', None)
     _require(not raw, f'{path}: unknown ladder keys {sorted(raw)}')
     for task in TASKS:
         task_launch(spec, task)  # a bad per-task launch fails here, before anything runs
+    check_jobs(spec, spec.jobs)
     return spec
+
+
+def check_jobs(spec: LadderSpec, jobs: int) -> None:
+    """Steps side by side are for one machine's cores (``launcher='none'``): a distributed
+    step's processes are placed by torchrun/srun, which know nothing of the other steps."""
+    if jobs == 1:
+        return
+    distributed = [t for t in TASKS if task_launch(spec, t).launcher != 'none']
+    _require(
+        not distributed,
+        f'jobs={jobs} runs steps side by side on this machine, but the {distributed} steps are '
+        'launched by torchrun/srun; use jobs=1 (their processes parallelise each step)',
+    )
+
+
+def _rungs(raw_rungs: List[Dict[str, Any]], options: Dict[str, Any], path: str) -> List[Rung]:
+    """The rungs, with ``ladder.rung_options`` merged into the named ones.
+
+    mmengine merges a base config's lists wholesale, so a ladder that composes a shared rung
+    list (``configs/ladders/_base_/section6_rungs.py``) changes one rung here, by name:
+    ``rung_options={'teacher': {'cls_options': {...}}}`` (``cls_options`` merge key by key,
+    other fields are replaced).
+    """
+    rungs = [dict(r) for r in raw_rungs]
+    by_name = {r.get('name'): r for r in rungs}
+    _require(isinstance(options, dict), f'{path}: ladder.rung_options must be a dict by rung name')
+    unknown = set(options) - set(by_name)
+    _require(
+        not unknown,
+        f'{path}: ladder.rung_options names {sorted(unknown)}, which are not rungs '
+        f'(rungs: {list(by_name)})',
+    )
+    for name, changes in options.items():
+        _require('name' not in changes, f'{path}: rung_options cannot rename rung {name!r}')
+        target = by_name[name]
+        for key, value in changes.items():
+            if key == 'cls_options':
+                value = {**target.get('cls_options', {}), **value}
+            target[key] = value
+    fields = set(Rung.__dataclass_fields__)
+    for rung in rungs:
+        bad = set(rung) - fields
+        _require(
+            not bad,
+            f'{path}: rung {rung.get("name")!r} has unknown keys {sorted(bad)}; '
+            f'allowed: {sorted(fields)}',
+        )
+    return [Rung(**r) for r in rungs]

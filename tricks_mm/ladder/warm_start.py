@@ -1,0 +1,113 @@
+"""Start ladder steps from a process that has already imported the stack.
+
+Importing torch, mmengine and the three hosts costs every step several seconds before its
+first line (7 s on the 2-core development machine with a warm file cache, 14 s cold), and a
+ladder has 60+ steps. Python's own ``multiprocessing`` forkserver pays it once: the server
+imports :data:`PRELOAD` when the first step starts, and every step is then ``fork()``-ed from
+it. Each step is still its own process, as with :func:`tricks_mm.ladder.launch.run_logged`:
+it runs ``python -m MODULE ARGS`` (``runpy``, ``sys.argv`` as the command line gives it), its
+output goes to the step's log, its exit status is the step's, a crash or ``kill -9`` takes
+only that process, and the ladder's records and resume work as before.
+
+Only single-process steps (``launcher='none'``) start this way: torchrun and srun start their
+own processes. The server never touches an accelerator (it only imports), so a forked step may
+initialise CUDA itself.
+"""
+
+import multiprocessing
+import os
+import runpy
+import sys
+import time
+from typing import Callable, Dict, List, Optional
+
+#: What every step imports before it does anything: the step entry points (named, not
+#: imported, by the ladder, like the command lines it builds) and each host's registered
+#: modules (``register_all_modules`` imports these).
+PRELOAD = [
+    'tricks_mm.cli.train',
+    'tricks_mm.cli.test',
+    *(
+        f'{host}.{part}'
+        for host in ('mmpretrain', 'mmdet', 'mmseg')
+        for part in ('datasets', 'engine', 'evaluation', 'models', 'visualization')
+    ),
+]
+
+
+def python_module(cmd: List[str]) -> Optional[str]:
+    """The module of a ``[sys.executable, '-m', MODULE, ...]`` command, else ``None``."""
+    if len(cmd) >= 3 and cmd[0] == sys.executable and cmd[1] == '-m':
+        return cmd[2]
+    return None
+
+
+def _run_module(cmd: List[str], log_path: str, env: Dict[str, str], cwd: str) -> None:
+    """The forked step: output to the log; directory, environment, import path and threads
+    as the ladder's at this step, not the server's when it started."""
+    fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    sys.stdout.reconfigure(line_buffering=True)
+    sys.stderr.reconfigure(line_buffering=True)
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update(env)
+    extra = [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p and p not in sys.path]
+    sys.path[1:1] = extra
+    if 'OMP_NUM_THREADS' in env:  # the OpenMP runtime read it when the server imported torch
+        import torch
+
+        torch.set_num_threads(int(env['OMP_NUM_THREADS']))
+    sys.argv = [cmd[2], *cmd[3:]]
+    runpy.run_module(cmd[2], run_name='__main__', alter_sys=True)
+
+
+class WarmStarter:
+    """Runs ``python -m`` step commands forked from a preloaded ``multiprocessing`` forkserver.
+
+    Args:
+        preload: modules the server imports once (default :data:`PRELOAD`).
+        poll: seconds between reads of a running step's log.
+    """
+
+    def __init__(self, preload: Optional[List[str]] = None, poll: float = 0.2) -> None:
+        self.context = multiprocessing.get_context('forkserver')
+        self.context.set_forkserver_preload(list(PRELOAD if preload is None else preload))
+        self.poll = poll
+
+    def run(
+        self,
+        cmd: List[str],
+        log_path: str,
+        on_line: Callable[[str], None],
+        env: Dict[str, str],
+    ) -> int:
+        """Run ``cmd`` (a :func:`python_module` command) in the current directory with the
+        environment ``env``, appending its output to ``log_path`` and passing each line to
+        ``on_line``; its exit status (negative: the signal that ended it, as ``subprocess``
+        reports it)."""
+        with open(log_path, 'rb') as log:
+            log.seek(0, os.SEEK_END)
+            process = self.context.Process(
+                target=_run_module, args=(cmd, log_path, env, os.getcwd())
+            )
+            process.start()
+            partial = b''
+            while True:
+                alive = process.is_alive()
+                chunk = log.read()
+                if chunk:
+                    lines = (partial + chunk).split(b'\n')
+                    partial = lines.pop()
+                    for line in lines:
+                        on_line(line.decode(errors='replace') + '\n')
+                elif not alive:
+                    break
+                else:
+                    time.sleep(self.poll)
+            if partial:
+                on_line(partial.decode(errors='replace'))
+            process.join()
+        return process.exitcode
