@@ -103,6 +103,8 @@ class LadderRunner:
                         self.results[step.step_id] = record
                         progress.finish(step, None)
                         continue
+                    if self.warm is not None and not running:  # no step prints meanwhile
+                        self.warm.start(osp.join(self.spec.work_dir, 'warm_start.log'))
                     running[pool.submit(execute)] = (step, time.time())
                 if not running:
                     break  # nothing runs and nothing can start (after a failure)

@@ -15,6 +15,7 @@ initialise CUDA itself.
 """
 
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import runpy
 import sys
@@ -67,15 +68,42 @@ def _run_module(cmd: List[str], log_path: str, env: Dict[str, str], cwd: str) ->
 class WarmStarter:
     """Runs ``python -m`` step commands forked from a preloaded ``multiprocessing`` forkserver.
 
+    The server is Python's one forkserver per process: it preloads :data:`PRELOAD` and keeps
+    what it imported for the life of the process (a changed source file is seen by the next
+    ladder run, not by the running one).
+
     Args:
-        preload: modules the server imports once (default :data:`PRELOAD`).
         poll: seconds between reads of a running step's log.
     """
 
-    def __init__(self, preload: Optional[List[str]] = None, poll: float = 0.2) -> None:
+    def __init__(self, poll: float = 0.2) -> None:
         self.context = multiprocessing.get_context('forkserver')
-        self.context.set_forkserver_preload(list(PRELOAD if preload is None else preload))
+        self.context.set_forkserver_preload(PRELOAD)
         self.poll = poll
+        self.started = False
+
+    def start(self, log_path: str) -> None:
+        """Start the server (once per process) with its own output in ``log_path``: the
+        import warnings it prints while preloading would otherwise land on the ladder's console
+        (a fresh step printed them into its own log). Call it from the thread that prints,
+        before steps run beside it: the process's stdout/stderr point at the file meanwhile."""
+        if self.started:
+            return
+        os.makedirs(os.path.dirname(log_path) or '.', exist_ok=True)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        saved = [os.dup(1), os.dup(2)]
+        fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        try:
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            multiprocessing.forkserver.ensure_running()  # the server inherits 1 and 2 now
+            self.started = True
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for f in (*saved, fd):
+                os.close(f)
 
     def run(
         self,
