@@ -1,9 +1,12 @@
 """Run by the warm-start tests as ``python -m _warm_probe MODE``: reports what the process
 it runs in looks like, then ends as MODE says."""
 
+import atexit
+import multiprocessing
 import os
 import signal
 import sys
+import time
 
 if __name__ == '__main__':
     # imported before this module ran: a fresh interpreter has none of the stack loaded yet
@@ -13,7 +16,9 @@ if __name__ == '__main__':
     import torch
 
     print(f'threads={torch.get_num_threads()}')
+    print(f'start_method={multiprocessing.get_start_method()}')
     print(f'argv={sys.argv[1:]}')
+    atexit.register(lambda: print('exit handlers ran', flush=True))
     sys.stdout.write('no newline at the end')
     sys.stdout.flush()
     mode = sys.argv[1]
@@ -21,4 +26,7 @@ if __name__ == '__main__':
         os.kill(os.getpid(), signal.SIGKILL)
     if mode == 'raise':
         raise RuntimeError('probe failed on purpose')
+    if mode == 'sleep':
+        print(f'\npid={os.getpid()}', flush=True)
+        time.sleep(300)
     sys.exit(int(mode))

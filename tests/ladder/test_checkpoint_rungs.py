@@ -189,8 +189,10 @@ def test_checkpoint_rung_is_evaluated_when_a_classification_set_is_configured(in
         )
     )
     spec = load_ladder(os.fspath(ladder_file))
-    record, ran = LadderRunner(spec)._run_step(Step(0, spec.rungs[0], 'classify'))
-    assert ran and record['top1_kind'] == 'evaluated'
+    recorded, execute = LadderRunner(spec)._plan_step(Step(0, spec.rungs[0], 'classify'))
+    assert recorded is None  # not run before: it runs now
+    record = execute()
+    assert record['top1_kind'] == 'evaluated'
 
     eval_cfg = Config.fromfile(
         os.path.join(os.path.dirname(record['outputs']['checkpoint']), 'eval_config.py')

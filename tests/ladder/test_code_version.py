@@ -48,7 +48,7 @@ def test_changed_code_reruns_unless_reuse_stale(control_ladder, tmp_path, monkey
     work = str(tmp_path / 'wd')
     version = {'code': _code('a' * 64)}
     monkeypatch.setattr(run_module, 'code_version', lambda: version['code'])
-    monkeypatch.setattr(orchestrate, 'report', lambda spec: {})
+    monkeypatch.setattr(orchestrate, 'report', lambda spec, code=None: {})
 
     def ladder(*flags):
         commands.clear()
@@ -121,3 +121,22 @@ def test_code_version_of_this_checkout():
     # the commit and dirty flag are for people; only the identity decides reruns
     assert cv.code_identity(version) == {k: version[k] for k in cv.IDENTITY_KEYS}
     assert 'commit' not in cv.code_identity(version)
+
+
+def test_a_runs_report_judges_its_steps_by_the_code_it_started_with(
+    control_ladder, tmp_path, monkeypatch
+):
+    """A source file edited while the ladder ran is not the code of its steps: the report the
+    run writes marks them current; a later --report-only, with the edited code, marks them †."""
+    from tricks_mm.ladder import report as report_module
+
+    fake_processes(monkeypatch)
+    work = str(tmp_path / 'wd')
+    monkeypatch.setattr(run_module, 'code_version', lambda: _code('a' * 64))
+    monkeypatch.setattr(report_module, 'code_version', lambda: _code('e' * 64))  # edited since
+    cli_ladder.main([control_ladder, '--work-dir', work])
+    text = (Path(work) / 'report.md').read_text()
+    assert '| seed0-control-detect | 1 | 4 (4) | 0.02 (0.02) | current |' in text
+    cli_ladder.main([control_ladder, '--work-dir', work, '--report-only'])
+    text = (Path(work) / 'report.md').read_text()
+    assert '| seed0-control-detect | 1 | 4 (4) | 0.02 (0.02) | † stale |' in text

@@ -205,6 +205,38 @@ def test_report_from_recorded_results(tmp_path, repo):
         assert Path(paths[key]).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
 
+def test_a_shared_teacher_is_paired_with_every_seeds_student(tmp_path, repo):
+    """One teacher (seed 0) against three students: the differences use its one top-1 for
+    every seed; a stray record of the teacher at another seed is not its result."""
+    from tricks_mm.ladder.report import teacher_lines
+
+    c = f'{repo}/configs/classification/'
+    ladder_file = tmp_path / 'l.py'
+    ladder_file.write_text(
+        f"ladder = dict(name='t', seeds=[0, 1, 2], "
+        f"detect=dict(config='{repo}/configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'), "
+        f"segment=dict(config='{repo}/configs/toy/fcn_botr18-d-d8_toy-ade.py'), rungs=["
+        f"dict(name='teacher', cls_config='{c}resnet152d_cosine_ls_8xb128_in1k.py', "
+        'report=False, transfer=False, shared=True), '
+        f"dict(name='student', cls_config='{c}resnet50d_cosine_ls_distill_8xb128_in1k.py', "
+        "teacher='teacher')])"
+    )
+    spec = load_ladder(os.fspath(ladder_file), str(tmp_path / 'wd'))
+    records = {
+        'seed0-teacher-classify': dict(metrics={'accuracy/top1': 80.0}),
+        'seed1-teacher-classify': dict(metrics={'accuracy/top1': 10.0}),  # not the teacher's
+        **{
+            f'seed{s}-student-classify': dict(metrics={'accuracy/top1': t})
+            for s, t in zip((0, 1, 2), (70.0, 71.0, 72.0))
+        },
+    }
+    low, high = _ci([10.0, 9.0, 8.0])
+    assert teacher_lines(spec, records) == [
+        "- teacher 'teacher' of 'student': top-1 80.00 (one teacher, seed 0, for every seed); "
+        f'teacher - student +9.00 [{low:+.2f}, {high:+.2f}] (n=3): beats its student.'
+    ]
+
+
 def test_single_seed_report_says_no_interval_and_draws_no_error_bars(tmp_path, repo, monkeypatch):
     from matplotlib.axes import Axes
 
@@ -240,6 +272,14 @@ def test_bad_ladder_files_are_refused_with_the_field_named(tmp_path, repo):
         "rungs=[dict(name='x', teacher='y')])"
     )
     with pytest.raises(ValueError, match="teacher 'y'"):
+        load_ladder(os.fspath(bad))
+    bad.write_text(
+        'ladder = dict(detect=dict('
+        f"config='{repo}/configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'),"
+        f"segment=dict(config='{repo}/configs/toy/fcn_botr18-d-d8_toy-ade.py'),"
+        "rungs=[dict(name='y'), dict(name='x', teacher='y')])"
+    )
+    with pytest.raises(ValueError, match="its teacher 'y' has no classifier"):
         load_ladder(os.fspath(bad))
     bad.write_text("ladder = dict(detect=dict(config='nope.py'), rungs=[dict(name='x')])")
     with pytest.raises(ValueError, match='nope.py'):

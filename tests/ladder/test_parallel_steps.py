@@ -57,11 +57,31 @@ def test_two_jobs_respect_what_each_step_reads_and_share_the_teachers(toy6, monk
     record_file = RecordBook(toy6.work_dir)._path
     lock, inside, seen = threading.Lock(), [], []
     both_started = threading.Barrier(2, timeout=30)  # broken unless two steps overlap
+    classifiers = {  # every classifier of the protocol: each rung per seed, teachers once
+        f'seed{seed}-{slug}-classify'
+        for seed in (0, 1)
+        for slug in (
+            'b-standard',
+            'd-efficient',
+            'cosine',
+            'label-smoothing',
+            'distillation',
+            'mixup',
+            'mixup-distillation',
+        )
+    } | {'seed0-teacher-classify', 'seed0-teacher-mixup-classify'}
+    # classifiers without a teacher can start at any time: none may wait behind a downstream
+    # step (those with a teacher become ready while the ladder decides, so they are not checked)
+    free = {c for c in classifiers if not _needs(c)}
+    passed_over = []
 
     def run_logged(cmd, log_path, echo=False, on_line=None, env=None, warm=None):
         step = _step_of(log_path, toy6.work_dir)
         missing = [d for d in _needs(step) if not osp.isfile(record_file(d))]
         with lock:
+            if not step.endswith('-classify'):
+                started = {s for s, _, _, _ in seen}
+                passed_over.extend(sorted(free - started))
             inside.append(step)
             seen.append((step, len(inside), missing, dict(env or {})))
         if len(seen) <= 2:
@@ -76,7 +96,9 @@ def test_two_jobs_respect_what_each_step_reads_and_share_the_teachers(toy6, monk
 
     assert [s for s, _, missing, _ in seen if missing] == []
     assert max(n for _, n, _, _ in seen) == 2  # side by side, never more than jobs
-    threads = str(max(1, (os.cpu_count() or 1) // 2))
+    assert passed_over == []  # with jobs > 1, ready classifiers go first
+    assert {s for s, _, _, _ in seen} >= classifiers
+    threads = str(max(1, len(os.sched_getaffinity(0)) // 2))
     assert {e.get('OMP_NUM_THREADS') for _, _, _, e in seen} == {threads}
     # 8 reported rungs x 2 seeds (the control: detect + segment; 7 rungs: classify, convert,
     # detect, segment) + 2 teachers once
@@ -109,15 +131,16 @@ def test_a_failed_step_lets_the_running_one_finish_and_starts_nothing(toy6, monk
         step = _step_of(log_path, toy6.work_dir)
         started.append(step)
         both_started.wait()
-        if step == 'seed0-no-pretraining-detect':
-            raise launch.StepFailed('detect died')
+        if step == 'seed0-b-standard-classify':
+            raise launch.StepFailed('classify died')
         launch_fake(cmd, log_path)
 
     monkeypatch.setattr(launch, 'run_logged', run_logged)
-    with pytest.raises(launch.StepFailed, match='detect died'):
+    with pytest.raises(launch.StepFailed, match='classify died'):
         LadderRunner(toy6).run()
-    assert sorted(started) == ['seed0-no-pretraining-detect', 'seed0-no-pretraining-segment']
-    assert list(RecordBook(toy6.work_dir).all()) == ['seed0-no-pretraining-segment']
+    # the first two steps: classifiers go first when several jobs run
+    assert sorted(started) == ['seed0-b-standard-classify', 'seed0-d-efficient-classify']
+    assert list(RecordBook(toy6.work_dir).all()) == ['seed0-d-efficient-classify']
 
 
 def test_jobs_are_refused_for_distributed_steps(repo, monkeypatch, tmp_path):

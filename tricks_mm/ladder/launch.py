@@ -96,10 +96,15 @@ def run_logged(
                 env=child_env,
             )
             assert proc.stdout is not None
-            for line in proc.stdout:
-                log.write(line)
-                seen(line)
-            code = proc.wait()
+            try:
+                for line in proc.stdout:
+                    log.write(line)
+                    seen(line)
+            except BaseException:  # the ladder stopped watching (an error, Ctrl-C)
+                proc.kill()
+                raise
+            finally:
+                code = proc.wait()
     if code != 0:
         raise StepFailed(
             f'{" ".join(cmd[:6])} ... exited with {code}; full log: {log_path}\n' + ''.join(tail)

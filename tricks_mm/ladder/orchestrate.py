@@ -8,7 +8,7 @@ its last checkpoint.
 """
 
 import time
-from typing import Dict
+from typing import Any, Dict, Optional
 
 from tricks_mm.ladder.records import RecordBook
 from tricks_mm.ladder.report import write_report
@@ -41,16 +41,20 @@ def run_ladder(spec: LadderSpec, echo: bool = False, reuse_stale: bool = False) 
     """Generate the data, run every step not yet recorded, write the report; its paths."""
     started = time.time()
     prepare_data(spec)
-    LadderRunner(spec, echo=echo, reuse_stale=reuse_stale).run()
-    paths = report(spec)
+    runner = LadderRunner(spec, echo=echo, reuse_stale=reuse_stale)
+    runner.run()
+    # against the code this run started with: a source edited while it ran is not its code
+    paths = report(spec, runner.code)
     print(f'[ladder {spec.name}] finished in {time.time() - started:.0f}s', flush=True)
     return paths
 
 
-def report(spec: LadderSpec) -> Dict[str, str]:
-    """(Re)write Tables 8/9, the CSV and the plot from the recorded steps; their paths."""
+def report(spec: LadderSpec, code: Optional[Dict[str, Any]] = None) -> Dict[str, str]:
+    """(Re)write Tables 8/9, the CSV and the plot from the recorded steps; their paths.
+    ``code``: the code version a record must have to count as current (default: the code on
+    disk now; a record of other code is marked stale)."""
     note = SYNTHETIC_NOTE if spec.synthetic_data is not None else ''
-    paths = write_report(spec, RecordBook(spec.work_dir).all(), note)
+    paths = write_report(spec, RecordBook(spec.work_dir).all(), note, code)
     with open(paths['md']) as f:
         print(f.read())
     print('report: ' + ', '.join(paths.values()))

@@ -8,6 +8,7 @@ is not printed for the test).
 """
 
 import re
+import threading
 import time
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -123,26 +124,29 @@ class LadderProgress:
         self.started = self.done = 0
         self.seconds: Dict[str, List[float]] = {}
         self.remaining: List[str] = []
+        # eta() runs in the steps' threads (their progress lines), finish() in the ladder's
+        self._lock = threading.Lock()
 
     def eta(self, current: Optional[Tuple[float, float]] = None) -> str:
         """ETA of the steps left. ``current``: a running step's estimated (total, remaining)
         seconds from its log (:class:`StepProgress`); before any step has finished, its total
         stands in for the kinds not yet timed, so the first ETA comes with the first log lines."""
-        known = [t for times in self.seconds.values() for t in times]
+        with self._lock:
+            seconds = {k: list(v) for k, v in self.seconds.items()}
+            remaining = list(self.remaining)
+        known = [t for times in seconds.values() for t in times]
         if not known and current is None:
             return 'ETA unknown'
         mean_all = sum(known) / len(known) if known else current[0]  # type: ignore[index]
-        ahead = self.remaining[1:] if current is not None else self.remaining
-        left = sum(
-            sum(self.seconds[k]) / len(self.seconds[k]) if k in self.seconds else mean_all
-            for k in ahead
-        )
+        ahead = remaining[1:] if current is not None else remaining
+        left = sum(sum(seconds[k]) / len(seconds[k]) if k in seconds else mean_all for k in ahead)
         left = left / self.jobs + (current[1] if current is not None else 0.0)
         return f'ETA {duration(left)}'
 
     def start(self, step, remaining_kinds: List[str]) -> None:
         """``remaining_kinds``: the kinds of this step and of every step not started yet."""
-        self.remaining = remaining_kinds
+        with self._lock:
+            self.remaining = list(remaining_kinds)
         self.started += 1
         print(
             f'[ladder {self.name}] step {self.started}/{self.total}: {step.kind} '
@@ -159,7 +163,8 @@ class LadderProgress:
         if seconds is None:
             print(f'[ladder {self.name}]   done before, skipped{self._where(step)}', flush=True)
             return
-        self.seconds.setdefault(step.kind, []).append(seconds)
+        with self._lock:
+            self.seconds.setdefault(step.kind, []).append(seconds)
         print(f'[ladder {self.name}]   finished in {seconds:.0f}s{self._where(step)}', flush=True)
 
     def fail(self, step, others_running: bool) -> None:

@@ -190,28 +190,37 @@ def verdicts(rows: List[Row]) -> List[claims.Verdict]:
 
 def teacher_lines(spec: LadderSpec, records: Dict[str, dict]) -> List[str]:
     """For each distillation rung: its teacher's top-1 against the student's, paired by seed
-    (distillation from a teacher that is not better than its student means nothing)."""
+    (distillation from a teacher that is not better than its student means nothing). A shared
+    teacher (trained once, with the first seed) is paired with every seed's student."""
     key = METRIC_KEYS['classify']['top1']
     by_name = {r.name: r for r in spec.rungs}
+
+    def top1_by_seed(name: str, seeds: List[int]) -> Dict[int, float]:
+        out = {}
+        for seed in seeds:
+            record = records.get(Step(seed, by_name[name], 'classify').step_id) or {}
+            if key in record.get('metrics', {}):
+                out[seed] = float(record['metrics'][key])
+        return out
+
     lines = []
     for rung in spec.rungs:
         if rung.teacher is None:
             continue
-        top1: Dict[str, Dict[int, float]] = {}
-        for name in (rung.teacher, rung.name):
-            top1[name] = {}
-            for seed in spec.seeds:
-                record = records.get(Step(seed, by_name[name], 'classify').step_id) or {}
-                if key in record.get('metrics', {}):
-                    top1[name][seed] = float(record['metrics'][key])
-        if not top1[rung.teacher] or not top1[rung.name]:
+        shared = by_name[rung.teacher].shared
+
+        student = top1_by_seed(rung.name, spec.seeds)
+        teacher_runs = top1_by_seed(rung.teacher, spec.seeds[:1] if shared else spec.seeds)
+        if not teacher_runs or not student:
             continue
-        teacher = summarize(list(top1[rung.teacher].values()))
-        shared = ''
-        if by_name[rung.teacher].shared:  # one teacher for every seed's student
-            value = top1[rung.teacher][spec.seeds[0]]
-            top1[rung.teacher] = {seed: value for seed in top1[rung.name]}
-            shared = f' (one teacher, seed {spec.seeds[0]}, for every seed)'
+        teacher = summarize(list(teacher_runs.values()))
+        note = ''
+        if shared:
+            top1 = {rung.teacher: {s: teacher_runs[spec.seeds[0]] for s in student}}
+            note = f' (one teacher, seed {spec.seeds[0]}, for every seed)'
+        else:
+            top1 = {rung.teacher: teacher_runs}
+        top1[rung.name] = student
         d = paired(top1[rung.teacher], top1[rung.name])
         if d.above_zero:
             verdict = 'beats its student'
@@ -229,7 +238,7 @@ def teacher_lines(spec: LadderSpec, records: Dict[str, dict]) -> List[str]:
             )
         lines.append(
             f'- teacher {rung.teacher!r} of {rung.name!r}: top-1 '
-            f'{_cell(teacher, 1 if shared else len(spec.seeds))}{shared}; teacher - student '
+            f'{_cell(teacher, 1 if shared else len(spec.seeds))}{note}; teacher - student '
             f'{claims.fmt_diff(d)}: {verdict}.'
         )
     return lines

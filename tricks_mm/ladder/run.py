@@ -9,6 +9,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+import torch
 from mmengine.config import Config
 
 from tricks_mm.ladder import launch
@@ -22,13 +23,22 @@ from tricks_mm.ladder.materialize import (
 )
 from tricks_mm.ladder.progress import LadderProgress, StepProgress
 from tricks_mm.ladder.records import RecordBook, step_key, with_code
-from tricks_mm.ladder.spec import LadderSpec, Launch, task_launch
+from tricks_mm.ladder.spec import TASKS, LadderSpec, Launch, task_launch
 from tricks_mm.ladder.step import Step, slug
 from tricks_mm.ladder.warm_start import WarmStarter
 from tricks_mm.transfer.convert import convert_classifier
 from tricks_mm.transfer.importers import import_classifier
 
 KINDS = ('classify', 'convert', 'detect', 'segment')
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity mask: a container or ``taskset`` may
+    allow fewer than the machine has)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 class LadderRunner:
@@ -46,7 +56,7 @@ class LadderRunner:
         self.results: Dict[str, Dict[str, Any]] = {}
         self.code = code_version()
         self.progress: Optional[LadderProgress] = None
-        self.warm = WarmStarter() if spec.warm_start else None
+        self.warm = WarmStarter() if spec.warm_start and self._can_warm_start() else None
 
     def plan(self) -> List[Step]:
         steps = []
@@ -78,7 +88,8 @@ class LadderRunner:
     def run(self) -> Dict[str, Dict[str, Any]]:
         """Run every step not yet recorded, up to ``spec.jobs`` at a time.
 
-        A step starts once the steps it reads are recorded, in plan order. Steps side by side
+        A step starts once the steps it reads are recorded, in plan order (with several jobs,
+        classifiers first: :meth:`_by_priority`). Steps side by side
         are threads, each waiting on its own child process; records are written by the thread
         whose step finished, each its own file. If a step fails, the running ones still finish
         (and are recorded), nothing new starts, and the first failure is raised.
@@ -91,14 +102,20 @@ class LadderRunner:
         failures: List[BaseException] = []
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             while pending or running:
-                for step in list(pending) if not failures else []:
+                order = self._by_priority(pending) if jobs > 1 else list(pending)
+                for step in order if not failures else []:
                     if len(running) >= jobs:
                         break
                     if not all(d in self.results for d in self.depends_on(step)):
                         continue
                     pending.remove(step)
                     progress.start(step, [step.kind] + [s.kind for s in pending])
-                    record, execute = self._plan_step(step)
+                    try:
+                        record, execute = self._plan_step(step)
+                    except Exception as error:  # e.g. a refused batch: as a failed step
+                        failures.append(error)
+                        progress.fail(step, bool(running))
+                        break
                     if execute is None:
                         self.results[step.step_id] = record
                         progress.finish(step, None)
@@ -107,7 +124,9 @@ class LadderRunner:
                         self.warm.start(osp.join(self.spec.work_dir, 'warm_start.log'))
                     running[pool.submit(execute)] = (step, time.time())
                 if not running:
-                    break  # nothing runs and nothing can start (after a failure)
+                    # after a failure nothing starts; else every step's inputs came first
+                    assert failures or not pending, [s.step_id for s in pending]
+                    break
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
                     step, started = running.pop(future)
@@ -121,6 +140,13 @@ class LadderRunner:
         if failures:
             raise failures[0]
         return self.results
+
+    @staticmethod
+    def _by_priority(pending: List[Step]) -> List[Step]:
+        """Classifiers before downstream steps, else plan order: a classifier unlocks three
+        steps, so the ladder ends on short detection/segmentation pairs that fill both jobs
+        rather than on one long classification beside an idle job."""
+        return sorted(pending, key=lambda s: s.kind != 'classify')  # stable: plan order
 
     # -- steps --------------------------------------------------------------------------------
     def _step_dir(self, step: Step) -> str:
@@ -163,6 +189,13 @@ class LadderRunner:
 
         return None, run_and_record
 
+    def _can_warm_start(self) -> bool:
+        """Warm start serves single-process steps on machines without CUDA
+        (:mod:`tricks_mm.ladder.warm_start`: the hosts probe CUDA at import, and a process
+        forked after that probe cannot use CUDA)."""
+        single = any(task_launch(self.spec, t).launcher == 'none' for t in TASKS)
+        return single and not torch.cuda.is_available()
+
     def _warm(self, step_launch: Launch) -> Optional[WarmStarter]:
         """The preloaded server for a single-process step (torchrun/srun start their own)."""
         return self.warm if step_launch.launcher == 'none' else None
@@ -174,7 +207,7 @@ class LadderRunner:
         two 1-thread steps side by side finish 1.7x the work of one (docs/benchmarks.md)."""
         if self.spec.jobs == 1 or 'OMP_NUM_THREADS' in os.environ:
             return {}
-        return {'OMP_NUM_THREADS': str(max(1, (os.cpu_count() or 1) // self.spec.jobs))}
+        return {'OMP_NUM_THREADS': str(max(1, usable_cores() // self.spec.jobs))}
 
     @staticmethod
     def _claim(step_dir: str, key: str) -> None:
@@ -364,6 +397,7 @@ class LadderRunner:
             ),
             osp.join(step_dir, 'run.log'),
             self.echo,
+            env=self._child_env(),
             warm=self._warm(self.spec.launch),
         )
         with open(metrics_path) as f:

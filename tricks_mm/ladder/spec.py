@@ -286,6 +286,12 @@ def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
                 names.index(rung.teacher) < names.index(rung.name),
                 f'rung {rung.name!r}: its teacher {rung.teacher!r} must come earlier',
             )
+            teacher = rungs[names.index(rung.teacher)]
+            _require(
+                teacher.cls_config is not None or teacher.checkpoint is not None,
+                f'rung {rung.name!r}: its teacher {rung.teacher!r} has no classifier '
+                '(give it a cls_config or a checkpoint)',
+            )
         unknown = set(rung.paper) - {'top1', 'mAP', 'pixAcc', 'mIoU'}
         _require(not unknown, f'rung {rung.name!r}: unknown paper metrics {sorted(unknown)}')
         stray = set(rung.paper_approx) - set(rung.paper)
