@@ -44,9 +44,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, str]:
     args = parse_args(argv)
     spec = load_ladder(args.ladder, args.work_dir)
     if args.jobs is not None:
-        if args.jobs < 1:
-            raise SystemExit(f'--jobs must be >= 1, got {args.jobs}')
-        check_jobs(spec, args.jobs)
+        check_jobs(spec, args.jobs, '--jobs')
         spec.jobs = args.jobs
     return report(spec) if args.report_only else run_ladder(spec, args.echo, args.reuse_stale)
 

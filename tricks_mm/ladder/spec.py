@@ -311,10 +311,6 @@ def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
         isinstance(warm_start, bool), f'ladder.warm_start must be True or False, got {warm_start!r}'
     )
     jobs = raw.pop('jobs', 1)
-    _require(
-        isinstance(jobs, int) and not isinstance(jobs, bool) and jobs >= 1,
-        f'ladder.jobs must be an int >= 1, got {jobs!r}',
-    )
     spec = LadderSpec(
         name=name,
         work_dir=work_dir or raw.pop('work_dir', osp.join('work_dirs', name)),
@@ -337,9 +333,14 @@ def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
     return spec
 
 
-def check_jobs(spec: LadderSpec, jobs: int) -> None:
-    """Steps side by side are for one machine's cores (``launcher='none'``): a distributed
-    step's processes are placed by torchrun/srun, which know nothing of the other steps."""
+def check_jobs(spec: LadderSpec, jobs: Any, where: str = 'ladder.jobs') -> None:
+    """``jobs`` (named ``where`` in errors) is an int >= 1, and above 1 only for one machine's
+    cores (``launcher='none'``): a distributed step's processes are placed by torchrun/srun,
+    which know nothing of the other steps."""
+    _require(
+        isinstance(jobs, int) and not isinstance(jobs, bool) and jobs >= 1,
+        f'{where} must be an int >= 1, got {jobs!r}',
+    )
     if jobs == 1:
         return
     distributed = [t for t in TASKS if task_launch(spec, t).launcher != 'none']
