@@ -2,6 +2,7 @@
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -26,6 +27,43 @@ def test_failure_mid_write_keeps_old_file_and_leaves_no_temp(tmp_path, monkeypat
         save_checkpoint({'state_dict': {'w': torch.ones(3)}}, str(path))
     torch.testing.assert_close(_load_checkpoint(str(path))['state_dict']['w'], torch.zeros(3))
     assert os.listdir(tmp_path) == ['latest.pth']
+
+
+@pytest.mark.parametrize('umask', [0o022, 0o077, 0o002])
+def test_modes_equal_those_of_open_under_the_umask(tmp_path, umask):
+    """A new file gets 0o666 less the umask and a replaced file keeps its mode, as with open()."""
+    old = os.umask(umask)
+    try:
+        with open(tmp_path / 'by_open', 'wb') as f:
+            f.write(b'x')
+        atomic_io.atomic_write_bytes(b'x', tmp_path / 'atomic')
+        save_checkpoint({'w': torch.zeros(1)}, str(tmp_path / 'ckpt.pth'))
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
+        assert modes == {n: 0o666 & ~umask for n in ('by_open', 'atomic', 'ckpt.pth')}
+
+        os.chmod(tmp_path / 'atomic', 0o640)  # replacing keeps the existing file's mode
+        atomic_io.atomic_write_bytes(b'y', tmp_path / 'atomic')
+        assert stat.S_IMODE((tmp_path / 'atomic').stat().st_mode) == 0o640
+        assert (tmp_path / 'atomic').read_bytes() == b'y'
+    finally:
+        os.umask(old)
+
+
+def test_directory_is_fsynced_after_the_rename(tmp_path, monkeypatch):
+    path = tmp_path / 'latest.pth'
+    synced = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd):
+        st = os.fstat(fd)
+        synced.append((stat.S_ISDIR(st.st_mode), st.st_ino, path.exists()))
+        real_fsync(fd)
+
+    monkeypatch.setattr(atomic_io.os, 'fsync', recording_fsync)
+    atomic_io.atomic_write_bytes(b'data', path)
+    # first the file's bytes (before the rename), then the directory (after it)
+    assert synced == [(False, synced[0][1], False), (True, tmp_path.stat().st_ino, True)]
+    assert path.read_bytes() == b'data'
 
 
 _WRITER = r"""
