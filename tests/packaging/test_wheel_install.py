@@ -8,6 +8,8 @@ Nothing is downloaded: every pip call is ``--no-index``, so a requirement the in
 does not satisfy fails the test instead of being fetched.
 """
 
+import ast
+import importlib.metadata
 import json
 import os
 import shutil
@@ -18,9 +20,11 @@ import tarfile
 import textwrap
 import zipfile
 from pathlib import Path
-from typing import List
+from typing import List, Set
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -212,3 +216,84 @@ def test_installed_wheel_works_outside_the_repository(wheel, tmp_path):
     assert seen['data'] == str(work / 'data' / 'synthetic')
     assert (seen['det_type'], seen['cls_type']) == ('FasterRCNN', 'ImageClassifier')
     assert not (site / 'work_dirs').exists() and not (site / 'data').exists()
+
+
+#: imported only when the user selects it, named then: not a requirement
+#: (``BoTLoadImageFromFile(imdecode_backend='simplejpeg')``, tricks_mm/datasets/loading.py)
+_OPT_IN = {'simplejpeg'}
+
+
+def _imported_libraries() -> Set[str]:
+    """Top-level modules outside the standard library that tricks_mm imports anywhere, lazy
+    imports inside functions included (read from the source, not from an import)."""
+    found = set()
+    for path in (REPO / 'tricks_mm').rglob('*.py'):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.split('.')[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                found.add(node.module.split('.')[0])
+    return found - set(sys.stdlib_module_names) - {'tricks_mm'}
+
+
+def _wheel_requirements(wheel: Path, extra: str) -> Set[str]:
+    """The distributions the wheel requires when installed with ``[extra]`` (no other extra)."""
+    with zipfile.ZipFile(wheel) as zf:
+        metadata = zf.read(next(n for n in zf.namelist() if n.endswith('.dist-info/METADATA')))
+    reqs = [
+        Requirement(line.split(':', 1)[1].strip())
+        for line in metadata.decode().splitlines()
+        if line.startswith('Requires-Dist:')
+    ]
+    return {
+        canonicalize_name(r.name)
+        for r in reqs
+        if r.marker is None or r.marker.evaluate({'extra': extra})
+    }
+
+
+def test_every_library_the_code_imports_is_declared_outside_the_test_extra(wheel):
+    """`pip install tricks_mm[mm]` brings every library tricks_mm imports (safetensors too)."""
+    declared = _wheel_requirements(wheel, 'mm')
+    assert 'timm' not in declared  # the test extra is not counted
+    providers = importlib.metadata.packages_distributions()
+    libraries = _imported_libraries() - _OPT_IN
+    assert {'safetensors', 'torch', 'mmengine', 'cv2', 'PIL'} <= libraries
+    undeclared = {
+        module: providers.get(module)
+        for module in libraries
+        if not {canonicalize_name(d) for d in providers.get(module, [])} & declared
+    }
+    assert not undeclared, f'imported but not required by tricks_mm[mm]: {undeclared}'
+
+
+_SAFETENSORS_PROBE = textwrap.dedent("""
+    import importlib.metadata, json, sys
+    import torch
+    from tricks_mm.transfer import export, importers
+    from tricks_mm.transfer.importers.source import read_file
+    from safetensors.torch import save_file
+    path = sys.argv[1]
+    save_file({'w': torch.arange(6.0).reshape(2, 3)}, path)
+    print(json.dumps(dict(
+        read=read_file(path)['w'].tolist(),
+        requires=importlib.metadata.requires('tricks_mm'),
+        importers=importers.__file__, export=export.__file__)))
+""")
+
+
+def test_wheel_installed_without_the_test_extra_reads_safetensors(wheel, tmp_path):
+    """The installed wheel (no extra) imports its importers and reads a .safetensors file."""
+    python = _venv(tmp_path / 'venv')
+    _run([str(python), '-m', 'pip', 'install', '--no-index', '--quiet', str(wheel)], cwd=tmp_path)
+    out = _run(
+        [str(python), '-c', _SAFETENSORS_PROBE, str(tmp_path / 'w.safetensors')], cwd=tmp_path
+    )
+    seen = json.loads(out.stdout.splitlines()[-1])
+    assert seen['read'] == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    site = tmp_path / 'venv' / 'lib'
+    assert Path(seen['importers']).is_relative_to(site) and Path(seen['export']).is_relative_to(
+        site
+    )
+    unconditional = [r for r in seen['requires'] if 'extra ==' not in r]
+    assert any(canonicalize_name(Requirement(r).name) == 'safetensors' for r in unconditional)
