@@ -19,7 +19,8 @@
 #   does not take the higher rate here: the instability the paper's warmup is for (Sec. 3.1).
 _base_ = ['../_base_/datasets/imagenet_bot.py']  # the paper's data settings
 
-data_root = 'data/synthetic/cls'
+# the suite a ladder generates (synthetic_data.out, tricks_mm/ladder/data.py), else data/synthetic
+data_root = '{{$TRICKS_MM_SYNTHETIC_DATA:data/synthetic}}/cls'
 num_classes = 6
 
 model = dict(

@@ -3,7 +3,8 @@
 # layers over 512 RoIs per image dominate a CPU step), 128-px scenes and a short schedule.
 _base_ = ['../detection/faster-rcnn_botr50-d-fpn_1x_voc0712.py', './synthetic_classes.py']
 
-data_root = 'data/synthetic/det/VOCdevkit/'
+# the suite a ladder generates (synthetic_data.out, tricks_mm/ladder/data.py), else data/synthetic
+data_root = '{{$TRICKS_MM_SYNTHETIC_DATA:data/synthetic}}/det/VOCdevkit/'
 metainfo = {{_base_.metainfo}}
 channels = 64
 

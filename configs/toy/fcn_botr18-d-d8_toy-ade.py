@@ -3,7 +3,8 @@
 # crops of 128-px scenes and a short iteration schedule.
 _base_ = ['../segmentation/fcn_botr50-d-d8_4xb4-80k_ade20k-512x512.py', './synthetic_classes.py']
 
-data_root = 'data/synthetic/seg'
+# the suite a ladder generates (synthetic_data.out, tricks_mm/ladder/data.py), else data/synthetic
+data_root = '{{$TRICKS_MM_SYNTHETIC_DATA:data/synthetic}}/seg'
 metainfo = {{_base_.metainfo}}
 crop_size = (96, 96)
 

@@ -1,7 +1,8 @@
 """Build the exact config each ladder step runs, from the ladder file and the step's inputs.
 
 The materialized config is dumped into the step's directory and both hashed (for skip-on-rerun)
-and run from there, so what is recorded is what ran.
+and run from there, so what is recorded is what ran. Each config is loaded reading the data the
+ladder generates and refused if it reads other data (:mod:`tricks_mm.ladder.data`).
 """
 
 from typing import Any, Dict, Optional
@@ -10,8 +11,17 @@ from mmengine.config import Config
 
 from tricks_mm.config.schedule_scale import scale_schedule
 from tricks_mm.config.setup import load_config
+from tricks_mm.ladder.data import check_reads_data, reading_data_at
 from tricks_mm.ladder.spec import Rung, TaskSpec
 from tricks_mm.transfer.normalization import InputNormalization, preprocessor_fields
+
+
+def _load(task: TaskSpec, config: Optional[str] = None) -> Config:
+    """``config`` (default: the task's) with the task's overlays, reading the ladder's data."""
+    path = config or task.config
+    assert path is not None
+    with reading_data_at(task.data_root):
+        return load_config(path, task.overlays)
 
 
 def _finish(
@@ -28,6 +38,7 @@ def _finish(
     # training as well would only repeat it.
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     _add_tensorboard(cfg)
+    check_reads_data(cfg, task.data_root, cfg.filename)
     return cfg
 
 
@@ -58,7 +69,7 @@ def classification_config(
             input, so the student's data preprocessor takes the teacher's convention.
     """
     assert rung.cls_config is not None
-    cfg = load_config(rung.cls_config, task.overlays)
+    cfg = _load(task, rung.cls_config)
     extra = dict(rung.cls_options)
     if teacher is not None:
         if not str(cfg.model.type).endswith('DistillClassifier'):
@@ -79,19 +90,20 @@ def classification_config(
 
 def task_config_text(task: TaskSpec) -> str:
     """The text of a task's config with its overlays (what a step key hashes)."""
-    assert task.config is not None
-    return load_config(task.config, task.overlays).pretty_text
+    cfg = _load(task)
+    check_reads_data(cfg, task.data_root, cfg.filename)
+    return cfg.pretty_text
 
 
 def imported_eval_config(task: TaskSpec, classifier_config: str) -> Config:
     """The ladder's classification test set (``ladder.classify.config``) around an imported
     classifier: its model and data preprocessor replace the config's, the data stays."""
-    assert task.config is not None
-    cfg = load_config(task.config, task.overlays)
+    cfg = _load(task)
     imported = Config.fromfile(classifier_config)
     cfg.model = imported.model
     cfg.data_preprocessor = dict(cfg.get('data_preprocessor') or {}, **imported.data_preprocessor)
     cfg.merge_from_dict(dict(task.cfg_options))
+    check_reads_data(cfg, task.data_root, cfg.filename)
     return cfg
 
 
@@ -116,7 +128,7 @@ def downstream_config(
             the converted checkpoint): the data preprocessor takes its mean/std/channel order,
             so the backbone sees pixels normalised as in its pretraining.
     """
-    cfg = load_config(task.config, task.overlays)
+    cfg = _load(task)
     parts = {'model.backbone': cfg.model.backbone}
     shared_head = cfg.model.get('roi_head', {}).get('shared_head')
     if shared_head is not None and str(shared_head.get('type')).endswith('BoTResLayer'):

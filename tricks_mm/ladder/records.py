@@ -34,6 +34,18 @@ def step_key(kind: str, config_text: str, inputs: Iterable[str], extra: Any = No
     return digest.hexdigest()
 
 
+def with_data(config_key: str, data: Optional[Dict[str, Any]]) -> str:
+    """``config_key`` with the identity of the generated data every step reads
+    (:func:`tricks_mm.ladder.data.data_identity`); unchanged when the ladder generates none.
+    It belongs to the config key, not to the code identity: other data is another experiment,
+    never a stale result to reuse."""
+    if data is None:
+        return config_key
+    digest = hashlib.sha256(config_key.encode())
+    digest.update(json.dumps(data, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
 def with_code(config_key: str, code: Dict[str, Any]) -> str:
     """The full step key: ``config_key`` (:func:`step_key`) and the code identity
     (:func:`tricks_mm.ladder.code_version.code_identity`) together."""

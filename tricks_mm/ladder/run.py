@@ -15,6 +15,7 @@ from mmengine.config import Config
 from tricks_mm.ladder import launch
 from tricks_mm.ladder.batch import effective_batch
 from tricks_mm.ladder.code_version import code_identity, code_version
+from tricks_mm.ladder.data import data_identity
 from tricks_mm.ladder.materialize import (
     classification_config,
     downstream_config,
@@ -22,7 +23,7 @@ from tricks_mm.ladder.materialize import (
     task_config_text,
 )
 from tricks_mm.ladder.progress import LadderProgress, StepProgress
-from tricks_mm.ladder.records import RecordBook, step_key, with_code
+from tricks_mm.ladder.records import RecordBook, step_key, with_code, with_data
 from tricks_mm.ladder.spec import TASKS, LadderSpec, Launch, task_launch
 from tricks_mm.ladder.step import Step, slug
 from tricks_mm.ladder.warm_start import WarmStarter
@@ -160,6 +161,7 @@ class LadderRunner:
         it). Planning reads earlier records, so it happens in the ladder's thread."""
         handler: Callable = getattr(self, f'_plan_{step.kind}')
         config_key, inputs, execute = handler(step)
+        config_key = with_data(config_key, data_identity(self.spec.synthetic_data))
         key = with_code(config_key, code_identity(self.code))
         record = self.book.lookup(step.step_id, key)
         if record is None and self.reuse_stale:

@@ -13,6 +13,8 @@ from typing import Any, Dict, List, Optional
 
 from mmengine.config import Config
 
+from tricks_mm.ladder.data import check_synthetic_data
+from tricks_mm.ladder.step import slug
 from tricks_mm.utils.paths import resolve_config
 
 #: Metric keys the hosts report, and the report column each one fills.
@@ -40,6 +42,9 @@ class TaskSpec:
             (:mod:`tricks_mm.ladder.batch`).
         launch: keys of :class:`Launch` overriding the ladder's ``launch`` for this task, e.g.
             ``dict(nproc_per_node=4)`` for mmseg's 4 GPUs x 4 images FCN in an 8-GPU ladder.
+        data_root: not a ladder-file key: ``ladder.synthetic_data.out``, set by
+            :func:`load_ladder`, where this task's step configs read their data
+            (:mod:`tricks_mm.ladder.data`).
     """
 
     config: Optional[str] = None
@@ -48,6 +53,11 @@ class TaskSpec:
     epoch_scale: Optional[float] = None
     auto_scale_lr: bool = False
     launch: Dict[str, Any] = field(default_factory=dict)
+    data_root: Optional[str] = None
+
+
+#: TaskSpec fields a ladder file may set (``data_root`` comes from ``synthetic_data.out``).
+_TASK_KEYS = sorted(set(TaskSpec.__dataclass_fields__) - {'data_root'})
 
 
 @dataclass
@@ -195,11 +205,10 @@ def _require(cond: bool, message: str) -> None:
 
 
 def _task(raw: Dict[str, Any], name: str, needs_config: bool) -> TaskSpec:
-    unknown = set(raw) - set(TaskSpec.__dataclass_fields__)
+    unknown = set(raw) - set(_TASK_KEYS)
     _require(
         not unknown,
-        f'ladder.{name} has unknown keys {sorted(unknown)}; '
-        f'allowed: {sorted(TaskSpec.__dataclass_fields__)}',
+        f'ladder.{name} has unknown keys {sorted(unknown)}; allowed: {_TASK_KEYS}',
     )
     spec = TaskSpec(**raw)
     if spec.config is not None:
@@ -255,6 +264,7 @@ def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
     _require(bool(rungs), f'{path}: ladder.rungs is empty')
     names = [r.name for r in rungs]
     _require(len(set(names)) == len(names), f'{path}: rung names repeat: {names}')
+    _check_unique_ids(names, path)
     for rung in rungs:
         if rung.cls_config is not None:
             rung.cls_config = resolve_config(rung.cls_config)
@@ -306,6 +316,12 @@ def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
         bool(seeds) and all(isinstance(s, int) for s in seeds),
         f'ladder.seeds must be a non-empty list of ints, got {seeds!r}',
     )
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    _require(
+        not repeated,
+        f'ladder.seeds repeats {repeated} ({seeds!r}): two runs of one seed would share a step '
+        'directory and record; list each seed once',
+    )
     warm_start = raw.pop('warm_start', True)
     _require(
         isinstance(warm_start, bool), f'ladder.warm_start must be True or False, got {warm_start!r}'
@@ -320,7 +336,7 @@ def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
         segment=_task(raw.pop('segment', {}), 'segment', needs_config=True),
         seeds=seeds,
         launch=launch,
-        synthetic_data=raw.pop('synthetic_data', None),
+        synthetic_data=check_synthetic_data(raw.pop('synthetic_data', None)),
         source=path,
         jobs=jobs,
         warm_start=warm_start,
@@ -329,8 +345,27 @@ def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
     _require(not raw, f'{path}: unknown ladder keys {sorted(raw)}')
     for task in TASKS:
         task_launch(spec, task)  # a bad per-task launch fails here, before anything runs
+        if spec.synthetic_data is not None:
+            getattr(spec, task).data_root = spec.synthetic_data['out']
     check_jobs(spec, spec.jobs)
     return spec
+
+
+def _check_unique_ids(names: List[str], path: str) -> None:
+    """Rung names whose step ids (:func:`tricks_mm.ladder.step.slug`) coincide are refused:
+    their steps would share one directory and one record."""
+    empty = [n for n in names if not slug(n)]
+    _require(not empty, f'{path}: rung names {empty} have no letter or digit for a step id')
+    by_slug: Dict[str, List[str]] = {}
+    for name in names:
+        by_slug.setdefault(slug(name), []).append(name)
+    clashes = {s: n for s, n in by_slug.items() if len(n) > 1}
+    _require(
+        not clashes,
+        f'{path}: rung names {" / ".join(repr(n) for ns in clashes.values() for n in ns)} give the '
+        f'same step id ({", ".join(repr(s) for s in clashes)}; ids keep letters and digits '
+        'only): rename one',
+    )
 
 
 def check_jobs(spec: LadderSpec, jobs: Any, where: str = 'ladder.jobs') -> None:

@@ -13,7 +13,14 @@ Host ``metainfo`` (the class names differ from VOC's and ADE20K's, so pass them 
 
 from .scenes import Scene, SceneObject, render_crop, render_scene
 from .seeding import item_rng
-from .suite import DEFAULT_SIZES, GENERATOR_VERSION, MARKER_NAME, SuiteInfo, generate_suite
+from .suite import (
+    DEFAULT_SIZES,
+    GENERATOR_VERSION,
+    MARKER_NAME,
+    SuiteInfo,
+    generate_suite,
+    suite_args,
+)
 from .vocabulary import CLASSES, PALETTE, VOCABULARY, get_classes, get_palette
 
 __all__ = [
@@ -32,4 +39,5 @@ __all__ = [
     'item_rng',
     'render_crop',
     'render_scene',
+    'suite_args',
 ]

@@ -110,8 +110,20 @@ def _validate(seed: int, sizes: Dict[str, Any]) -> None:
             raise ValueError(f'{name} must be an int {bound}, got {value!r}')
 
 
+def suite_args(seed: int = 0, **sizes: int) -> Dict[str, Any]:
+    """What fixes a suite's bytes: the generator version, the seed and every size (defaults
+    filled in), validated as :func:`generate_suite` validates them. A ladder puts this in the
+    key of every step that reads the suite (:mod:`tricks_mm.ladder.data`).
+
+    Raises:
+        ValueError: If the seed or a size is invalid or unknown.
+    """
+    _validate(seed, sizes)
+    return dict(version=GENERATOR_VERSION, seed=seed, sizes={**DEFAULT_SIZES, **sizes})
+
+
 def _args_hash(seed: int, sizes: Dict[str, int]) -> str:
-    blob = json.dumps(dict(version=GENERATOR_VERSION, seed=seed, sizes=sizes), sort_keys=True)
+    blob = json.dumps(suite_args(seed, **sizes), sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
