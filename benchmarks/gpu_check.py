@@ -143,6 +143,7 @@ def measure_cls(device: str, s: Dict[str, Any]) -> Dict[str, Any]:
                 cfg['data_preprocessor'] = dict(
                     cfg['data_preprocessor'],
                     batch_color=batch_color,
+                    input_order='BGR',
                     type='tricks_mm.BoTClsDataPreprocessor',
                 )
             model = build(cfg, device)

@@ -234,7 +234,9 @@ def test_preprocessor_augments_training_batches_then_normalises_like_the_host():
     from mmpretrain.models.utils.data_preprocessor import ClsDataPreprocessor
 
     norm = dict(mean=[123.68, 116.779, 103.939], std=[58.393, 57.12, 57.375], to_rgb=True)
-    ours = BoTClsDataPreprocessor(batch_color=dict(jitter='paper', lighting=LIGHTING), **norm)
+    ours = BoTClsDataPreprocessor(
+        batch_color=dict(jitter='paper', lighting=LIGHTING), input_order='BGR', **norm
+    )
     host = ClsDataPreprocessor(**norm)
     imgs = torch.from_numpy(_images()).permute(0, 3, 1, 2).contiguous()
     data = dict(inputs=list(imgs), data_samples=None)  # pseudo_collate: a list of uint8 CHW
@@ -258,12 +260,39 @@ def test_bad_settings_name_the_value_and_the_fix():
         BoTBatchColorJitter(jitter='gluon')
     with pytest.raises(ValueError, match='unknown colour jitter argument'):
         BoTBatchColorJitter(jitter=dict(brightnes=0.4))
-    with pytest.raises(ValueError, match='channel_order'):
-        BoTClsDataPreprocessor(batch_color=dict(channel_order='rgb'))
-    pre = BoTClsDataPreprocessor(batch_color=dict(jitter='paper'))
+    with pytest.raises(ValueError, match='batch_color takes no channel_order'):
+        BoTClsDataPreprocessor(batch_color=dict(channel_order='rgb'), input_order='BGR')
+    pre = BoTClsDataPreprocessor(batch_color=dict(jitter='paper'), input_order='BGR')
     mixed = [torch.zeros(3, 8, 8, dtype=torch.uint8), torch.zeros(3, 9, 8, dtype=torch.uint8)]
     with pytest.raises(ValueError, match='fixed-size crop'):
         pre(dict(inputs=mixed, data_samples=None), training=True)
+
+
+@pytest.mark.parametrize('to_rgb', [True, False])
+def test_channel_order_is_taken_from_input_order_not_guessed_from_to_rgb(to_rgb):
+    """mmcv loads BGR whatever to_rgb says: with to_rgb=False the network sees BGR, and the
+    jitter and lighting must still weigh the channels as B, G, R."""
+    pre = BoTClsDataPreprocessor(batch_color=dict(jitter='paper'), input_order='BGR', to_rgb=to_rgb)
+    assert pre.batch_color.channel_order == 'bgr'
+    rgb = BoTClsDataPreprocessor(batch_color=dict(jitter='paper'), input_order='RGB')
+    assert rgb.batch_color.channel_order == 'rgb'
+
+
+@pytest.mark.parametrize(
+    'kwargs, match',
+    [
+        (dict(batch_color=dict(jitter='paper')), "batch_color needs input_order.*'BGR' for mmcv"),
+        (
+            dict(batch_color=dict(jitter='paper'), to_rgb=False),
+            'batch_color needs input_order.*to_rgb=False only says',
+        ),
+        (dict(input_order='bgr'), "input_order must be 'BGR' or 'RGB', got 'bgr'"),
+        (dict(input_order='RGB', to_rgb=True), "input_order='RGB' with to_rgb=True"),
+    ],
+)
+def test_combinations_it_cannot_tell_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        BoTClsDataPreprocessor(**kwargs)
 
 
 def test_rng_hook_seeds_from_the_runner_and_checkpoints_the_stream():
@@ -275,7 +304,9 @@ def test_rng_hook_seeds_from_the_runner_and_checkpoints_the_stream():
 
     def runner(seed: int) -> SimpleNamespace:
         model = torch.nn.Module()
-        model.data_preprocessor = BoTClsDataPreprocessor(batch_color=dict(jitter='paper'))
+        model.data_preprocessor = BoTClsDataPreprocessor(
+            batch_color=dict(jitter='paper'), input_order='BGR'
+        )
         return SimpleNamespace(model=model, seed=seed, logger=MMLogger.get_current_instance())
 
     def draw(r: SimpleNamespace) -> torch.Tensor:

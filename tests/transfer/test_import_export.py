@@ -405,6 +405,9 @@ def test_export_round_trip_to_timm(tmp_path, images):
             assert_close(fresh.eval()(images), model(images), **TIGHT)
 
 
+_PAPER_INPUT = dict(mean=[123.68, 116.779, 103.939], std=[58.393, 57.12, 57.375], to_rgb=True)
+
+
 def _tricks_classifier(tmp_path: Path, depth: int, variant: str) -> Path:
     """A classifier as tools/train.py writes it (BoTResNet, meta.cfg of the run)."""
     cfg = dict(
@@ -426,7 +429,11 @@ def _tricks_classifier(tmp_path: Path, depth: int, variant: str) -> Path:
     _random(model)
     path = tmp_path / f'tricks_{depth}{variant}.pth'
     save_checkpoint(
-        dict(state_dict=model.state_dict(), meta=dict(cfg=Config(dict(model=cfg)).pretty_text)),
+        dict(
+            state_dict=model.state_dict(),
+            # a run's config: the model and the input normalisation export carries along
+            meta=dict(cfg=Config(dict(model=cfg, data_preprocessor=_PAPER_INPUT)).pretty_text),
+        ),
         str(path),
     )
     return path, model

@@ -16,6 +16,7 @@ from tricks_mm.engine.safe_checkpoint import safe_torch_load
 from tricks_mm.engine.safe_config import literal_assignments
 from tricks_mm.transfer.importers.layout import LayoutError, fit_backbone, infer_layout
 from tricks_mm.transfer.importers.naming import arch_name, parse_arch
+from tricks_mm.transfer.normalization import export_config, write_export_config
 
 TARGETS = ('timm', 'torchvision')
 #: The plain ResNets ``timm.create_model`` builds by name (timm 1.0: no resnet18c/34c/18s/34s).
@@ -95,6 +96,8 @@ def export_classifier(
                 else f'timm.create_model has no {name!r}; it has {sorted(TIMM_MODELS)}'
             )
         )
+    # the input convention travels with the weights (checked before anything is written)
+    config = export_config(ckpt, checkpoint, name, int(plain['fc.weight'].shape[0]))
     result = fit_backbone(plain, layout, variant)
     result.update({'fc.weight': plain['fc.weight'], 'fc.bias': plain['fc.bias']})
     if out.endswith('.safetensors'):
@@ -105,4 +108,10 @@ def export_classifier(
         buffer = io.BytesIO()
         torch.save(result, buffer)
         atomic_write_bytes(buffer.getvalue(), out)
-    return dict(model=name, num_classes=int(plain['fc.weight'].shape[0]), out=out, library=to)
+    return dict(
+        model=name,
+        num_classes=int(plain['fc.weight'].shape[0]),
+        out=out,
+        library=to,
+        config=write_export_config(config, out),
+    )

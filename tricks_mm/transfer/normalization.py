@@ -12,11 +12,14 @@ data preprocessors see 0-255 pixels loaded in BGR order by mmcv, so :func:`prepr
 rescales to 0-255 and sets ``bgr_to_rgb`` (mmdet/mmseg) or ``to_rgb`` (mmpretrain).
 """
 
+import json
 import os.path as osp
 from dataclasses import asdict, dataclass
 from typing import Any, Dict, Iterator, Mapping, Optional, Sequence, Tuple
 
+from tricks_mm.engine.atomic_io import atomic_write_bytes
 from tricks_mm.engine.safe_checkpoint import safe_torch_load
+from tricks_mm.engine.safe_config import literal_assignments
 
 #: ImageNet mean/std of timm and torchvision, in [0, 1] RGB.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -54,6 +57,18 @@ class InputNormalization:
         if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
             raise ValueError(
                 f'mean and std need 3 values and std > 0, got mean={self.mean!r}, std={self.std!r}'
+            )
+        # the units must agree with the scale: a 0-255 mean on 0-1 input (or a 0-1 std on
+        # 0-255 input) normalises every pixel to one far-off value
+        if self.scale == 1 and (max(self.mean) > 1 or max(self.std) > 1):
+            raise ValueError(
+                f'scale=1 means pixels in [0, 1], but mean={self.mean!r} std={self.std!r} are in '
+                '0-255 units: set scale=255 (or divide mean and std by 255)'
+            )
+        if self.scale == 255 and max(self.std) < 1:
+            raise ValueError(
+                f'scale=255 means pixels in 0-255, but std={self.std!r} is below one grey '
+                'level, i.e. in [0, 1] units: set scale=1 (or multiply mean and std by 255)'
             )
 
     def as_dict(self) -> Dict[str, Any]:
@@ -101,12 +116,23 @@ def _fmt(values: Sequence[float]) -> str:
 def from_preprocessor(cfg: Mapping[str, Any]) -> Optional[InputNormalization]:
     """The convention of an OpenMMLab data preprocessor config (``None`` if it sets no mean).
 
-    OpenMMLab preprocessors see 0-255 BGR images (mmcv loading): ``to_rgb``/``bgr_to_rgb`` makes
-    the network input RGB, with ``mean``/``std`` given in that output order.
+    OpenMMLab preprocessors see 0-255 BGR images (mmcv loading). ``to_rgb`` (mmpretrain),
+    ``bgr_to_rgb`` and ``rgb_to_bgr`` (mmengine's ``ImgDataPreprocessor``, mmdet, mmseg) each
+    swap the channels (mmengine applies the same swap for either flag), making the network
+    input RGB, with ``mean``/``std`` given in that output order.
+
+    Raises:
+        ValueError: ``bgr_to_rgb`` and ``rgb_to_bgr`` both set (mmengine refuses it too).
     """
     if cfg.get('mean') is None:
         return None
-    rgb = bool(cfg.get('to_rgb', False) or cfg.get('bgr_to_rgb', False))
+    if cfg.get('bgr_to_rgb', False) and cfg.get('rgb_to_bgr', False):
+        raise ValueError(
+            'data preprocessor sets both bgr_to_rgb and rgb_to_bgr (each swaps the channels; '
+            'together they contradict): keep bgr_to_rgb=True for mmcv-loaded BGR images'
+        )
+    swaps = ('to_rgb', 'bgr_to_rgb', 'rgb_to_bgr')
+    rgb = any(bool(cfg.get(flag, False)) for flag in swaps)
     std = cfg.get('std') if cfg.get('std') is not None else (1.0, 1.0, 1.0)
     return InputNormalization(
         tuple(float(v) for v in cfg['mean']),
@@ -237,3 +263,47 @@ def check_config_normalization(cfg: Any) -> None:
                 path,
                 where='model.data_preprocessor',
             )
+
+
+def export_config(ckpt: Mapping[str, Any], checkpoint: str, model: str, num_classes: int) -> Dict:
+    """The input convention of an exported classifier, in the form timm reads next to weights
+    (the ``config.json`` of its Hugging Face layout: ``architecture``, ``num_classes``,
+    ``pretrained_cfg.mean/std`` in [0, 1] RGB units, as ``timm.data.resolve_data_config`` and
+    torchvision's ``Normalize`` take them).
+
+    Raises:
+        ValueError: the checkpoint records no convention (``meta.input_normalization`` or the
+            data preprocessor of ``meta.cfg``), or one timm / torchvision cannot feed (BGR).
+    """
+    meta = ckpt.get('meta') or {}
+    cfg = literal_assignments(meta['cfg']) if isinstance(meta.get('cfg'), str) else None
+    record = recorded_normalization(meta, cfg)
+    if record is None:
+        raise ValueError(
+            f'{checkpoint!r} records no input normalisation (meta.input_normalization, or the '
+            'data_preprocessor of meta.cfg): the exported weights would be fed pixels '
+            'normalised who knows how; export a checkpoint written by tools/train.py or '
+            'tools/transfer.py import'
+        )
+    norm = InputNormalization.from_dict(record)
+    if norm.channel_order != 'RGB':
+        raise ValueError(
+            f'{checkpoint!r} was trained on BGR input ({norm.describe()}); timm and '
+            'torchvision feed RGB, so the exported network would see its colours swapped'
+        )
+    mean, std = norm.pixels()
+    return dict(
+        architecture=model,
+        num_classes=num_classes,
+        pretrained_cfg=dict(
+            mean=[round(m / 255.0, 6) for m in mean], std=[round(s / 255.0, 6) for s in std]
+        ),
+    )
+
+
+def write_export_config(config: Dict[str, Any], out: str) -> str:
+    """Write :func:`export_config`'s dict next to the exported weights (``<out stem>.json``);
+    its path."""
+    path = osp.splitext(out)[0] + '.json'
+    atomic_write_bytes(json.dumps(config, indent=2).encode(), path)
+    return path

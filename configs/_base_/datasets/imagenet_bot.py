@@ -17,6 +17,7 @@ EIGVEC = [[-0.5836, -0.6948, 0.4203], [-0.5808, -0.0045, -0.8140], [-0.5675, 0.7
 data_preprocessor = dict(
     type='tricks_mm.BoTClsDataPreprocessor',
     batch_color=dict(jitter='paper', lighting=dict(eigval=EIGVAL, eigvec=EIGVEC, alphastd=0.1)),
+    input_order='BGR',  # what LoadImageFromFile (mmcv) delivers; the batch colour works in it
     num_classes=1000,
     mean={{_base_.BOT_MEAN}},
     std={{_base_.BOT_STD}},

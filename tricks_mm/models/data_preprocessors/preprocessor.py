@@ -24,22 +24,47 @@ class BoTClsDataPreprocessor(ClsDataPreprocessor):
 
     Args:
         batch_color: ``BoTBatchColorJitter`` arguments (``jitter``, ``lighting``), or ``None``
-            for the host's behaviour. The stage works in the channel order the images arrive in:
-            BGR when ``to_rgb=True`` (mmcv-loaded), else RGB.
+            for the host's behaviour. The stage works in the channel order the images arrive in
+            (``input_order``): the jitter's luma and hue weights and the lighting's eigenvectors
+            are per channel.
+        input_order: ``'BGR'`` or ``'RGB'``, the channel order the loading pipeline delivers
+            (mmcv's ``LoadImageFromFile`` and tricks_mm's loader: ``'BGR'``). Required with
+            ``batch_color``: it cannot be told from ``to_rgb``, which only says whether the host
+            swaps the channels (``to_rgb=False`` on BGR images feeds the network BGR).
         **kwargs: ``ClsDataPreprocessor`` arguments.
+
+    Raises:
+        ValueError: ``batch_color`` without ``input_order``, an order other than BGR/RGB, or
+            ``to_rgb=True`` on RGB input (the host would swap it to BGR).
     """
 
-    def __init__(self, batch_color: Optional[dict] = None, **kwargs) -> None:
+    def __init__(
+        self, batch_color: Optional[dict] = None, input_order: Optional[str] = None, **kwargs
+    ) -> None:
         super().__init__(**kwargs)
+        if input_order is not None and input_order not in ('BGR', 'RGB'):
+            raise ValueError(f"input_order must be 'BGR' or 'RGB', got {input_order!r}")
+        if input_order == 'RGB' and self.to_rgb:
+            raise ValueError(
+                "input_order='RGB' with to_rgb=True: the host would swap RGB input to BGR; "
+                "set to_rgb=False for RGB-loading pipelines (or input_order='BGR' for mmcv's)"
+            )
+        self.input_order = input_order
         self.batch_color: Optional[BoTBatchColorJitter] = None
         if batch_color is not None:
             if 'channel_order' in batch_color:
                 raise ValueError(
-                    'batch_color takes no channel_order: it follows to_rgb (BGR '
-                    'inputs when to_rgb=True, RGB otherwise)'
+                    "batch_color takes no channel_order: set the preprocessor's input_order "
+                    "(the order the loading pipeline delivers, 'BGR' for mmcv)"
                 )
-            order = 'bgr' if self.to_rgb else 'rgb'
-            self.batch_color = BoTBatchColorJitter(**batch_color, channel_order=order)
+            if input_order is None:
+                raise ValueError(
+                    'batch_color needs input_order, the channel order the loading pipeline '
+                    "delivers ('BGR' for mmcv's LoadImageFromFile): to_rgb="
+                    f'{self.to_rgb} only says whether the host swaps channels, not which ones '
+                    'the jitter and lighting see'
+                )
+            self.batch_color = BoTBatchColorJitter(**batch_color, channel_order=input_order.lower())
 
     def forward(self, data: dict, training: bool = False) -> dict:
         if training and self.batch_color is not None:
