@@ -1,5 +1,6 @@
-"""Progress inside a step from mmengine's own log lines (formats of mmengine 0.10's
-LogProcessor), on a fake clock: iteration of total, loss, an ETA from the measured rate."""
+"""Progress inside a step from the progress lines of its child
+(:class:`tricks_mm.engine.progress_line.BoTProgressLineHook`), on a fake clock: iteration of
+total, loss, an ETA from the measured rate."""
 
 import pytest
 
@@ -8,14 +9,14 @@ from tricks_mm.ladder.spec import Rung
 from tricks_mm.ladder.step import Step
 
 EPOCH_LINE = (
-    '12/01 21:50:01 - mmengine - INFO - Epoch(train)  [{e}][{i:>2}/50]  lr: 2.0000e-01  '
-    'eta: 0:01:10  time: 0.1200  data_time: 0.0300  memory: 0  loss: {loss}'
+    'tricks_mm.progress {{"phase": "train", "iter": {i}, "iters": 50, "epoch": {e}, '
+    '"loss": {loss}}}'
 )
-ITER_LINE = (
-    '12/01 21:50:01 - mmengine - INFO - Iter(train) [{i:>3}/200]  base_lr: 5.0000e-02 '
-    'lr: 5.0000e-02  eta: 0:00:30  time: 0.2000  data_time: 0.0100  memory: 0  '
-    'loss: {loss}  decode.loss_ce: 1.2000  aux.loss_ce: 0.4000'
-)
+ITER_LINE = 'tricks_mm.progress {{"phase": "train", "iter": {i}, "iters": 200, "loss": {loss}}}'
+
+
+def _test_line(i: int) -> str:
+    return f'tricks_mm.progress {{"phase": "test", "iter": {i}, "iters": 40}}'
 
 
 class _Clock:
@@ -32,6 +33,9 @@ def test_epoch_loop_progress_counts_every_epoch_and_measures_the_rate():
         '[ladder t]   classify', max_epochs=4, interval=10.0, clock=clock, emit=out.append
     )
     watch('12/01 21:50:00 - mmengine - INFO - Checkpoints will be saved to /x.')  # ignored
+    # mmengine's own progress text is not read: only the hook's lines count
+    watch('12/01 21:50:01 - mmengine - INFO - Epoch(train)  [1][ 5/50]  loss: 1.9')
+    assert out == []
     clock.now = 20.0  # start-up before the first line does not count in the rate
     watch(EPOCH_LINE.format(e=1, i=10, loss='1.7918'))
     assert out == ['[ladder t]   classify: epoch 1/4, iter 10/50, 5%, loss 1.7918']
@@ -72,16 +76,34 @@ def test_iteration_loop_and_test_phase_and_ladder_eta():
         '[ladder t]   segment: iter 40/200, 20%, loss 1.9000, train ETA 1m20s, ladder ETA 4m20s'
     )
     clock.now = 12.0
-    watch('12/01 21:52:00 - mmengine - INFO - Epoch(test) [ 5/40]    eta: 0:00:10  time: 0.1')
+    watch(_test_line(5))
     clock.now = 14.0  # the test phase has its own rate: 2 s per 5 images, 30 left -> 12 s
-    watch('12/01 21:52:02 - mmengine - INFO - Epoch(test) [10/40]    eta: 0:00:08  time: 0.1')
+    watch(_test_line(10))
     assert out[-1].startswith('[ladder t]   segment: test 10/40, 25%, test ETA 0m12s')
     assert 'loss' not in out[-1]
-    # mmengine repeats the last position with the metrics: printed once
+    # the same position twice: printed once
     clock.now = 20.0
-    watch('12/01 21:52:09 - mmengine - INFO - Epoch(test) [40/40]    eta: 0:00:00  time: 0.1')
-    watch('12/01 21:52:09 - mmengine - INFO - Epoch(test) [40/40]    mIoU: 10.0  aAcc: 50.0')
+    watch(_test_line(40))
+    watch(_test_line(40))
     assert [line.split(', ')[0] for line in out[-2:]] == [
         '[ladder t]   segment: test 10/40',
         '[ladder t]   segment: test 40/40',
     ]
+
+
+def test_every_step_config_carries_the_progress_hook_at_the_logger_interval(repo, monkeypatch):
+    from tricks_mm.ladder.materialize import classification_config, downstream_config
+    from tricks_mm.ladder.spec import load_ladder
+
+    monkeypatch.chdir(repo)
+    spec = load_ladder('configs/ladders/toy_demo.py')
+    configs = {
+        'classify': classification_config(spec.rungs[1], spec.classify, 0),
+        'detect': downstream_config(spec.detect, 0, dict(depth=18, variant='d'), None),
+        'segment': downstream_config(spec.segment, 0, dict(depth=18, variant='d'), None),
+    }
+    # the intervals the toy configs give mmengine's logger
+    intervals = {'classify': 10, 'detect': 10, 'segment': 20}
+    for kind, cfg in configs.items():
+        hooks = [h for h in cfg.custom_hooks if h['type'] == 'tricks_mm.BoTProgressLineHook']
+        assert hooks == [dict(type='tricks_mm.BoTProgressLineHook', interval=intervals[kind])]

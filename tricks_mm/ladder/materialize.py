@@ -38,8 +38,22 @@ def _finish(
     # training as well would only repeat it.
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     _add_tensorboard(cfg)
+    _add_progress_lines(cfg)
     check_reads_data(cfg, task.data_root, cfg.filename)
     return cfg
+
+
+def _add_progress_lines(cfg: Config) -> None:
+    """Every step prints its progress as JSON lines for the ladder to show
+    (:class:`tricks_mm.engine.progress_line.BoTProgressLineHook`, at the logger's interval):
+    :mod:`tricks_mm.ladder.progress` reads those, never the log text."""
+    logger = (cfg.get('default_hooks') or {}).get('logger') or {}
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(str(h.get('type', '')).endswith('BoTProgressLineHook') for h in hooks):
+        hooks.append(
+            dict(type='tricks_mm.BoTProgressLineHook', interval=int(logger.get('interval', 10)))
+        )
+    cfg.custom_hooks = hooks
 
 
 def _add_tensorboard(cfg: Config) -> None:

@@ -1,20 +1,17 @@
-"""Progress inside a ladder step, read from the child's mmengine log lines.
+"""Progress inside a ladder step, from the progress lines of its child process.
 
-mmengine's ``LogProcessor`` prints ``Epoch(train) [e][i/N] ... loss: x`` (epoch-based loops),
-``Iter(train) [i/N] ...`` (iteration-based) and ``Epoch(test) [i/N]``. The ladder sees only these
-lines (each step is a child process), so it parses them to show iteration of total, the loss and
-an ETA from the rate it measures between lines (the child's own ``eta`` covers training only and
-is not printed for the test).
+Each step config carries :class:`tricks_mm.engine.progress_line.BoTProgressLineHook` (added by
+:mod:`tricks_mm.ladder.materialize`), which prints the loop's own iteration, total and loss as
+one JSON line per logging interval on the stream the ladder reads; no log text is parsed, so a
+change of mmengine's log format changes nothing here. The ETA comes from the rate measured
+between lines (mmengine's own ``eta`` covers training only).
 """
 
-import re
 import threading
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
-_TRAIN = re.compile(r'\b(Epoch|Iter)\(train\)\s+(?:\[\s*(\d+)\s*\])?\s*\[\s*(\d+)\s*/\s*(\d+)\s*\]')
-_TEST = re.compile(r'\bEpoch\(test\)\s+\[\s*(\d+)\s*/\s*(\d+)\s*\]')
-_LOSS = re.compile(r'\bloss: (\S+)')
+from tricks_mm.engine.progress_line import parse_progress_line
 
 
 def duration(seconds: float) -> str:
@@ -23,11 +20,11 @@ def duration(seconds: float) -> str:
 
 
 class StepProgress:
-    """Called with every log line of a step's child; prints a progress line now and then.
+    """Called with every output line of a step's child; prints a progress line now and then.
 
     Args:
         label: prefix of the printed lines (ladder name, step kind).
-        max_epochs: the step's ``train_cfg.max_epochs`` for an epoch-based loop (the log line
+        max_epochs: the step's ``train_cfg.max_epochs`` for an epoch-based loop (a record
             gives the epoch and the iterations per epoch, not the number of epochs); ``None``
             for an iteration-based loop.
         interval: at most one printed line per ``interval`` seconds (the first one at once).
@@ -55,46 +52,34 @@ class StepProgress:
         self._last_text = ''
         self.estimate: Optional[Tuple[float, float]] = None  # (total, remaining) seconds
 
-    def _position(self, line: str) -> Optional[Tuple[str, int, int, str]]:
-        """(phase, done, total, where) of a progress line, else ``None``."""
-        match = _TRAIN.search(line)
-        if match:
-            loop, epoch, i, n = (
-                match.group(1),
-                match.group(2),
-                int(match.group(3)),
-                int(match.group(4)),
-            )
-            if loop == 'Iter' or epoch is None:
-                return 'train', i, n, f'iter {i}/{n}'
-            epoch_ = int(epoch)
-            if self.max_epochs is None:
-                return 'train', i, n, f'epoch {epoch_}, iter {i}/{n}'
-            return (
-                'train',
-                (epoch_ - 1) * n + i,
-                self.max_epochs * n,
-                f'epoch {epoch_}/{self.max_epochs}, iter {i}/{n}',
-            )
-        match = _TEST.search(line)
-        if match:
-            i, n = int(match.group(1)), int(match.group(2))
+    def _position(self, record: Dict[str, Any]) -> Tuple[str, int, int, str]:
+        """(phase, done, total, where) of a progress record."""
+        phase, i, n, epoch = record['phase'], record['iter'], record['iters'], record.get('epoch')
+        if phase == 'test':
             return 'test', i, n, f'test {i}/{n}'
-        return None
+        if epoch is None:
+            return 'train', i, n, f'iter {i}/{n}'
+        if self.max_epochs is None:
+            return 'train', i, n, f'epoch {epoch}, iter {i}/{n}'
+        return (
+            'train',
+            (epoch - 1) * n + i,
+            self.max_epochs * n,
+            f'epoch {epoch}/{self.max_epochs}, iter {i}/{n}',
+        )
 
     def __call__(self, line: str) -> None:
-        position = self._position(line)
-        if position is None:
+        record = parse_progress_line(line)
+        if record is None:
             return
-        phase, done, total, where = position
+        phase, done, total, where = self._position(record)
         now = self.clock()
         if phase != self._phase:
             self._phase, self._first = phase, (now, done)
         t0, done0 = self._first  # type: ignore[misc]
         parts = [where, f'{100 * done / total:.0f}%']
-        loss = _LOSS.search(line) if phase == 'train' else None
-        if loss:
-            parts.append(f'loss {loss.group(1)}')
+        if record.get('loss') is not None:
+            parts.append(f'loss {record["loss"]:.4f}')
         first_eta = False
         if done > done0 and now > t0:
             per_item = (now - t0) / (done - done0)
