@@ -25,11 +25,24 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_MD = REPO / 'docs' / 'benchmarks.md'
 
 
-def add_common_args(p: argparse.ArgumentParser) -> None:
-    """The flags every benchmark shares: device, torch threads, report file."""
-    import torch  # lazily: gpu_check imports this module before torch is installed
+def parser(doc: str) -> argparse.ArgumentParser:
+    """A benchmark's argument parser: the first line of its module docstring ``doc`` as the
+    description, the rest (after the blank line) as the epilog."""
+    return argparse.ArgumentParser(
+        description=doc.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog='\n'.join(doc.splitlines()[2:]),
+    )
 
-    p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+
+def add_report_args(p: argparse.ArgumentParser) -> None:
+    """The report flags every benchmark shares: the report file, print only."""
+    p.add_argument('--md', default=None, help='report file (default docs/benchmarks.md)')
+    p.add_argument('--no-write', action='store_true', help='print only')
+
+
+def add_threads_arg(p: argparse.ArgumentParser) -> None:
+    """``--threads``; :func:`set_threads` applies it."""
     p.add_argument(
         '--threads',
         type=int,
@@ -37,8 +50,23 @@ def add_common_args(p: argparse.ArgumentParser) -> None:
         help="torch intra-op threads (default: torch's, one per core); 1 is steadier "
         'on a shared machine, where a descheduled thread stalls the others',
     )
-    p.add_argument('--md', default=None, help='report file (default docs/benchmarks.md)')
-    p.add_argument('--no-write', action='store_true', help='print only')
+
+
+def add_common_args(p: argparse.ArgumentParser) -> None:
+    """The flags of the timing benchmarks: device, torch threads, report file."""
+    import torch  # lazily: gpu_check imports this module before torch is installed
+
+    p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    add_threads_arg(p)
+    add_report_args(p)
+
+
+def set_threads(args: argparse.Namespace) -> None:
+    """Apply ``--threads`` (torch's default when not given)."""
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
 
 
 def cpu_name() -> str:

@@ -37,7 +37,17 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from _common import REPO, log, machine_info, machine_md, md_table, median, publish
+from _common import (
+    REPO,
+    add_report_args,
+    log,
+    machine_info,
+    machine_md,
+    md_table,
+    median,
+    parser,
+    publish,
+)
 
 BOT_DATASET = 'configs/_base_/datasets/imagenet_bot.py'
 # AlexNet PCA lighting in RGB order (the config holds the same, BGR-ordered, for cv2 images).
@@ -460,11 +470,7 @@ def report(res: Dict[str, Any], info: Dict[str, str], load: str) -> str:
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[2:]),
-    )
+    p = parser(__doc__)
     p.add_argument('--images', type=int, default=200, help='JPEGs to generate')
     p.add_argument('--passes', type=int, default=3, help='passes over the files per pipeline')
     p.add_argument('--batch', type=int, default=32, help='batch size of the batch stage')
@@ -487,8 +493,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--load', default='not stated', help='what else ran on the machine, for the report'
     )
     p.add_argument('--folder', help='where to write the JPEGs (default: a temporary folder)')
-    p.add_argument('--md', default=None, help='report file (default docs/benchmarks.md)')
-    p.add_argument('--no-write', action='store_true', help='print only')
+    add_report_args(p)
     return p.parse_args(argv)
 
 

@@ -28,8 +28,10 @@ from _common import (
     machine_md,
     md_table,
     median,
+    parser,
     publish,
     quiet_mmengine,
+    set_threads,
     spread,
 )
 
@@ -293,11 +295,7 @@ def report(res: Dict[str, Any], info: Dict[str, str]) -> str:
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[2:]),
-    )
+    p = parser(__doc__)
     p.add_argument('--depth', type=int, default=18, choices=[18, 34, 50, 101])
     p.add_argument('--tasks', nargs='+', default=['det', 'seg'], choices=['det', 'seg'])
     p.add_argument('--det-iters', type=int, default=2, help='Faster R-CNN steps per block')
@@ -315,8 +313,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     args = parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_threads(args)
     res = run(
         args.depth,
         args.det_iters,

@@ -31,7 +31,21 @@ from collections import defaultdict
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import torch
-from _common import REPO, log, machine_info, machine_md, md_table, median, publish, spread, sync
+from _common import (
+    REPO,
+    add_report_args,
+    add_threads_arg,
+    log,
+    machine_info,
+    machine_md,
+    md_table,
+    median,
+    parser,
+    publish,
+    set_threads,
+    spread,
+    sync,
+)
 from torch.utils.data import Dataset
 
 DEFAULT_CONFIG = 'configs/classification/resnet50d_cosine_ls_8xb128_in1k.py'
@@ -464,11 +478,7 @@ def report(res: Dict[str, Any], info: Dict[str, str]) -> str:
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[2:]),
-    )
+    p = parser(__doc__)
     p.add_argument('--config', default=DEFAULT_CONFIG, help='classification config (repo-relative)')
     p.add_argument(
         '--overlay',
@@ -500,22 +510,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default='framework_overhead',
         help='name of the report section (to keep several runs)',
     )
-    p.add_argument(
-        '--threads',
-        type=int,
-        default=None,
-        help="torch intra-op threads (default: torch's, one per core); 1 is steadier "
-        'on a shared machine, where a descheduled thread stalls the others',
-    )
-    p.add_argument('--md', default=None, help='report file (default docs/benchmarks.md)')
-    p.add_argument('--no-write', action='store_true', help='print only')
+    add_threads_arg(p)
+    add_report_args(p)
     return p.parse_args(argv)
 
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     args = parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_threads(args)
     res = run(
         args.config,
         args.overlay,

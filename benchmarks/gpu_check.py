@@ -46,7 +46,9 @@ from types import SimpleNamespace
 from typing import Any, Callable, Dict, List, Optional
 
 import gpu_setup
-from _common import cpu_name  # standard library only: imported before the stack is installed
+
+# standard library only: imported before the stack is installed
+from _common import cpu_name, parser
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -374,11 +376,7 @@ def write_report(res: Dict[str, Any], out: Path) -> str:
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[2:]),
-    )
+    p = parser(__doc__)
     p.add_argument(
         '--device',
         choices=['cuda', 'cpu'],

@@ -20,7 +20,14 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from _common import REPO, machine_info, machine_md, md_table, publish
+from _common import (
+    REPO,
+    add_report_args,
+    machine_info,
+    machine_md,
+    md_table,
+    publish,
+)
 
 from tricks_mm.datasets import generate_suite
 from tricks_mm.ladder import launch
@@ -63,8 +70,7 @@ def run_step(
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--rounds', type=int, default=2)
-    p.add_argument('--md', default=None)
-    p.add_argument('--no-write', action='store_true')
+    add_report_args(p)
     args = p.parse_args()
     cores = os.cpu_count() or 1
     root = Path(tempfile.mkdtemp(prefix='ladder_steps_'))

@@ -31,8 +31,10 @@ from _common import (
     machine_md,
     md_table,
     median,
+    parser,
     publish,
     quiet_mmengine,
+    set_threads,
     spread,
     sync,
 )
@@ -308,11 +310,7 @@ def report(res: Dict[str, Any], info: Dict[str, str]) -> str:
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[2:]),
-    )
+    p = parser(__doc__)
     p.add_argument('--batch-size', type=int, default=32)
     p.add_argument('--img-size', type=int, default=64)
     p.add_argument('--num-classes', type=int, default=100)
@@ -331,8 +329,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     args = parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_threads(args)
     res = run(
         args.batch_size,
         args.img_size,

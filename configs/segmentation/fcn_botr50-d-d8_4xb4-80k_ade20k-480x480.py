@@ -3,24 +3,18 @@
 _base_ = ['./fcn_botr50-d-d8_4xb4-80k_ade20k-512x512.py']
 
 crop_size = (480, 480)
+img_scale = (2080, 520)  # base size 520
 model = dict(
     data_preprocessor=dict(size=crop_size), auxiliary_head=dict(loss_decode=dict(loss_weight=0.5))
 )
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
-    dict(type='RandomResize', scale=(2080, 520), ratio_range=(0.5, 2.0), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='PackSegInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(2080, 520), keep_ratio=True),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
-    dict(type='PackSegInputs'),
-]
+# mmseg's ADE20K pipelines (inherited through the 512 config), resized: the sizes by transform
+_sizes = dict(
+    RandomResize=dict(scale=img_scale),
+    Resize=dict(scale=img_scale),
+    RandomCrop=dict(crop_size=crop_size),
+)
+train_pipeline = [dict(t, **_sizes.get(t['type'], {})) for t in _base_.train_pipeline]
+test_pipeline = [dict(t, **_sizes.get(t['type'], {})) for t in _base_.test_pipeline]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -15,21 +15,15 @@ model = dict(
     auxiliary_head=dict(in_channels=128, channels=64, num_classes=6),
 )
 
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
-    dict(type='RandomResize', scale=(256, 128), ratio_range=(0.5, 2.0), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='PackSegInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(256, 128), keep_ratio=True),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
-    dict(type='PackSegInputs'),
-]
+# mmseg's ADE20K pipelines (inherited through the 512 config) at the scenes' size, as the
+# 480 config resizes them for its data
+_sizes = dict(
+    RandomResize=dict(scale=(256, 128)),
+    Resize=dict(scale=(256, 128)),
+    RandomCrop=dict(crop_size=crop_size),
+)
+train_pipeline = [dict(t, **_sizes.get(t['type'], {})) for t in _base_.train_pipeline]
+test_pipeline = [dict(t, **_sizes.get(t['type'], {})) for t in _base_.test_pipeline]
 _ade = dict(
     type='BaseSegDataset',
     data_root=data_root,

@@ -38,6 +38,7 @@ C4_CONFIGS = [c for c in DET_CONFIGS if '-c4_' in c.name]
 SEG_CONFIGS = sorted((REPO / 'configs' / 'segmentation').glob('*.py'))
 TOY_DET = REPO / 'configs' / 'toy' / 'faster-rcnn_botr18-d-fpn_toy-voc.py'
 TOY_SEG = REPO / 'configs' / 'toy' / 'fcn_botr18-d-d8_toy-ade.py'
+SEG_480 = REPO / 'configs' / 'segmentation' / 'fcn_botr50-d-d8_4xb4-80k_ade20k-480x480.py'
 
 #: Dataloader settings for a single-process CPU test run.
 LOADERS = [
@@ -585,3 +586,35 @@ def test_toy_metrics_score_ground_truth_100_percent(config, expected):
     import_host(cfg)
     scores = perfect_scores(cfg)
     assert {k: scores[k] for k in expected} == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    'config, scale, crop',
+    [
+        (SEG_480, (2080, 520), (480, 480)),  # GluonCV: base size 520, crop 480
+        (TOY_SEG, (256, 128), (96, 96)),  # the 128-px synthetic scenes
+    ],
+    ids=['480', 'toy'],
+)
+def test_fcn_pipelines_are_mmsegs_ade20k_pipelines_at_their_sizes(config, scale, crop):
+    """Both configs take mmseg's own ADE20K pipelines and change only the sizes."""
+    cfg = Config.fromfile(str(config))
+    import mmseg
+
+    ade20k = Path(mmseg.__file__).parent / '.mim' / 'configs' / '_base_' / 'datasets' / 'ade20k.py'
+    mmseg_ade = Config.fromfile(str(ade20k))
+    sizes = {'RandomResize': {'scale': scale}, 'Resize': {'scale': scale}}
+    sizes['RandomCrop'] = {'crop_size': crop}
+    for ours, theirs in (
+        (cfg.train_pipeline, mmseg_ade.train_pipeline),
+        (cfg.test_pipeline, mmseg_ade.test_pipeline),
+    ):
+        assert [t['type'] for t in ours] == [t['type'] for t in theirs]
+        for a, b in zip(ours, theirs):
+            changed = sizes.get(a['type'], {})
+            assert {k: a[k] for k in changed} == changed
+            assert {k: v for k, v in a.items() if k not in changed and k != '_scope_'} == {
+                k: v for k, v in b.items() if k not in changed and k != '_scope_'
+            }
+    assert cfg.train_dataloader.dataset.pipeline == cfg.train_pipeline
+    assert cfg.test_dataloader.dataset.pipeline == cfg.test_pipeline
