@@ -1,6 +1,6 @@
 """A tiny ladder for the executor tests: the control and one trained rung (B-standard) at the
 demo's toy task configs; each seed plans six steps (control: detect, segment; B-standard:
-classify, convert, detect, segment)."""
+classify, convert, detect, segment), four without the control."""
 
 from pathlib import Path
 from typing import List
@@ -16,8 +16,7 @@ ladder = dict(
                   auto_scale_lr=True),
     detect=dict(config='{repo}/configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'),
     segment=dict(config='{repo}/configs/toy/fcn_botr18-d-d8_toy-ade.py'),
-    rungs=[
-        dict(name='no pretraining'),
+    rungs=[{control}
         dict(name='B-standard',
              cls_config='{repo}/configs/classification/resnet50b_baseline_8xb32_in1k.py'),
     ],
@@ -26,10 +25,17 @@ ladder = dict(
 
 
 def tiny_ladder(
-    folder: Path, seeds: List[int] = (0, 1), jobs: int = 1, name: str = 'tiny', extra: str = ''
+    folder: Path,
+    seeds: List[int] = (0, 1),
+    jobs: int = 1,
+    name: str = 'tiny',
+    extra: str = '',
+    control: bool = True,
 ) -> Path:
-    """Write the ladder file into ``folder``; its path. ``extra``: more keys of ``ladder``."""
-    text = _LADDER.format(name=name, seeds=list(seeds), jobs=jobs, repo=REPO)
+    """Write the ladder file into ``folder``; its path. ``extra``: more keys of ``ladder``;
+    ``control=False``: B-standard alone."""
+    rung = "\n        dict(name='no pretraining')," if control else ''
+    text = _LADDER.format(name=name, seeds=list(seeds), jobs=jobs, repo=REPO, control=rung)
     if extra:
         text = text.replace("    rungs=[", f'    {extra},\n    rungs=[')
     path = Path(folder) / f'{name}.py'

@@ -106,8 +106,8 @@ def slurm_options(spec: LadderSpec, task: Optional[str]) -> SlurmOptions:
         ValueError: an unknown key, a bad value, or an ``extra`` argument the executor sets
             itself (the message names it and the fix).
     """
-    merged = {k: v for k, v in spec.executor.items() if k != 'type'}
-    where = 'ladder.executor'
+    allowed = sorted(SlurmOptions.__dataclass_fields__)
+    layers = [('ladder.executor', {k: v for k, v in spec.executor.items() if k != 'type'})]
     if task is not None:
         own = getattr(spec, task).executor
         if 'type' in own:
@@ -115,23 +115,28 @@ def slurm_options(spec: LadderSpec, task: Optional[str]) -> SlurmOptions:
                 f'ladder.{task}.executor sets type={own["type"]!r}: the executor is one for the '
                 'whole ladder (ladder.executor.type or --executor)'
             )
-        merged.update(own)
-        where = f'ladder.{task}.executor'
-    allowed = sorted(SlurmOptions.__dataclass_fields__)
-    unknown = set(merged) - set(allowed)
-    if unknown:
-        raise ValueError(f'{where} has unknown keys {sorted(unknown)}; allowed: {allowed}')
+        layers.append((f'ladder.{task}.executor', own))
+    merged: Dict[str, Any] = {}
+    where: Dict[str, str] = {}  # the dict each value comes from, for the errors
+    for name, raw in layers:
+        unknown = set(raw) - set(allowed)
+        if unknown:
+            raise ValueError(f'{name} has unknown keys {sorted(unknown)}; allowed: {allowed}')
+        merged.update(raw)
+        where.update({k: name for k in raw})
     options = SlurmOptions(**merged)
     for name in ('gpus_per_node', 'cpus_per_task'):
         value = getattr(options, name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ValueError(f'{where}.{name} must be an int >= 1, got {value!r}')
+            raise ValueError(f'{where[name]}.{name} must be an int >= 1, got {value!r}')
     if not isinstance(options.extra, (list, tuple)):
-        raise ValueError(f'{where}.extra must be a list of sbatch arguments, got {options.extra!r}')
+        raise ValueError(
+            f'{where["extra"]}.extra must be a list of sbatch arguments, got {options.extra!r}'
+        )
     for arg in options.extra:
         if str(arg).split('=')[0] in _OWN_OPTIONS:
             raise ValueError(
-                f'{where}.extra: {arg!r} is set by the ladder (process counts: '
+                f'{where["extra"]}.extra: {arg!r} is set by the ladder (process counts: '
                 f'ladder.<task>.launch nnodes / nproc_per_node; dependencies, names and logs: '
                 'the plan); remove it'
             )
