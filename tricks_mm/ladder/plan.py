@@ -31,14 +31,28 @@ from tricks_mm.ladder.progress import StepProgress
 from tricks_mm.ladder.records import RecordBook, step_key, with_code
 from tricks_mm.ladder.spec import LadderSpec, Launch, task_launch
 from tricks_mm.ladder.step import Step, slug
-from tricks_mm.transfer.convert import convert_classifier
-from tricks_mm.transfer.importers import import_classifier
 
 KINDS = ('classify', 'convert', 'detect', 'segment')
 
 #: The task whose launch (and executor options) a step kind runs with; ``convert`` runs in
 #: the executor's own process (a few tensors renamed, no child process).
 TASK_OF = {'classify': 'classify', 'convert': None, 'detect': 'detect', 'segment': 'segment'}
+
+
+# The transfer functions are imported when a step needs them: their imports (the models, the
+# importers' libraries) cost every Slurm job of another step, and the ladder's start, ~4 s.
+def convert_classifier(checkpoint: str, out: str, config: str, top1: Optional[float]):
+    """:func:`tricks_mm.transfer.convert.convert_classifier`."""
+    from tricks_mm.transfer.convert import convert_classifier as convert
+
+    return convert(checkpoint, out, config, top1)
+
+
+def import_classifier(*args: Any, **kwargs: Any) -> Dict[str, Any]:
+    """:func:`tricks_mm.transfer.importers.import_classifier`."""
+    from tricks_mm.transfer.importers import import_classifier as import_
+
+    return import_(*args, **kwargs)
 
 
 @dataclass
