@@ -71,7 +71,7 @@ def main() -> None:
         k: {'one after the other': [], 'side by side': []} for k in ('det', 'cls')
     }
     n = 0
-    for r in range(args.rounds):
+    for _ in range(args.rounds):
         n += 1
         start.append(run_step('det', root, f's{n}', {}))
         for kind in ('det', 'cls'):

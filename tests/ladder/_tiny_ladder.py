@@ -37,7 +37,7 @@ def tiny_ladder(
     rung = "\n        dict(name='no pretraining')," if control else ''
     text = _LADDER.format(name=name, seeds=list(seeds), jobs=jobs, repo=REPO, control=rung)
     if extra:
-        text = text.replace("    rungs=[", f'    {extra},\n    rungs=[')
+        text = text.replace('    rungs=[', f'    {extra},\n    rungs=[')
     path = Path(folder) / f'{name}.py'
     path.write_text(text)
     return path

@@ -320,7 +320,7 @@ def test_rung_options_change_a_composed_rung_by_name(tmp_path, repo):
         ("rung_options={'t': dict(name='u')}", "cannot rename rung 't'"),
         ("rung_options={'t': dict(transfer=True)}", 'shared=True is for teachers'),
         ('jobs=0', 'ladder.jobs must be an int >= 1, got 0'),
-        ("warm_start=True", r"unknown ladder keys \['warm_start'\]"),  # removed (issue 24)
+        ('warm_start=True', r"unknown ladder keys \['warm_start'\]"),  # removed (issue 24)
     ],
 )
 def test_bad_rung_options_jobs_and_unknown_keys_are_refused(tmp_path, repo, extra, match):

@@ -60,7 +60,9 @@ def test_killing_the_ladder_leaves_no_step_process(tmp_path, signum):
     pids_dir = tmp_path / 'pids'
     pids_dir.mkdir()
     ladder_file = tiny_ladder(tmp_path, seeds=[0], jobs=2)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')]))
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')])
+    )
     env.pop('OMP_NUM_THREADS', None)
     ladder = subprocess.Popen(
         [sys.executable, '-c', _STAND_IN, str(pids_dir), str(ladder_file), '--work-dir',
@@ -95,11 +97,14 @@ def test_killing_the_ladder_leaves_no_step_process(tmp_path, signum):
         for pid in steps + children:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
-    assert ladder.returncode == {
-        signal.SIGTERM: 128 + signal.SIGTERM,
-        signal.SIGINT: -signal.SIGINT,  # Python ends on KeyboardInterrupt by SIGINT
-        signal.SIGKILL: -signal.SIGKILL,
-    }[signum], output
+    assert (
+        ladder.returncode
+        == {
+            signal.SIGTERM: 128 + signal.SIGTERM,
+            signal.SIGINT: -signal.SIGINT,  # Python ends on KeyboardInterrupt by SIGINT
+            signal.SIGKILL: -signal.SIGKILL,
+        }[signum]
+    ), output
 
 
 @pytest.fixture

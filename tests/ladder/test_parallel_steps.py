@@ -12,9 +12,9 @@ from _fake_steps import fake_processes
 
 from tricks_mm.ladder import launch
 from tricks_mm.ladder import plan as plan_module
-from tricks_mm.ladder.records import RecordBook
 from tricks_mm.ladder.executors.local import LocalExecutor
 from tricks_mm.ladder.plan import LadderPlan
+from tricks_mm.ladder.records import RecordBook
 from tricks_mm.ladder.spec import load_ladder
 
 TEACHERS = {'+ distillation': 'teacher', '+ mixup + distillation': 'teacher-mixup'}

@@ -76,9 +76,7 @@ def _status(ladder_file: Path, work_dir: Path):
     return {r['step']: r for r in rows}, out.getvalue()
 
 
-def test_tiny_ladder_as_jobs_matches_the_local_executor_in_dependency_order(
-    cluster, monkeypatch
-):
+def test_tiny_ladder_as_jobs_matches_the_local_executor_in_dependency_order(cluster, monkeypatch):
     ladder_file = tiny_ladder(cluster, seeds=[0, 1], name='tiny_order')
     work_dir = cluster / 'wd'
     with monkeypatch.context() as patch:  # the same ladder, same stand-ins, on this machine
@@ -180,7 +178,9 @@ def test_resubmitting_queues_nothing_new_and_a_cancelled_step_resumes(cluster, m
     assert sorted(resubmitted) == sorted(live_before | {REPORT})  # none was recorded
     states = wait_for_jobs(list(resubmitted.values()))
     assert set(states.values()) == {'COMPLETED'}, states
-    commands = [json.loads(line) for line in (step_dir / 'commands.jsonl').read_text().split('\n')[:-1]]
+    commands = [
+        json.loads(line) for line in (step_dir / 'commands.jsonl').read_text().split('\n')[:-1]
+    ]
     assert ['--resume' in c for c in commands] == [False, True]
     assert len(_records(work_dir)) == 4
 
@@ -208,7 +208,9 @@ def test_a_two_task_step_under_srun_initialises_gloo_through_mmengine(cluster):
         text=True,
         check=True,
     ).stdout.strip()
-    assert wait_for_jobs([job], timeout=180) == {job: 'COMPLETED'}, (cluster / 'srun.out').read_text()
+    assert wait_for_jobs([job], timeout=180) == {job: 'COMPLETED'}, (
+        cluster / 'srun.out'
+    ).read_text()
     ranks = [json.loads((out / f'rank{r}.json').read_text()) for r in (0, 1)]
     for rank, seen in enumerate(ranks):
         assert seen == dict(

@@ -69,7 +69,7 @@ def test_the_allocation_follows_the_launch(spec):
     [
         ("dict(type='pbs')", "ladder.executor.type must be 'local' or 'slurm', got 'pbs'"),
         ("dict(partitions='gpu')", r"ladder.executor has unknown keys \['partitions'\]"),
-        ("dict(gpus_per_node=0)", 'ladder.executor.gpus_per_node must be an int >= 1, got 0'),
+        ('dict(gpus_per_node=0)', 'ladder.executor.gpus_per_node must be an int >= 1, got 0'),
         ("dict(extra=['--ntasks=8'])", r"ladder.executor.extra: '--ntasks=8' is set by the ladder"),
         ("dict(extra=['-d', 'afterok:1'])", r"ladder.executor.extra: '-d' is set by the ladder"),
         ("dict(extra='--mem=1G')", 'ladder.executor.extra must be a list of sbatch arguments'),
@@ -80,22 +80,27 @@ def test_bad_options_are_refused(tmp_path, executor, match):
         str(tiny_ladder(tmp_path, extra=f'executor={executor}')), str(tmp_path / 'wd')
     )
     with pytest.raises(ValueError, match=match):
-        executor_type(spec)
-        slurm_options(spec, 'classify')
+        executor_type(spec)  # checks the options of every task
 
 
 def test_a_task_cannot_choose_its_own_executor(tmp_path, repo):
     path = tiny_ladder(tmp_path)
-    path.write_text(path.read_text().replace("auto_scale_lr=True)", "auto_scale_lr=True, executor=dict(type='local'))"))
+    path.write_text(
+        path.read_text().replace(
+            'auto_scale_lr=True)', "auto_scale_lr=True, executor=dict(type='local'))"
+        )
+    )
     spec = load_ladder(str(path), str(tmp_path / 'wd'))
     with pytest.raises(ValueError, match="ladder.classify.executor sets type='local'"):
-        slurm_options(spec, 'classify')
+        executor_type(spec)
 
 
 def test_status_table():
     rows = [
         dict(step='seed0-a-classify', state='failed', job='12', detail='exit code 1:0; log x'),
-        dict(step='seed0-a-convert', state='cancelled', job='13', detail='DependencyNeverSatisfied'),
+        dict(
+            step='seed0-a-convert', state='cancelled', job='13', detail='DependencyNeverSatisfied'
+        ),
         dict(step='seed0-control-detect', state='recorded', job='', detail=''),
     ]
     assert format_status(rows).splitlines() == [

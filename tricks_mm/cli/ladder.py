@@ -31,7 +31,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         choices=('local', 'slurm'),
         help="where the steps run: 'local' (this machine) or 'slurm' (one job per step, "
         "submitted with its dependencies; the command returns); default: the ladder's "
-        "executor.type, else local",
+        'executor.type, else local',
     )
     action = parser.add_mutually_exclusive_group()
     action.add_argument(

@@ -69,10 +69,11 @@ def submit_ladder(plan: LadderPlan) -> Dict[str, str]:
     elif not jobs:
         print(f'[ladder {spec.name}] every step not recorded is queued or running already')
     else:
+        ids = sorted(jobs.values(), key=int)
         print(
-            f'[ladder {spec.name}] submitted {len(jobs)} Slurm job(s) ({min(jobs.values(), key=int)}'
-            f'..{max(jobs.values(), key=int)}; the report job is {jobs.get("_report", "-")}); '
-            f'see them with: tools/ladder.py {spec.source} --status',
+            f'[ladder {spec.name}] submitted {len(jobs)} Slurm job(s) ({ids[0]}..{ids[-1]}; '
+            f'the report job is {jobs.get("_report", "-")}); see them with: '
+            f'tools/ladder.py {spec.source} --status',
             flush=True,
         )
     return jobs

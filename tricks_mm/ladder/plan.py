@@ -226,8 +226,10 @@ class LadderPlan:
             planned = self.prepare(by_id[parent])
             if planned.record is None:
                 raise RuntimeError(
-                    f'step {step_id} reads {parent}, which is not recorded (its job failed or '
-                    'was cancelled, or its inputs changed): rerun the ladder to resubmit it'
+                    f'step {step_id} reads {parent}, which is not recorded for this code and '
+                    'these inputs (its job failed or was cancelled, its inputs changed, or the '
+                    'code changed since it ran: a checkout edited while the jobs run): rerun '
+                    'the ladder to resubmit it, or with --reuse-stale to keep it'
                 )
             self.results[parent] = planned.record
         return self.prepare(by_id[step_id])
@@ -284,7 +286,9 @@ class LadderPlan:
         if osp.isfile(osp.join(step_dir, 'last_checkpoint')):
             args.append('--resume')
         watch = StepProgress(
-            f'[ladder {self.spec.name}]   {runtime.label}', max_epochs, ladder_eta=runtime.ladder_eta
+            f'[ladder {self.spec.name}]   {runtime.label}',
+            max_epochs,
+            ladder_eta=runtime.ladder_eta,
         )
         launch.run_logged(
             launch.command('tricks_mm.cli.train', args, step_launch),

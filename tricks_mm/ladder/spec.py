@@ -155,7 +155,7 @@ def make_launch(raw: Dict[str, Any], where: str) -> Launch:
     _require(
         launch.launcher != 'pytorch' or launch.nnodes == 1,
         f"{where}: launcher='pytorch' with nnodes={launch.nnodes}: the ladder starts torchrun "
-        "on one node only; run multi-node steps as Slurm jobs (--executor slurm) with "
+        'on one node only; run multi-node steps as Slurm jobs (--executor slurm) with '
         "launcher='slurm', which starts each node's processes with srun",
     )
     for arg in list(launch.torchrun_args) + list(launch.srun_args):

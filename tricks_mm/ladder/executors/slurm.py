@@ -1,15 +1,15 @@
 """Run a ladder's plan as Slurm jobs: one ``sbatch`` job per step, with the plan's dependencies.
 
-Every step that is not recorded becomes a job named ``tricks_mm:<ladder>:<step>``, submitted with
-``--dependency=afterok:<the jobs of the steps it reads>`` and ``--kill-on-invalid-dep=yes`` (a
-failed step's dependents are cancelled instead of pending forever with reason
+Every step that is not recorded becomes a job named ``tricks_mm:<ladder>:<step>``, submitted
+with ``--dependency=afterok:<the jobs of the steps it reads>`` and ``--kill-on-invalid-dep=yes``
+(a failed step's dependents are cancelled instead of pending forever with reason
 ``DependencyNeverSatisfied``); a last job, ``afterany`` on all of them, writes the report. A job
 runs ``python -m tricks_mm.cli.ladder LADDER --run-step STEP`` (:func:`run_step`): the step is
-planned and run there exactly as the local executor plans and runs it (:mod:`tricks_mm.ladder.plan`),
-and writes its own record when it succeeds, so resume, ``--report-only`` and the report work
-unchanged. A multi-GPU or multi-node step (``launcher='slurm'``) gets an allocation of
-``nnodes`` x ``nproc_per_node`` tasks and starts its processes with ``srun`` inside it, through
-mmengine's slurm launcher.
+planned and run there exactly as the local executor plans and runs it
+(:mod:`tricks_mm.ladder.plan`), and writes its own record when it succeeds, so resume,
+``--report-only`` and the report work unchanged. A multi-GPU or multi-node step
+(``launcher='slurm'``) gets an allocation of ``nnodes`` x ``nproc_per_node`` tasks and starts its
+processes with ``srun`` inside it, through mmengine's slurm launcher.
 
 ``sbatch`` is called directly rather than through ``submitit``: the ladder's steps are
 already command lines with their own records, so submitit's pickled callables and result files
@@ -92,10 +92,18 @@ class SlurmOptions:
 
 
 def executor_type(spec: LadderSpec, chosen: Optional[str] = None) -> str:
-    """``chosen`` (``--executor``), else the ladder's ``executor.type``, else ``local``."""
+    """``chosen`` (``--executor``), else the ladder's ``executor.type``, else ``local``. The
+    Slurm options of every task are checked here too, whichever executor runs, so a bad one is
+    refused when the ladder starts, not when it is first submitted.
+
+    Raises:
+        ValueError: an unknown executor type, or a bad option (:func:`slurm_options`).
+    """
     kind = chosen or spec.executor.get('type', 'local')
     if kind not in ('local', 'slurm'):
         raise ValueError(f"ladder.executor.type must be 'local' or 'slurm', got {kind!r}")
+    for task in (*TASKS, None):
+        slurm_options(spec, task)
     return kind
 
 
@@ -127,7 +135,9 @@ def slurm_options(spec: LadderSpec, task: Optional[str]) -> SlurmOptions:
     options = SlurmOptions(**merged)
     for name in ('gpus_per_node', 'cpus_per_task'):
         value = getattr(options, name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
             raise ValueError(f'{where[name]}.{name} must be an int >= 1, got {value!r}')
     if not isinstance(options.extra, (list, tuple)):
         raise ValueError(
