@@ -301,6 +301,7 @@ class SlurmExecutor:
                 ),
                 ('afterok', parents),
             )
+            self._save({**jobs, **new})  # at once: a later sbatch that fails loses no job id
         self.queued = job_of
         if job_of:
             old = jobs.get(REPORT)
