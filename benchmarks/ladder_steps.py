@@ -1,11 +1,11 @@
-"""Ladder step throughput: warm start vs a fresh interpreter, two steps side by side vs one.
+"""Ladder step throughput: start-up of a step, two steps side by side vs one.
 
 Runs real toy steps (``configs/toy/``: Faster R-CNN for one short epoch, the classifier for one
 epoch) through the ladder's own launcher (:func:`tricks_mm.ladder.launch.run_logged`), on the
 embedded synthetic suite at the demo's sizes, in alternating rounds:
 
-- start-up: seconds from launching a step to its first mmengine log line, cold (``python -m``)
-  vs warm (forked from :class:`tricks_mm.ladder.warm_start.WarmStarter`), and the whole step;
+- start-up: seconds from launching a step (``python -m``) to its first mmengine log line, and
+  the whole step;
 - jobs: two steps one after the other with all cores each vs side by side with their share of
   the cores (``OMP_NUM_THREADS``), as ``ladder.jobs=2`` runs them; wall seconds for the pair.
 """
@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 from _common import (
     REPO,
@@ -31,7 +31,6 @@ from _common import (
 
 from tricks_mm.datasets import generate_suite
 from tricks_mm.ladder import launch
-from tricks_mm.ladder.warm_start import WarmStarter
 
 DET = REPO / 'configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'
 CLS = REPO / 'configs/classification/resnet50d_cosine_8xb128_in1k.py'
@@ -49,9 +48,7 @@ def _step_cmd(kind: str, work: Path) -> List[str]:
     return [sys.executable, '-m', 'tricks_mm.cli.train', *args, '--work-dir', str(work)]
 
 
-def run_step(
-    kind: str, root: Path, tag: str, env: Dict[str, str], warm: Optional[WarmStarter]
-) -> Dict[str, float]:
+def run_step(kind: str, root: Path, tag: str, env: Dict[str, str]) -> Dict[str, float]:
     """One step; (first log line, end) in seconds from its launch."""
     work = root / 'runs' / tag
     work.mkdir(parents=True, exist_ok=True)
@@ -61,9 +58,7 @@ def run_step(
         if not first and ' - mmengine - ' in line:
             first.append(time.perf_counter() - started)
 
-    launch.run_logged(
-        _step_cmd(kind, work), str(work / 'run.log'), on_line=on_line, env=env, warm=warm
-    )
+    launch.run_logged(_step_cmd(kind, work), str(work / 'run.log'), on_line=on_line, env=env)
     return dict(first_line=first[0], total=time.perf_counter() - started)
 
 
@@ -76,25 +71,23 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix='ladder_steps_'))
     os.chdir(root)  # the toy configs read data/synthetic of the working directory
     generate_suite(root / 'data' / 'synthetic', seed=0, quiet=True, **SIZES)
-    warm = WarmStarter()
-    run_step('det', root, 'warmup', {}, warm)  # starts the server (its import is paid here)
-    start: Dict[str, List[Dict[str, float]]] = {'cold': [], 'warm': []}
+    run_step('det', root, 'warmup', {})  # fills the file cache
+    start: List[Dict[str, float]] = []
     pairs: Dict[str, Dict[str, List[float]]] = {
         k: {'one after the other': [], 'side by side': []} for k in ('det', 'cls')
     }
     n = 0
-    for r in range(args.rounds):
-        for mode in ['cold', 'warm'] if r % 2 == 0 else ['warm', 'cold']:
-            n += 1
-            start[mode].append(run_step('det', root, f's{n}', {}, warm if mode == 'warm' else None))
+    for _ in range(args.rounds):
+        n += 1
+        start.append(run_step('det', root, f's{n}', {}))
         for kind in ('det', 'cls'):
             t0 = time.perf_counter()
             for i in range(2):
-                run_step(kind, root, f'q{n}{i}', {'OMP_NUM_THREADS': str(cores)}, warm)
+                run_step(kind, root, f'q{n}{i}', {'OMP_NUM_THREADS': str(cores)})
             pairs[kind]['one after the other'].append(time.perf_counter() - t0)
             share = {'OMP_NUM_THREADS': str(max(1, cores // 2))}
             threads = [
-                threading.Thread(target=run_step, args=(kind, root, f'p{n}{i}', share, warm))
+                threading.Thread(target=run_step, args=(kind, root, f'p{n}{i}', share))
                 for i in range(2)
             ]
             t0 = time.perf_counter()
@@ -105,26 +98,21 @@ def main() -> None:
             pairs[kind]['side by side'].append(time.perf_counter() - t0)
             n += 1
     med = statistics.median
-    rows = [
-        [mode, med(x['first_line'] for x in runs), med(x['total'] for x in runs), len(runs)]
-        for mode, runs in start.items()
-    ]
+    rows = [[med(x['first_line'] for x in start), med(x['total'] for x in start), len(start)]]
     job_rows = [
         [kind, mode, med(times), len(times)]
         for kind, modes in pairs.items()
         for mode, times in modes.items()
     ]
-    saved = rows[0][1] - rows[1][1]
     ratios = {k: med(m['one after the other']) / med(m['side by side']) for k, m in pairs.items()}
     md = '\n\n'.join(
         [
-            '## Ladder steps: warm start and jobs (benchmarks/ladder_steps.py)',
+            '## Ladder steps: start-up and jobs (benchmarks/ladder_steps.py)',
             'Machine: ' + machine_md(machine_info('cpu')),
             f'Toy Faster R-CNN, one epoch of {SIZES["det_train"]} scenes; toy classifier '
             f'(R18-D half width, 46 px), one epoch of {6 * SIZES["cls_train_per_class"]} '
             f'images; medians of {args.rounds} alternating rounds, wall seconds.',
-            md_table(['start', 'first log line (s)', 'whole step (s)', 'runs'], rows),
-            f'Warm start saves {saved:.1f} s of start-up per step.',
+            md_table(['first log line (s)', 'whole step (s)', 'runs'], rows),
             md_table(['step', 'two steps', 'wall (s)', 'runs'], job_rows),
             'Two steps side by side (their share of the cores each) vs one after the other '
             '(all cores each): '

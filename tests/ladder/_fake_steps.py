@@ -19,7 +19,7 @@ def fake_processes(monkeypatch) -> List[List[str]]:
     commands: List[List[str]] = []
 
     def run_logged(
-        cmd: List[str], log_path: str, echo: bool = False, on_line=None, env=None, warm=None
+        cmd: List[str], log_path: str, echo: bool = False, on_line=None, env=None
     ) -> None:
         commands.append(cmd)
         step_dir = osp.dirname(log_path)

@@ -175,7 +175,7 @@ def test_checkpoint_rung_is_evaluated_when_a_classification_set_is_configured(in
     the timm model's own accuracy on the same images (normalised by hand, timm's way)."""
     from mmpretrain.registry import DATASETS
 
-    from tricks_mm.ladder.run import LadderRunner
+    from tricks_mm.ladder.plan import LadderPlan, StepRuntime
     from tricks_mm.ladder.step import Step
 
     timm_file, _ = _stand_ins(in_workspace)
@@ -189,9 +189,9 @@ def test_checkpoint_rung_is_evaluated_when_a_classification_set_is_configured(in
         )
     )
     spec = load_ladder(os.fspath(ladder_file))
-    recorded, execute = LadderRunner(spec)._plan_step(Step(0, spec.rungs[0], 'classify'))
-    assert recorded is None  # not run before: it runs now
-    record = execute()
+    planned = LadderPlan(spec).prepare(Step(0, spec.rungs[0], 'classify'))
+    assert planned.record is None  # not run before: it runs now
+    record = planned.run(StepRuntime())
     assert record['top1_kind'] == 'evaluated'
 
     eval_cfg = Config.fromfile(

@@ -13,7 +13,7 @@ import tricks_mm
 from tricks_mm.cli import ladder as cli_ladder
 from tricks_mm.ladder import code_version as cv
 from tricks_mm.ladder import orchestrate
-from tricks_mm.ladder import run as run_module
+from tricks_mm.ladder import plan as plan_module
 from tricks_mm.ladder.records import RecordBook
 from tricks_mm.ladder.report import write_report
 from tricks_mm.ladder.spec import load_ladder
@@ -47,7 +47,7 @@ def test_changed_code_reruns_unless_reuse_stale(control_ladder, tmp_path, monkey
     commands = fake_processes(monkeypatch)
     work = str(tmp_path / 'wd')
     version = {'code': _code('a' * 64)}
-    monkeypatch.setattr(run_module, 'code_version', lambda: version['code'])
+    monkeypatch.setattr(plan_module, 'code_version', lambda: version['code'])
     monkeypatch.setattr(orchestrate, 'report', lambda spec, code=None: {})
 
     def ladder(*flags):
@@ -132,7 +132,7 @@ def test_a_runs_report_judges_its_steps_by_the_code_it_started_with(
 
     fake_processes(monkeypatch)
     work = str(tmp_path / 'wd')
-    monkeypatch.setattr(run_module, 'code_version', lambda: _code('a' * 64))
+    monkeypatch.setattr(plan_module, 'code_version', lambda: _code('a' * 64))
     monkeypatch.setattr(report_module, 'code_version', lambda: _code('e' * 64))  # edited since
     cli_ladder.main([control_ladder, '--work-dir', work])
     text = (Path(work) / 'report.md').read_text()

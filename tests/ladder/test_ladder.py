@@ -320,10 +320,10 @@ def test_rung_options_change_a_composed_rung_by_name(tmp_path, repo):
         ("rung_options={'t': dict(name='u')}", "cannot rename rung 't'"),
         ("rung_options={'t': dict(transfer=True)}", 'shared=True is for teachers'),
         ('jobs=0', 'ladder.jobs must be an int >= 1, got 0'),
-        ("warm_start='yes'", "ladder.warm_start must be True or False, got 'yes'"),
+        ('warm_start=True', r"unknown ladder keys \['warm_start'\]"),  # removed (issue 24)
     ],
 )
-def test_bad_rung_options_jobs_and_warm_start_are_refused(tmp_path, repo, extra, match):
+def test_bad_rung_options_jobs_and_unknown_keys_are_refused(tmp_path, repo, extra, match):
     path = tmp_path / 'ladder.py'
     path.write_text(_RUNG_LADDER.format(repo=repo, extra=extra))
     with pytest.raises(ValueError, match=match):

@@ -10,7 +10,8 @@ from _fake_steps import fake_processes
 from mmengine.config import Config
 
 from tricks_mm.ladder.batch import effective_batch
-from tricks_mm.ladder.run import LadderRunner
+from tricks_mm.ladder.executors.local import LocalExecutor
+from tricks_mm.ladder.plan import LadderPlan
 from tricks_mm.ladder.spec import load_ladder
 
 PAPER = 'configs/ladders/paper_section6.py'
@@ -31,7 +32,7 @@ def _nproc(cmd):
 
 def test_paper_ladder_trains_fcn_at_mmseg_total_batch(paper_control, monkeypatch):
     commands = fake_processes(monkeypatch)
-    records = LadderRunner(paper_control).run()
+    records = LocalExecutor(LadderPlan(paper_control)).run()
     # the reference: mmseg's own FCN config is 4 GPUs x this batch, at this LR
     mmseg = Config.fromfile(
         osp.join(
@@ -77,13 +78,13 @@ def test_a_silent_batch_change_is_refused(paper_control, monkeypatch):
         match=r'8 process\(es\) x 4 images = total batch 32, but the '
         r"config's LR 0.01 is for batch 16.*with 4 processes",
     ):
-        LadderRunner(paper_control).run()
+        LocalExecutor(LadderPlan(paper_control)).run()
     assert not os.path.exists(
         osp.join(paper_control.work_dir, 'records', 'seed0-no-pretraining-segment.json')
     )
     # scaling on purpose is allowed, and recorded
     paper_control.segment = dataclasses.replace(paper_control.segment, auto_scale_lr=True)
-    seg = LadderRunner(paper_control).run()['seed0-no-pretraining-segment']
+    seg = LocalExecutor(LadderPlan(paper_control)).run()['seed0-no-pretraining-segment']
     assert (seg['batch']['total_batch'], seg['batch']['lr'], seg['batch']['lr_scaled']) == (
         32,
         pytest.approx(0.02),

@@ -11,9 +11,10 @@ import torch
 from _fake_steps import fake_processes
 
 from tricks_mm.ladder import launch
-from tricks_mm.ladder import run as run_module
+from tricks_mm.ladder import plan as plan_module
+from tricks_mm.ladder.executors.local import LocalExecutor
+from tricks_mm.ladder.plan import LadderPlan
 from tricks_mm.ladder.records import RecordBook
-from tricks_mm.ladder.run import LadderRunner
 from tricks_mm.ladder.spec import load_ladder
 
 TEACHERS = {'+ distillation': 'teacher', '+ mixup + distillation': 'teacher-mixup'}
@@ -28,7 +29,7 @@ def toy6(repo, tmp_path, monkeypatch):
         torch.save({}, out)
         return dict(architecture=dict(depth=18, variant='d'))
 
-    monkeypatch.setattr(run_module, 'convert_classifier', convert)
+    monkeypatch.setattr(plan_module, 'convert_classifier', convert)
     return spec
 
 
@@ -75,7 +76,7 @@ def test_two_jobs_respect_what_each_step_reads_and_share_the_teachers(toy6, monk
     free = {c for c in classifiers if not _needs(c)}
     passed_over = []
 
-    def run_logged(cmd, log_path, echo=False, on_line=None, env=None, warm=None):
+    def run_logged(cmd, log_path, echo=False, on_line=None, env=None):
         step = _step_of(log_path, toy6.work_dir)
         missing = [d for d in _needs(step) if not osp.isfile(record_file(d))]
         with lock:
@@ -92,7 +93,7 @@ def test_two_jobs_respect_what_each_step_reads_and_share_the_teachers(toy6, monk
 
     launch_fake = launch.run_logged
     monkeypatch.setattr(launch, 'run_logged', run_logged)
-    results = LadderRunner(toy6).run()
+    results = LocalExecutor(LadderPlan(toy6)).run()
 
     assert [s for s, _, missing, _ in seen if missing] == []
     assert max(n for _, n, _, _ in seen) == 2  # side by side, never more than jobs
@@ -127,7 +128,7 @@ def test_a_failed_step_lets_the_running_one_finish_and_starts_nothing(toy6, monk
     both_started = threading.Barrier(2, timeout=30)
     started = []
 
-    def run_logged(cmd, log_path, echo=False, on_line=None, env=None, warm=None):
+    def run_logged(cmd, log_path, echo=False, on_line=None, env=None):
         step = _step_of(log_path, toy6.work_dir)
         started.append(step)
         both_started.wait()
@@ -137,7 +138,7 @@ def test_a_failed_step_lets_the_running_one_finish_and_starts_nothing(toy6, monk
 
     monkeypatch.setattr(launch, 'run_logged', run_logged)
     with pytest.raises(launch.StepFailed, match='classify died'):
-        LadderRunner(toy6).run()
+        LocalExecutor(LadderPlan(toy6)).run()
     # the first two steps: classifiers go first when several jobs run
     assert sorted(started) == ['seed0-b-standard-classify', 'seed0-d-efficient-classify']
     assert list(RecordBook(toy6.work_dir).all()) == ['seed0-d-efficient-classify']

@@ -4,15 +4,18 @@ For every seed and rung: train the classifier, convert it to a backbone, train a
 Faster R-CNN and FCN on it; then write Tables 8/9 (Markdown), a CSV and a plot to the ladder's
 work dir. Finished steps are recorded by a hash of their config, inputs and code and skipped on
 rerun (a step whose code changed reruns unless ``reuse_stale``); an interrupted step resumes from
-its last checkpoint.
+its last checkpoint. The steps run on this machine (:mod:`tricks_mm.ladder.executors.local`) or
+as Slurm jobs (:mod:`tricks_mm.ladder.executors.slurm`, which submits them and returns).
 """
 
 import time
 from typing import Any, Dict, Optional
 
+from tricks_mm.ladder.executors.local import LocalExecutor
+from tricks_mm.ladder.executors.slurm import SlurmExecutor
+from tricks_mm.ladder.plan import LadderPlan
 from tricks_mm.ladder.records import RecordBook
 from tricks_mm.ladder.report import write_report
-from tricks_mm.ladder.run import LadderRunner
 from tricks_mm.ladder.spec import LadderSpec
 
 SYNTHETIC_NOTE = (
@@ -37,16 +40,43 @@ def prepare_data(spec: LadderSpec) -> None:
     )
 
 
-def run_ladder(spec: LadderSpec, echo: bool = False, reuse_stale: bool = False) -> Dict[str, str]:
-    """Generate the data, run every step not yet recorded, write the report; its paths."""
+def run_ladder(
+    spec: LadderSpec, echo: bool = False, reuse_stale: bool = False, executor: str = 'local'
+) -> Dict[str, str]:
+    """Generate the data, then run every step not yet recorded and write the report (its
+    paths); with ``executor='slurm'``, submit them (the ids of the jobs submitted, by step; the
+    report job writes the report, or, with every step recorded, it is written now)."""
     started = time.time()
     prepare_data(spec)
-    runner = LadderRunner(spec, echo=echo, reuse_stale=reuse_stale)
-    runner.run()
+    plan = LadderPlan(spec, reuse_stale=reuse_stale)
+    if executor == 'slurm':
+        return submit_ladder(plan)
+    LocalExecutor(plan, echo=echo).run()
     # against the code this run started with: a source edited while it ran is not its code
-    paths = report(spec, runner.code)
+    paths = report(spec, plan.code)
     print(f'[ladder {spec.name}] finished in {time.time() - started:.0f}s', flush=True)
     return paths
+
+
+def submit_ladder(plan: LadderPlan) -> Dict[str, str]:
+    """Submit the plan's steps as Slurm jobs; the job ids submitted, by step id."""
+    spec = plan.spec
+    submitter = SlurmExecutor(plan)
+    jobs = submitter.submit()
+    if not submitter.queued:
+        print(f'[ladder {spec.name}] every step is recorded: nothing to submit', flush=True)
+        report(spec, plan.code)
+    elif not jobs:
+        print(f'[ladder {spec.name}] every step not recorded is queued or running already')
+    else:
+        ids = sorted(jobs.values(), key=int)
+        print(
+            f'[ladder {spec.name}] submitted {len(jobs)} Slurm job(s) ({ids[0]}..{ids[-1]}; '
+            f'the report job is {jobs.get("_report", "-")}); see them with: '
+            f'tools/ladder.py {spec.source} --status',
+            flush=True,
+        )
+    return jobs
 
 
 def report(spec: LadderSpec, code: Optional[Dict[str, Any]] = None) -> Dict[str, str]:

@@ -42,6 +42,8 @@ class TaskSpec:
             (:mod:`tricks_mm.ladder.batch`).
         launch: keys of :class:`Launch` overriding the ladder's ``launch`` for this task, e.g.
             ``dict(nproc_per_node=4)`` for mmseg's 4 GPUs x 4 images FCN in an 8-GPU ladder.
+        executor: Slurm options overriding the ladder's ``executor`` for this task's steps
+            (:class:`tricks_mm.ladder.executors.slurm.SlurmOptions`).
         data_root: not a ladder-file key: ``ladder.synthetic_data.out``, set by
             :func:`load_ladder`, where this task's step configs read their data
             (:mod:`tricks_mm.ladder.data`).
@@ -53,6 +55,7 @@ class TaskSpec:
     epoch_scale: Optional[float] = None
     auto_scale_lr: bool = False
     launch: Dict[str, Any] = field(default_factory=dict)
+    executor: Dict[str, Any] = field(default_factory=dict)
     data_root: Optional[str] = None
 
 
@@ -159,6 +162,12 @@ def make_launch(raw: Dict[str, Any], where: str) -> Launch:
             isinstance(value, int) and not isinstance(value, bool) and value >= 1,
             f'{where}.{name} must be an int >= 1, got {value!r}',
         )
+    _require(
+        launch.launcher != 'pytorch' or launch.nnodes == 1,
+        f"{where}: launcher='pytorch' with nnodes={launch.nnodes}: the ladder starts torchrun "
+        'on one node only; run multi-node steps as Slurm jobs (--executor slurm) with '
+        "launcher='slurm', which starts each node's processes with srun",
+    )
     for arg in list(launch.torchrun_args) + list(launch.srun_args):
         _require(
             str(arg).split('=')[0] not in _SIZE_ARGS,
@@ -181,8 +190,8 @@ class LadderSpec:
     """A validated ladder file.
 
     ``jobs``: steps run side by side on this machine (single-process launches only).
-    ``warm_start``: fork single-process steps from a server that has imported the stack once
-    (:mod:`tricks_mm.ladder.warm_start`), instead of starting a fresh interpreter per step.
+    ``executor``: ``type`` (``local`` or ``slurm``) and the Slurm options of every step
+    (:mod:`tricks_mm.ladder.executors.slurm`, validated there).
     """
 
     name: str
@@ -196,7 +205,7 @@ class LadderSpec:
     synthetic_data: Optional[Dict[str, Any]] = None
     source: str = ''
     jobs: int = 1
-    warm_start: bool = True
+    executor: Dict[str, Any] = field(default_factory=dict)
 
 
 def _require(cond: bool, message: str) -> None:
@@ -322,10 +331,8 @@ def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
         f'ladder.seeds repeats {repeated} ({seeds!r}): two runs of one seed would share a step '
         'directory and record; list each seed once',
     )
-    warm_start = raw.pop('warm_start', True)
-    _require(
-        isinstance(warm_start, bool), f'ladder.warm_start must be True or False, got {warm_start!r}'
-    )
+    executor = raw.pop('executor', {})
+    _require(isinstance(executor, dict), f'ladder.executor must be a dict, got {executor!r}')
     jobs = raw.pop('jobs', 1)
     spec = LadderSpec(
         name=name,
@@ -339,7 +346,7 @@ def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
         synthetic_data=check_synthetic_data(raw.pop('synthetic_data', None)),
         source=path,
         jobs=jobs,
-        warm_start=warm_start,
+        executor=executor,
     )
     raw.pop('work_dir', None)
     _require(not raw, f'{path}: unknown ladder keys {sorted(raw)}')
