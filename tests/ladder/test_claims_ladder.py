@@ -67,3 +67,13 @@ def test_a_ladder_asking_for_a_claim_needs_its_rungs(tmp_path, repo):
         load_ladder(_ladder(tmp_path, repo, "claims=['1'], ", both[:2]))
     with pytest.raises(ValueError, match=r'rung keys repeat'):
         load_ladder(_ladder(tmp_path, repo, '', [('a', 'mixup'), ('b', 'mixup')]))
+
+
+def test_the_figure_annotates_the_claim_1_test():
+    """The transfer figure's Spearman line is the verdict's exact permutation test: four rungs
+    in the same order give p = 1/4! (scipy's t-approximation would print 0.000)."""
+    from tricks_mm.ladder.report.figures import rho_text
+
+    text = rho_text([70.0, 71.0, 72.0, 73.0], [50.0, 51.0, 52.0, 53.0])
+    assert text == ('Spearman rho = +1.00 (n=4, exact one-sided p=0.042, smallest possible 0.0417)')
+    assert rho_text([70.0, 71.0], [50.0, 51.0]) == 'Spearman rho undefined (n=2)'
