@@ -32,12 +32,14 @@ ladder = dict(
         # decay), as the paper's Tables 8/9 row; its paper numbers are approximate (recalled)
         dict(
             name='B-standard',
+            key='b_standard',
             cls_config=C + 'resnet50b_baseline_8xb32_in1k.py',
             paper=dict(top1=76.14, mAP=77.54, pixAcc=78.08, mIoU=37.05),
             paper_approx=['top1', 'mAP', 'pixAcc', 'mIoU'],
         ),
         dict(
             name='D + cosine + LS + mixup',
+            key='mixup',
             cls_config=C + 'resnet50d_cosine_ls_mixup_8xb128_in1k.py',
             paper=dict(top1=79.15),
         ),

@@ -118,9 +118,11 @@ def _record_ladder(tmp_path, repo, seeds):
             detect=dict(config='{repo}/configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'),
             segment=dict(config='{repo}/configs/toy/fcn_botr18-d-d8_toy-ade.py'),
             rungs=[dict(name='none'),
-                   dict(name='B-standard', cls_config='{c}resnet50b_efficient_8xb128_in1k.py',
+                   dict(name='B-efficient', key='b_efficient',
+                        cls_config='{c}resnet50b_efficient_8xb128_in1k.py',
                         paper=dict(top1=76.66, mAP=77.54)),
-                   dict(name='D-efficient', cls_config='{c}resnet50d_efficient_8xb128_in1k.py',
+                   dict(name='D-efficient', key='d_efficient',
+                        cls_config='{c}resnet50d_efficient_8xb128_in1k.py',
                         paper=dict(top1=77.16, mAP=78.30))])
     """)
     )
@@ -143,7 +145,7 @@ _D_GAIN = {
 def _write_records(spec, seeds):
     book = RecordBook(spec.work_dir)
     for seed in seeds:
-        for rung, gain in (('b-standard', (0,) * 6), ('d-efficient', _D_GAIN[seed])):
+        for rung, gain in (('b-efficient', (0,) * 6), ('d-efficient', _D_GAIN[seed])):
             top1, m_ap, acc, miou, ap_disc, iou_disc = (v + g for v, g in zip(_B[seed], gain))
             book.write(f'seed{seed}-{rung}-classify', dict(metrics={'accuracy/top1': top1}))
             book.write(
@@ -169,7 +171,11 @@ def _ci(values):
 
 def test_report_from_recorded_results(tmp_path, repo):
     """The report on hand-written records: mean ± std [t-interval], paired same-seed
-    differences marked where they exclude 0, a verdict per claim, per-class CSV, two figures."""
+    differences marked where they exclude 0, a verdict per claim with Holm-adjusted p-values,
+    per-class CSV, two figures; a constant sample has no interval."""
+    from scipy import stats
+    from statsmodels.stats.multitest import multipletests
+
     from tricks_mm.ladder.report import write_report
 
     spec = _record_ladder(tmp_path, repo, [0, 1, 2])
@@ -179,30 +185,75 @@ def test_report_from_recorded_results(tmp_path, repo):
     low, high = _ci([70.0, 74.0, 72.0])
     m_low, m_high = _ci([50.0, 60.0, 55.0])  # mAP in percent
     assert (
-        f'| B-standard | 72.00 ± 2.00 [{low:.2f}, {high:.2f}] | '
+        f'| B-efficient | 72.00 ± 2.00 [{low:.2f}, {high:.2f}] | '
         f'55.00 ± 5.00 [{m_low:.2f}, {m_high:.2f}] | 76.66 | 77.54 |'
     ) in text
-    assert '| none | - | 10.00 ± 0.00 [10.00, 10.00] | - | - |' in text
+    assert '| none | - | 10.00 (zero spread) | - | - |' in text  # equal values: no interval
     assert 'Student-t' in text and 'ttest_rel' in text  # the method, in the report
-    # D-efficient - B-standard, seed by seed: top-1 gains 1.0, 1.2, 0.9
+    assert '**holds**: every test of the claim supports it' in text  # what a verdict means
+    # D-efficient - B-efficient, seed by seed: top-1 gains 1.0, 1.2, 0.9
     d_low, d_high = _ci([1.0, 1.2, 0.9])
     assert (
-        f'| D-efficient | B-standard | **{statistics.mean([1.0, 1.2, 0.9]):+.2f} '
+        f'| D-efficient | B-efficient | **{statistics.mean([1.0, 1.2, 0.9]):+.2f} '
         f'[{d_low:+.2f}, {d_high:+.2f}]** * |'
     ) in text
-    assert '**Claim 2** (ResNet-D beats ResNet-B downstream): **holds**' in text
-    assert '**Claim 1**' in text and '**Claim 3**' in text
-    assert re.search(r'\*\*Claim 4\*\* .*: \*\*not tested by this ladder\*\*', text)
+    assert 'unadjusted' in text  # the * of the differences table
+    claim_2 = '**Claim 2** (ResNet-50-D beats ResNet-50-B downstream under the same efficient'
+    assert claim_2 + ' recipe): **holds**' in text
+    # mAP gains 5, 6, 4 and mIoU gains 1.0, 1.2, 0.9 points: a family of two, Holm-adjusted
+    p_map = stats.ttest_rel([55.0, 66.0, 59.0], [50.0, 60.0, 55.0]).pvalue
+    p_miou = stats.ttest_rel([31.0, 35.2, 32.9], [30.0, 34.0, 32.0]).pvalue
+    adjusted = multipletests([p_map, p_miou], method='holm')[1]
+    assert f'p = {p_map:.3g}, Holm-adjusted p = {adjusted[0]:.3g}: supports' in text
+    assert f'p = {p_miou:.3g}, Holm-adjusted p = {adjusted[1]:.3g}: supports' in text
+    assert 'Holm family: the 2 tests listed below.' in text
+    assert re.search(r'\*\*Claim 1\*\* .*: \*\*not tested\*\*: 2 rung', text)
+    for claim in ('3', '4a', '4b', '4c', '4d'):
+        assert re.search(rf'\*\*Claim {claim}\*\* .*: \*\*not tested\*\*: rung', text)
     rows = {(r['rung'], r['minus'], r['metric']): r for r in csv.DictReader(open(paths['csv']))}
-    miou = rows[('B-standard', '', 'mIoU')]
+    miou = rows[('B-efficient', '', 'mIoU')]
     assert (miou['mean'], miou['n']) == ('32.0000', '3')
     assert float(miou['ci_low']) == pytest.approx(_ci([30.0, 34.0, 32.0])[0], abs=1e-4)
     assert rows[('none', '', 'top1')]['n'] == '0'
-    assert rows[('B-standard', '', 'AP50/disc')]['mean'] == '55.0000'  # per-class AP, percent
+    assert rows[('B-efficient', '', 'AP50/disc')]['mean'] == '55.0000'  # per-class AP, percent
     assert rows[('D-efficient', '', 'IoU/disc')]['mean'] == '24.0000'
-    assert float(rows[('D-efficient', 'B-standard', 'mAP')]['mean']) == pytest.approx(5.0)
+    assert float(rows[('D-efficient', 'B-efficient', 'mAP')]['mean']) == pytest.approx(5.0)
+    assert float(rows[('D-efficient', 'B-efficient', 'mAP')]['p']) == pytest.approx(p_map, abs=1e-4)
     for key in ('png', 'transfer'):
         assert Path(paths[key]).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_report_shows_only_the_current_plan(tmp_path, repo):
+    """Records of a seed or rung no longer in the ladder, and a record made for another key
+    than the plan gives its step (an edited config whose rerun was interrupted), are left out
+    of the tables and the Steps table, and counted, never shown as current."""
+    from tricks_mm.ladder.report import write_report
+
+    spec = _record_ladder(tmp_path, repo, [0, 1, 2])
+    book = _write_records(spec, [0, 1, 2])
+    batch = dict(world_size=1, total_batch=4, reference_batch=4, lr=0.02, config_lr=0.02)
+    for step_id in ('seed0-d-efficient-detect', 'seed5-d-efficient-detect', 'seed0-old-detect'):
+        record = dict(metrics={'voc07/mAP': 0.99}, batch=batch, key='old')
+        if step_id == 'seed0-d-efficient-detect':
+            record['metrics'] = {'voc07/mAP': 0.55}
+        book.write(step_id, record)
+    current = dict(book.all()['seed1-b-efficient-detect'], batch=batch)
+    book.write('seed1-b-efficient-detect', current)
+    text = Path(
+        write_report(spec, book.all(), code={}, current={'seed0-d-efficient-detect': 'new'})['md']
+    ).read_text()
+    # D-efficient's mAP from seeds 1 and 2 only: (66 + 59) / 2, n = 2 of 3; its t-interval
+    # reaches past 100%, so it is shown clipped to [0, 100] and marked
+    low, high = _ci([66.0, 59.0])
+    assert high > 100
+    assert f'| 62.50 ± 4.95 [{low:.2f}, 100.00]‡ (n=2) |' in text
+    assert '‡: the t-interval left [0, 100] and is clipped to it.' in text
+    assert '99.00' not in text
+    assert (
+        'seed5' not in text and 'seed0-old' not in text and 'seed0-d-efficient-detect' not in text
+    )
+    assert '3 record(s) of steps no longer in the ladder' in text
+    assert '| seed1-b-efficient-detect | 1 | 4 (4) | 0.02 (0.02) | current |' in text
 
 
 def test_a_shared_teacher_is_paired_with_every_seeds_student(tmp_path, repo):
@@ -254,8 +305,9 @@ def test_single_seed_report_says_no_interval_and_draws_no_error_bars(tmp_path, r
     paths = write_report(spec, _write_records(spec, [0]).all())
     text = Path(paths['md']).read_text()
     assert 'single run: no interval' in text
-    assert '| B-standard | 70.00 | 50.00 | 76.66 | 77.54 |' in text
-    assert '**Claim 2** (ResNet-D beats ResNet-B downstream): **inconclusive**' in text
+    assert '| B-efficient | 70.00 | 50.00 | 76.66 | 77.54 |' in text
+    assert re.search(r'\*\*Claim 2\*\* .*: \*\*inconclusive\*\*', text)
+    assert 'a single run measures no noise: run at least 2 seeds' in text
     assert all(xerr is None and yerr is None for xerr, yerr in bars)  # points, no zero bars
     bars.clear()
     spec3 = _record_ladder(tmp_path, repo, [0, 1, 2])
@@ -441,6 +493,7 @@ def test_toy_section6_has_every_rung_three_seeds_and_stronger_teachers(repo, mon
     assert reported == [
         'no pretraining',
         'B-standard',
+        'B-efficient',
         'D-efficient',
         '+ cosine',
         '+ label smoothing',
@@ -507,15 +560,14 @@ def test_tiny_section6_reports_intervals_verdicts_figures_and_tensorboard(
     assert 'step 16/16: segment' in out
     assert re.search(r'classify: epoch 1/1, iter \d+/\d+, \d+%, loss [\d.]+', out)  # in-step
     text = Path(paths['md']).read_text()
-    for rung in ('B-standard', 'D-efficient'):  # two seeds: mean ± std [interval]
-        assert re.search(rf'\| {rung} \| [\d.]+ ± [\d.]+ \[[\d.-]+, [\d.-]+\] \|', text), text
-    assert re.search(r'\| D-efficient \| B-standard \| [+-][\d.]+ \[', text)
-    for number in (1, 2):
-        assert re.search(
-            rf'\*\*Claim {number}\*\* .*: \*\*(holds|does not hold|inconclusive)\*\*', text
-        )
-    for number in (3, 4):
-        assert re.search(rf'\*\*Claim {number}\*\* .*: \*\*not tested by this ladder\*\*', text)
+    # two seeds: mean ± std [interval] (‡: clipped to [0, 100]), or no interval for equal values
+    cell = r'[\d.]+ (± [\d.]+ \[[\d.-]+, [\d.-]+\]‡?|\(zero spread\))'
+    for rung in ('B-standard', 'D-efficient'):
+        assert re.search(rf'\| {rung} \| {cell} \|', text), text
+    assert re.search(r'\| D-efficient \| B-standard \| [+-][\d.]+ (\[|\(zero spread\))', text)
+    # two rungs, no keys: no claim can be tested (claim 1 ranks 3 rungs or more)
+    for number in ('1', '2', '3', '4a', '4b', '4c', '4d'):
+        assert re.search(rf'\*\*Claim {number}\*\* .*: \*\*not tested\*\*', text)
     rows = list(csv.DictReader(open(paths['csv'])))
     assert {r['metric'] for r in rows if r['rung'] == 'D-efficient'} >= {
         'top1',

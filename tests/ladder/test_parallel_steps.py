@@ -101,15 +101,15 @@ def test_two_jobs_respect_what_each_step_reads_and_share_the_teachers(toy6, monk
     assert {s for s, _, _, _ in seen} >= classifiers
     threads = str(max(1, len(os.sched_getaffinity(0)) // 2))
     assert {e.get('OMP_NUM_THREADS') for _, _, _, e in seen} == {threads}
-    # 8 reported rungs x 2 seeds (the control: detect + segment; 7 rungs: classify, convert,
+    # 9 reported rungs x 2 seeds (the control: detect + segment; 8 rungs: classify, convert,
     # detect, segment) + 2 teachers once
-    assert len(results) == 2 * (2 + 7 * 4) + 2
+    assert len(results) == 2 * (2 + 8 * 4) + 2
     trained = [s for s, _, _, _ in seen]
     assert [s for s in trained if 'teacher' in s] == [
         'seed0-teacher-classify',
         'seed0-teacher-mixup-classify',
     ]
-    assert len(trained) == len(set(trained)) == 2 * (2 + 7 * 3) + 2  # convert runs in-process
+    assert len(trained) == len(set(trained)) == 2 * (2 + 8 * 3) + 2  # convert runs in-process
     for seed in (0, 1):
         for student, teacher in TEACHERS.items():
             slug = 'distillation' if student == '+ distillation' else 'mixup-distillation'
@@ -140,8 +140,8 @@ def test_a_failed_step_lets_the_running_one_finish_and_starts_nothing(toy6, monk
     with pytest.raises(launch.StepFailed, match='classify died'):
         LocalExecutor(LadderPlan(toy6)).run()
     # the first two steps: classifiers go first when several jobs run
-    assert sorted(started) == ['seed0-b-standard-classify', 'seed0-d-efficient-classify']
-    assert list(RecordBook(toy6.work_dir).all()) == ['seed0-d-efficient-classify']
+    assert sorted(started) == ['seed0-b-efficient-classify', 'seed0-b-standard-classify']
+    assert list(RecordBook(toy6.work_dir).all()) == ['seed0-b-efficient-classify']
 
 
 def test_jobs_are_refused_for_distributed_steps(repo, monkeypatch, tmp_path):

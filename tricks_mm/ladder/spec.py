@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Optional
 
 from mmengine.config import Config
 
+from tricks_mm.ladder.claims import check_requested
 from tricks_mm.ladder.data import check_synthetic_data
 from tricks_mm.ladder.step import slug
 from tricks_mm.utils.paths import resolve_config
@@ -69,6 +70,8 @@ class Rung:
 
     Attributes:
         name: label in the report.
+        key: stable identifier the claims use (:mod:`tricks_mm.ladder.claims`, e.g.
+            ``d_efficient``), so renaming a rung never silently untests a claim.
         cls_config: classification config; ``None`` = the "no pretraining" control.
         cls_options: extra overrides for this rung's classifier (e.g. a toy teacher's depth).
         teacher: name of the rung whose classifier is this rung's distillation teacher.
@@ -92,6 +95,7 @@ class Rung:
     """
 
     name: str
+    key: Optional[str] = None
     cls_config: Optional[str] = None
     cls_options: Dict[str, Any] = field(default_factory=dict)
     teacher: Optional[str] = None
@@ -206,6 +210,8 @@ class LadderSpec:
     source: str = ''
     jobs: int = 1
     executor: Dict[str, Any] = field(default_factory=dict)
+    #: the claim ids to decide (``None``: every claim, untested where rungs are absent)
+    claims: Optional[List[str]] = None
 
 
 def _require(cond: bool, message: str) -> None:
@@ -274,6 +280,13 @@ def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
     names = [r.name for r in rungs]
     _require(len(set(names)) == len(names), f'{path}: rung names repeat: {names}')
     _check_unique_ids(names, path)
+    keys = [r.key for r in rungs if r.key is not None]
+    _require(len(set(keys)) == len(keys), f'{path}: rung keys repeat: {keys}')
+    claim_ids = raw.pop('claims', None)
+    if claim_ids is not None:
+        claim_ids = [str(c) for c in claim_ids]
+        ranked = [r for r in rungs if r.report and r.transfer and (r.cls_config or r.checkpoint)]
+        check_requested(keys, claim_ids, ranked=len(ranked))
     for rung in rungs:
         if rung.cls_config is not None:
             rung.cls_config = resolve_config(rung.cls_config)
@@ -347,6 +360,7 @@ def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
         source=path,
         jobs=jobs,
         executor=executor,
+        claims=claim_ids,
     )
     raw.pop('work_dir', None)
     _require(not raw, f'{path}: unknown ladder keys {sorted(raw)}')
