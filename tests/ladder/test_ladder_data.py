@@ -13,7 +13,7 @@ from mmengine.config import Config
 from tricks_mm.cli import ladder as cli_ladder
 from tricks_mm.datasets.synthetic import DEFAULT_SIZES, GENERATOR_VERSION
 from tricks_mm.ladder import orchestrate
-from tricks_mm.ladder import run as run_module
+from tricks_mm.ladder import plan as plan_module
 from tricks_mm.ladder.data import ENV_VAR
 from tricks_mm.ladder.records import RecordBook
 from tricks_mm.ladder.spec import load_ladder
@@ -55,10 +55,10 @@ def no_generation(monkeypatch):
         torch.save({}, out)
         return dict(architecture=dict(depth=18, variant='d'))
 
-    monkeypatch.setattr(run_module, 'convert_classifier', convert)
+    monkeypatch.setattr(plan_module, 'convert_classifier', convert)
     asked = []
     monkeypatch.setattr(orchestrate, 'prepare_data', lambda spec: asked.append(spec.synthetic_data))
-    monkeypatch.setattr(orchestrate, 'report', lambda spec, code=None: {})
+    monkeypatch.setattr(orchestrate, 'report', lambda *args, **kwargs: {})
     return asked
 
 

@@ -53,7 +53,7 @@ def run_ladder(
         return submit_ladder(plan)
     LocalExecutor(plan, echo=echo).run()
     # against the code this run started with: a source edited while it ran is not its code
-    paths = report(spec, plan.code)
+    paths = report(spec, plan.code, plan)
     print(f'[ladder {spec.name}] finished in {time.time() - started:.0f}s', flush=True)
     return paths
 
@@ -65,7 +65,7 @@ def submit_ladder(plan: LadderPlan) -> Dict[str, str]:
     jobs = submitter.submit()
     if not submitter.queued:
         print(f'[ladder {spec.name}] every step is recorded: nothing to submit', flush=True)
-        report(spec, plan.code)
+        report(spec, plan.code, plan)
     elif not jobs:
         print(f'[ladder {spec.name}] every step not recorded is queued or running already')
     else:
@@ -79,12 +79,16 @@ def submit_ladder(plan: LadderPlan) -> Dict[str, str]:
     return jobs
 
 
-def report(spec: LadderSpec, code: Optional[Dict[str, Any]] = None) -> Dict[str, str]:
-    """(Re)write Tables 8/9, the CSV and the plot from the recorded steps; their paths.
-    ``code``: the code version a record must have to count as current (default: the code on
-    disk now; a record of other code is marked stale)."""
+def report(
+    spec: LadderSpec, code: Optional[Dict[str, Any]] = None, plan: Optional[LadderPlan] = None
+) -> Dict[str, str]:
+    """(Re)write Tables 8/9, the CSV and the plot from the recorded steps of the current plan;
+    their paths. ``code``: the code version a record must have to count as current (default:
+    the code on disk now; a record of other code is marked stale). ``plan``: the ladder's plan
+    (default: planned now from ``spec``), whose step keys decide which records are current."""
     note = SYNTHETIC_NOTE if spec.synthetic_data is not None else ''
-    paths = write_report(spec, RecordBook(spec.work_dir).all(), note, code)
+    current = (plan or LadderPlan(spec)).current_keys()
+    paths = write_report(spec, RecordBook(spec.work_dir).all(), note, code, current)
     with open(paths['md']) as f:
         print(f.read())
     print('report: ' + ', '.join(paths.values()))

@@ -34,6 +34,9 @@ from tricks_mm.ladder.spec import LadderSpec, Launch, task_launch
 from tricks_mm.ladder.step import Step, slug
 
 KINDS = ('classify', 'convert', 'detect', 'segment')
+#: the key :meth:`LadderPlan.current_keys` gives a step whose inputs are not current: no record
+#: has it, so the report shows none of that step's records
+NOT_CURRENT = 'inputs-not-current'
 
 #: The task whose launch (and executor options) a step kind runs with; ``convert`` runs in
 #: the executor's own process (a few tensors renamed, no child process).
@@ -182,12 +185,17 @@ class LadderPlan:
     def step_dir(self, step: Step) -> str:
         return osp.join(self.spec.work_dir, f'seed{step.seed}', slug(step.rung.name), step.kind)
 
+    def _keys(self, step: Step) -> Tuple[str, str, List[str], Callable]:
+        """``step``'s config key (config, inputs, data), full key (and code), inputs and how to
+        run it. Reads the records of what it depends on from ``results``."""
+        config_key, inputs, execute = self._planners[step.kind](step)
+        config_key = with_data(config_key, data_identity(self.spec.synthetic_data))
+        return config_key, with_code(config_key, code_identity(self.code)), inputs, execute
+
     def prepare(self, step: Step) -> PlannedStep:
         """Key ``step`` and look it up: its record if recorded, else how to run it. Reads the
         records of what it depends on from ``results``."""
-        config_key, inputs, execute = self._planners[step.kind](step)
-        config_key = with_data(config_key, data_identity(self.spec.synthetic_data))
-        key = with_code(config_key, code_identity(self.code))
+        config_key, key, inputs, execute = self._keys(step)
         planned = PlannedStep(
             step, key, config_key, inputs, self.step_dir(step), self.book, self.code
         )
@@ -205,6 +213,29 @@ class LadderPlan:
         else:
             planned.execute = execute
         return planned
+
+    def current_keys(self) -> Dict[str, str]:
+        """Step id -> the key a record must have to belong to the current plan (the report's
+        filter: a record of an edited config whose rerun was interrupted is never current).
+
+        Walks the plan in order from no results: a recorded step counts under its record's key
+        (also a record of other code whose config and inputs match, which the report marks
+        stale); a step whose inputs are not recorded for the current plan gets
+        :data:`NOT_CURRENT`, so no record of it counts. Replaces ``results``."""
+        self.results = {}
+        keys: Dict[str, str] = {}
+        for step in self.steps():
+            if not all(d in self.results for d in self.depends_on(step)):
+                keys[step.step_id] = NOT_CURRENT
+                continue
+            config_key, key = self._keys(step)[:2]
+            record = self.book.lookup(step.step_id, key) or self.book.lookup_stale(
+                step.step_id, config_key
+            )
+            keys[step.step_id] = record['key'] if record is not None else key
+            if record is not None:
+                self.results[step.step_id] = record
+        return keys
 
     def resolve(self, step_id: str) -> PlannedStep:
         """``step_id`` prepared in a process of its own (a Slurm job): the steps it reads,
