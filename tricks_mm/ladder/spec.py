@@ -40,6 +40,9 @@ class TaskSpec:
             (:mod:`tricks_mm.ladder.batch`).
         launch: keys of :class:`Launch` overriding the ladder's ``launch`` for this task, e.g.
             ``dict(nproc_per_node=4)`` for mmseg's 4 GPUs x 4 images FCN in an 8-GPU ladder.
+        val_interval: validate every this many epochs (iterations for an iteration-based
+            schedule) during training, recording the learning curve in the step's logs;
+            ``None``: no validation during training, only the final test evaluation.
     """
 
     config: Optional[str] = None
@@ -48,6 +51,7 @@ class TaskSpec:
     epoch_scale: Optional[float] = None
     auto_scale_lr: bool = False
     launch: Dict[str, Any] = field(default_factory=dict)
+    val_interval: Optional[int] = None
 
 
 @dataclass
@@ -184,6 +188,7 @@ class LadderSpec:
     seeds: List[int] = field(default_factory=lambda: [0])
     launch: Launch = field(default_factory=Launch)
     synthetic_data: Optional[Dict[str, Any]] = None
+    fashion_mnist_data: Optional[Dict[str, Any]] = None
     source: str = ''
     jobs: int = 1
     warm_start: bool = True
@@ -207,6 +212,15 @@ def _task(raw: Dict[str, Any], name: str, needs_config: bool) -> TaskSpec:
     spec.overlays = [resolve_config(path) for path in spec.overlays]
     if needs_config:
         _require(spec.config is not None, f'ladder.{name}.config is required')
+    _require(
+        spec.val_interval is None
+        or (
+            isinstance(spec.val_interval, int)
+            and not isinstance(spec.val_interval, bool)
+            and spec.val_interval >= 1
+        ),
+        f'ladder.{name}.val_interval must be an int >= 1 or None, got {spec.val_interval!r}',
+    )
     for path in ([spec.config] if spec.config else []) + list(spec.overlays):
         _require(osp.isfile(path), f'ladder.{name}: config file {path!r} does not exist')
     return spec
@@ -321,6 +335,7 @@ def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
         seeds=seeds,
         launch=launch,
         synthetic_data=raw.pop('synthetic_data', None),
+        fashion_mnist_data=raw.pop('fashion_mnist_data', None),
         source=path,
         jobs=jobs,
         warm_start=warm_start,
