@@ -296,6 +296,10 @@ def test_downstream_uses_disjoint_test_pools(workspace):
     evaluation = {i for k in ('voc2007_test', 'ade_validation') for i in items[k]}
     assert train and evaluation and not train & evaluation
     assert train | evaluation <= set(range(40))
+    # each task goes through its pool (20 items) before an item recurs, across VOC years too
+    for seq in (items['voc2007_trainval'] + items['voc2012_trainval'], items['ade_training']):
+        first = seq[:20]
+        assert len(set(first)) == len(first) and len(seq) > len(items['voc2007_trainval']) // 2
 
 
 def test_mmpretrain_reads_the_pretraining_split(workspace):

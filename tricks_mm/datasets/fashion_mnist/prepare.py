@@ -117,10 +117,16 @@ def _write_cls(root: Path, data: Dict[str, np.ndarray], sizes: Dict[str, int]) -
 
 
 def _scenes(
-    split: str, n: int, pool: np.ndarray, data: Dict[str, np.ndarray], seed: int, size: int
+    split: str,
+    n: int,
+    pool: np.ndarray,
+    start: int,
+    data: Dict[str, np.ndarray],
+    seed: int,
+    size: int,
 ) -> Iterator[Tuple[int, Scene, List[int]]]:
-    """``n`` scenes of ``split``, taking items from ``pool`` front first (wrapping around)."""
-    start = 0
+    """``n`` scenes of ``split``, taking items from ``pool`` in order from ``start`` (wrapping
+    around, so an item recurs only after the whole pool has been used)."""
     for i in range(n):
         candidates = [int(pool[(start + k) % len(pool)]) for k in range(ITEMS_RANGE[1])]
         scene, used = compose_scene(
@@ -170,15 +176,19 @@ def _write_downstream(
         ),
     }
     items: Dict[str, List[int]] = {}
+    position: Dict[Tuple[str, str], int] = {}  # per task and pool: VOC2012 continues VOC2007
     for split, (pool_name, write) in where.items():
+        key = (split[:3], pool_name)
         stems = ids[split]
         _log(quiet, f'{split}: {len(stems)} scenes from the {pool_name} pool of test items')
         items[split] = []
+        pool = pools[pool_name]
         for i, scene, used in _scenes(
-            split, len(stems), pools[pool_name], data, seed, sizes['scene_size']
+            split, len(stems), pool, position.get(key, 0), data, seed, sizes['scene_size']
         ):
             write(stems[i], scene)
             items[split].extend(used)
+        position[key] = (position.get(key, 0) + len(items[split])) % len(pool)
     v07, v12 = ids['voc2007_trainval'], ids['voc2012_trainval']
     writers.write_voc_image_sets(
         det / 'VOC2007',
