@@ -83,6 +83,26 @@ else
   "$PY" -m pip install -q --disable-pip-version-check --no-deps --force-reinstall "$CACHE_DIR"/mmcv-$MMCV_VERSION-*.whl
 fi
 
+# Optional data, never a reason to fail the install: the real images of the miniature ladder
+# (docs/miniature.md), Debian's dataset-fashion-mnist, installed only when we are root on a
+# machine with apt (CI, the development machines); otherwise one line says how to get them.
+FMNIST_DIR=/usr/share/datasets/fashion-mnist
+if [ -f "$FMNIST_DIR/t10k-labels-idx1-ubyte.gz" ]; then
+  step "Fashion-MNIST already installed ($FMNIST_DIR)"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  step "Fashion-MNIST for the miniature ladder: apt-get install dataset-fashion-mnist (optional)"
+  if (apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1; }); then
+    echo "[install] installed dataset-fashion-mnist: $FMNIST_DIR"
+  else
+    echo "[install] note: apt-get could not install dataset-fashion-mnist; the miniature ladder" \
+      "needs its files (docs/miniature.md), everything else works without them"
+  fi
+else
+  echo "[install] note: Fashion-MNIST not installed (needs root and apt: apt-get install" \
+    "dataset-fashion-mnist, or see docs/miniature.md); only the miniature ladder needs it"
+fi
+
 step "OpenMMLab libraries and tricks_mm itself (editable, extras mm and test, pins from $CONSTRAINTS)"
 "$PY" -m pip install -q --disable-pip-version-check -c "$CONSTRAINTS" -e '.[mm,test]' \
   || fail "pip could not install the pinned OpenMMLab libraries; see $CONSTRAINTS for the pins."

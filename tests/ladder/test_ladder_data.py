@@ -102,7 +102,7 @@ def test_a_config_reading_other_data_is_refused(tmp_path, repo, monkeypatch, no_
     with pytest.raises(
         ValueError,
         match=r'voc0712\.py: train_dataloader\.dataset\.dataset\.datasets\[0\]\.data_root is '
-        r"'data/VOCdevkit/', but the ladder generates its data at synthetic_data\.out=",
+        r"'data/VOCdevkit/', but the ladder prepares its data at '",
     ):
         cli_ladder.main([path, '--work-dir', str(tmp_path / 'wd')])
 
@@ -172,3 +172,55 @@ def test_rung_names_with_one_step_id_are_refused_naming_both(tmp_path, repo):
         ValueError, match=r"'\+ cosine' / 'Cosine' give the same step id \('cosine'"
     ):
         load_ladder(str(path))
+
+
+_FASHION = """
+ladder = dict(name='fm', seeds=[0], {data},
+    classify=dict(overlays=['{repo}/configs/miniature/classification.py'], epoch_scale=0.1,
+                  auto_scale_lr=True),
+    detect=dict(config='{repo}/configs/miniature/faster-rcnn_botr18-d-fpn_fmnist-voc.py'),
+    segment=dict(config='{repo}/configs/miniature/fcn_botr18-d-d8_fmnist-ade.py'),
+    rungs=[dict(name='control')])
+"""
+
+
+def _fashion_control_key(tmp_path, repo, data: str) -> str:
+    from tricks_mm.ladder.plan import LadderPlan
+    from tricks_mm.ladder.step import Step
+
+    path = tmp_path / 'fm.py'
+    path.write_text(textwrap.dedent(_FASHION.format(repo=repo, data=data)))
+    spec = load_ladder(str(path), str(tmp_path / 'wd'))
+    plan = LadderPlan(spec)
+    return plan.prepare(Step(0, spec.rungs[0], 'detect')).key
+
+
+def test_the_fashion_mnist_miniature_enters_every_key_and_its_out_is_what_configs_read(
+    tmp_path, repo, monkeypatch
+):
+    """The miniature's preparation (version, seed, sizes) is in each step key like the
+    synthetic suite's; an ``out`` its configs do not read is refused; one data source only."""
+    from tricks_mm.datasets.fashion_mnist import DEFAULT_SIZES as FM_SIZES
+    from tricks_mm.datasets.fashion_mnist.prepare import PREPARE_VERSION
+    from tricks_mm.ladder.data import data_identity
+
+    monkeypatch.chdir(repo)  # the miniature configs read data/fashion_mnist of the checkout
+    assert data_identity(None, dict(out='x', seed=3, det_train=50)) == dict(
+        generator='tricks_mm.datasets.fashion_mnist',
+        version=PREPARE_VERSION,
+        seed=3,
+        sizes={**FM_SIZES, 'det_train': 50},
+    )
+    base = "fashion_mnist_data=dict(out='data/fashion_mnist', seed=0)"
+    key = _fashion_control_key(tmp_path, repo, base)
+    assert key == _fashion_control_key(tmp_path, repo, base)
+    assert key != _fashion_control_key(tmp_path, repo, base.replace('seed=0', 'seed=1'))
+    assert key != _fashion_control_key(tmp_path, repo, base.replace('seed=0', 'det_train=50'))
+    with pytest.raises(ValueError, match=r"data_root is 'data/fashion_mnist/det.*elsewhere"):
+        _fashion_control_key(tmp_path, repo, base.replace("'data/fashion_mnist'", "'elsewhere'"))
+    with pytest.raises(ValueError, match='det_train must be an int >= 2'):
+        _fashion_control_key(tmp_path, repo, base.replace('seed=0', 'det_train=1'))
+    with pytest.raises(ValueError, match='a ladder reads one data source'):
+        _fashion_control_key(
+            tmp_path, repo, base + ", synthetic_data=dict(out=str('data/synthetic'))"
+        )

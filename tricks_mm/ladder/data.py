@@ -51,9 +51,50 @@ def check_synthetic_data(raw: Any) -> Optional[Dict[str, Any]]:
     return dict(raw)
 
 
-def data_identity(synthetic_data: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
-    """The generator's version, seed and sizes of ``ladder.synthetic_data`` (``None``: the
-    ladder generates nothing). The location is not in it: the step configs name it."""
+def check_fashion_mnist_data(raw: Any) -> Optional[Dict[str, Any]]:
+    """``ladder.fashion_mnist_data`` validated (``out``: where the miniature is prepared; the
+    preparation's own arguments checked by it); as given, or ``None``.
+
+    Raises:
+        ValueError: naming the bad key or value.
+    """
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get('out'), str) or not raw['out']:
+        raise ValueError(
+            "ladder.fashion_mnist_data must be a dict with 'out' (the miniature's directory), "
+            f'got {raw!r}'
+        )
+    fashion_mnist_identity(raw)  # the preparation refuses an unknown or out-of-range size
+    return dict(raw)
+
+
+def fashion_mnist_identity(fashion_mnist_data: Dict[str, Any]) -> Dict[str, Any]:
+    """The preparation's version, seed and sizes of ``ladder.fashion_mnist_data``. Where the
+    Fashion-MNIST files come from (``source``, ``download_root``) is not in it: every source
+    holds the same images, which the preparation checks by their shapes and labels."""
+    from tricks_mm.datasets.fashion_mnist import prepare_args
+
+    options = {
+        k: v
+        for k, v in fashion_mnist_data.items()
+        if k not in ('out', 'source', 'download_root', 'quiet')
+    }
+    try:
+        return dict(generator='tricks_mm.datasets.fashion_mnist', **prepare_args(**options))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f'ladder.fashion_mnist_data: {error}') from error
+
+
+def data_identity(
+    synthetic_data: Optional[Dict[str, Any]],
+    fashion_mnist_data: Optional[Dict[str, Any]] = None,
+) -> Optional[Dict[str, Any]]:
+    """The generator's version, seed and sizes of ``ladder.synthetic_data``, or of the
+    Fashion-MNIST miniature's preparation (``None``: the ladder prepares no data). The location
+    is not in it: the step configs name it."""
+    if fashion_mnist_data is not None:
+        return fashion_mnist_identity(fashion_mnist_data)
     if synthetic_data is None:
         return None
     from tricks_mm.datasets.synthetic import suite_args
@@ -111,13 +152,15 @@ def check_reads_data(cfg: Any, root: Optional[str], where: str) -> None:
             seen += 1
             if not _under(str(data_root), root):
                 raise ValueError(
-                    f'{where}: {path}.data_root is {data_root!r}, but the ladder generates its '
-                    f"data at synthetic_data.out={root!r}; write the config's data root as "
-                    f"'{{{{${ENV_VAR}:data/synthetic}}}}/...' (as configs/toy/ do) or drop "
-                    'synthetic_data from the ladder'
+                    f'{where}: {path}.data_root is {data_root!r}, but the ladder prepares its '
+                    f'data at {root!r} (its synthetic_data.out or fashion_mnist_data.out); write '
+                    f"the config's data root as '{{{{${ENV_VAR}:data/synthetic}}}}/...' (as "
+                    "configs/toy/ do), set the ladder's out to where the config reads (as "
+                    'configs/miniature/ expect: data/fashion_mnist), or drop the data key from '
+                    'the ladder'
                 )
     if not seen:
         raise ValueError(
             f'{where}: no dataloader names a data_root, so the ladder cannot tell that it reads '
-            f'the suite generated at synthetic_data.out={root!r}'
+            f'the data the ladder prepares at {root!r}'
         )

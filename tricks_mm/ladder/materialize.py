@@ -35,8 +35,11 @@ def _finish(
     cfg.randomness = dict(cfg.get('randomness', {}), seed=seed)
     # Each step is evaluated once, on the test split after training in the same process
     # (tools/train.py --out-metrics; the report shows those numbers); validating at the end of
-    # training as well would only repeat it.
-    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    # training as well would only repeat it, unless the task asks for a learning curve.
+    if task.val_interval is None:
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    else:
+        cfg.train_cfg.val_interval = task.val_interval
     _add_tensorboard(cfg)
     _add_progress_lines(cfg)
     check_reads_data(cfg, task.data_root, cfg.filename)

@@ -26,7 +26,14 @@ SYNTHETIC_NOTE = (
 
 
 def prepare_data(spec: LadderSpec) -> None:
-    """Generate (or reuse) the embedded synthetic suite the ladder asks for."""
+    """Generate (or reuse) the embedded synthetic suite or the Fashion-MNIST miniature
+    (docs/miniature.md) the ladder asks for."""
+    if spec.fashion_mnist_data is not None:
+        from tricks_mm.datasets.fashion_mnist import prepare
+
+        options = dict(spec.fashion_mnist_data)
+        info = prepare(options.pop('out'), **options)
+        print(f'[ladder {spec.name}] data: {info.root} (Fashion-MNIST miniature)', flush=True)
     if spec.synthetic_data is None:
         return
     from tricks_mm.datasets import generate_suite

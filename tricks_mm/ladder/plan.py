@@ -189,7 +189,9 @@ class LadderPlan:
         """``step``'s config key (config, inputs, data), full key (and code), inputs and how to
         run it. Reads the records of what it depends on from ``results``."""
         config_key, inputs, execute = self._planners[step.kind](step)
-        config_key = with_data(config_key, data_identity(self.spec.synthetic_data))
+        config_key = with_data(
+            config_key, data_identity(self.spec.synthetic_data, self.spec.fashion_mnist_data)
+        )
         return config_key, with_code(config_key, code_identity(self.code)), inputs, execute
 
     def prepare(self, step: Step) -> PlannedStep:

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional
 from mmengine.config import Config
 
 from tricks_mm.ladder.claims import check_requested
-from tricks_mm.ladder.data import check_synthetic_data
+from tricks_mm.ladder.data import check_fashion_mnist_data, check_synthetic_data
 from tricks_mm.ladder.step import slug
 from tricks_mm.utils.paths import resolve_config
 
@@ -45,9 +45,13 @@ class TaskSpec:
             ``dict(nproc_per_node=4)`` for mmseg's 4 GPUs x 4 images FCN in an 8-GPU ladder.
         executor: Slurm options overriding the ladder's ``executor`` for this task's steps
             (:class:`tricks_mm.ladder.executors.slurm.SlurmOptions`).
-        data_root: not a ladder-file key: ``ladder.synthetic_data.out``, set by
+        data_root: not a ladder-file key: ``ladder.synthetic_data.out`` (or
+            ``fashion_mnist_data.out``), set by
             :func:`load_ladder`, where this task's step configs read their data
             (:mod:`tricks_mm.ladder.data`).
+        val_interval: validate every this many epochs (iterations for an iteration-based
+            schedule) during training, recording the learning curve in the step's logs;
+            ``None``: no validation during training, only the final test evaluation.
     """
 
     config: Optional[str] = None
@@ -57,10 +61,11 @@ class TaskSpec:
     auto_scale_lr: bool = False
     launch: Dict[str, Any] = field(default_factory=dict)
     executor: Dict[str, Any] = field(default_factory=dict)
+    val_interval: Optional[int] = None
     data_root: Optional[str] = None
 
 
-#: TaskSpec fields a ladder file may set (``data_root`` comes from ``synthetic_data.out``).
+#: TaskSpec fields a ladder file may set (``data_root`` comes from the ladder's data ``out``).
 _TASK_KEYS = sorted(set(TaskSpec.__dataclass_fields__) - {'data_root'})
 
 
@@ -207,6 +212,7 @@ class LadderSpec:
     seeds: List[int] = field(default_factory=lambda: [0])
     launch: Launch = field(default_factory=Launch)
     synthetic_data: Optional[Dict[str, Any]] = None
+    fashion_mnist_data: Optional[Dict[str, Any]] = None
     source: str = ''
     jobs: int = 1
     executor: Dict[str, Any] = field(default_factory=dict)
@@ -231,6 +237,15 @@ def _task(raw: Dict[str, Any], name: str, needs_config: bool) -> TaskSpec:
     spec.overlays = [resolve_config(path) for path in spec.overlays]
     if needs_config:
         _require(spec.config is not None, f'ladder.{name}.config is required')
+    _require(
+        spec.val_interval is None
+        or (
+            isinstance(spec.val_interval, int)
+            and not isinstance(spec.val_interval, bool)
+            and spec.val_interval >= 1
+        ),
+        f'ladder.{name}.val_interval must be an int >= 1 or None, got {spec.val_interval!r}',
+    )
     for path in ([spec.config] if spec.config else []) + list(spec.overlays):
         _require(osp.isfile(path), f'ladder.{name}: config file {path!r} does not exist')
     return spec
@@ -357,6 +372,7 @@ def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
         seeds=seeds,
         launch=launch,
         synthetic_data=check_synthetic_data(raw.pop('synthetic_data', None)),
+        fashion_mnist_data=check_fashion_mnist_data(raw.pop('fashion_mnist_data', None)),
         source=path,
         jobs=jobs,
         executor=executor,
@@ -364,10 +380,16 @@ def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
     )
     raw.pop('work_dir', None)
     _require(not raw, f'{path}: unknown ladder keys {sorted(raw)}')
+    _require(
+        spec.synthetic_data is None or spec.fashion_mnist_data is None,
+        f'{path}: ladder.synthetic_data and ladder.fashion_mnist_data are both given; a ladder '
+        'reads one data source: keep one',
+    )
+    data = spec.synthetic_data or spec.fashion_mnist_data
     for task in TASKS:
         task_launch(spec, task)  # a bad per-task launch fails here, before anything runs
-        if spec.synthetic_data is not None:
-            getattr(spec, task).data_root = spec.synthetic_data['out']
+        if data is not None:
+            getattr(spec, task).data_root = data['out']
     check_jobs(spec, spec.jobs)
     return spec
 
