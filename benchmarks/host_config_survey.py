@@ -22,6 +22,7 @@ import re
 import sys
 import time
 import uuid
+import warnings
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
@@ -105,6 +106,7 @@ def survey(sample: Optional[int] = None) -> Dict[str, Dict[str, Any]]:
     from mmengine.logging import MMLogger
 
     MMLogger.get_instance('survey', log_level='WARNING')
+    warnings.simplefilter('ignore')  # the hosts' deprecation warnings, once per config
     results: Dict[str, Dict[str, Any]] = {}
     for host in HOSTS:
         counts: collections.Counter = collections.Counter()

@@ -185,6 +185,7 @@ class BoTResNet(BaseModule):
         if conv_cfg is not None and dcn is not None:
             raise ValueError('conv_cfg must be None for DCN (as mmdet): drop one of them')
         self.depth, self.variant, self.num_stages = depth, variant, num_stages
+        self.host_mode = host_mode
         self.out_indices = tuple(sorted({i % num_stages for i in out_indices}))
         self.frozen_stages, self.norm_eval = frozen_stages, norm_eval
         self.zero_init_residual = zero_init_residual
@@ -266,7 +267,10 @@ class BoTResNet(BaseModule):
                 prefix=pretrained.get('prefix'),
                 map_location=pretrained.get('map_location', 'cpu'),
                 exclude=pretrained.get('exclude', ()),
-                beyond=tuple(f'layer{i}.' for i in range(self.num_stages + 1, 5)),
+                # host mode only (a stock C4 config): tricks_mm's own configs say exclude=
+                beyond=tuple(f'layer{i}.' for i in range(self.num_stages + 1, 5))
+                if self.host_mode
+                else (),
             )
         self._is_init = True
 
