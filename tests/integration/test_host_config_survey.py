@@ -29,7 +29,7 @@ NAMED = [
      'model.backbone: BoTResNet-A; model.roi_head.shared_head: BoTResLayer-A'),
     ('mmdet', 'dcnv2/faster-rcnn_r50-mdconv-c3-c5_fpn_1x_coco.py', 'model.backbone: BoTResNet-B'),
     ('mmdet', 'gcnet/mask-rcnn_r50-gcb-r16-c3-c5_fpn_1x_coco.py', 'model.backbone: BoTResNet-B'),
-    ('mmpretrain', 'resnet/resnetv1d50_8xb32_in1k.py', 'model.backbone: BoTResNet-D'),
+    ('mmpretrain', 'resnet/resnetv1d50_8xb32_in1k.py', 'model.backbone: BoTResNet-B'),
 ]
 
 

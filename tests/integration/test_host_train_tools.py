@@ -97,8 +97,7 @@ test_evaluator = val_evaluator
 
 _ADE = """
 data_root = 'data/synthetic/seg'
-crop_size = (64, 64)
-model = dict(data_preprocessor=dict(size=crop_size))
+crop_size = (64, 64)  # model.data_preprocessor.size: set in each test's model line
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', reduce_zero_label=True),
@@ -141,7 +140,8 @@ def test_mmdet_c4_caffe(tmp_path, tiny_workspace):
     log = _train('mmdet', f"""_base_ = '{base}'
 model = dict(
     backbone=dict(type='tricks_mm.BoTResNet', init_cfg=dict(checkpoint='{weights}')),
-    roi_head=dict(shared_head=dict(type='tricks_mm.BoTResLayer')))
+    roi_head=dict(shared_head=dict(type='tricks_mm.BoTResLayer',
+                                   init_cfg=dict(checkpoint='{weights}'))))
 """ + _VOC + _SHORT, tmp_path, tiny_workspace)
     assert 'BoTResNet: ResNet-A50' in log and 'BoTResLayer: stage of ResNet-A50' in log
     assert "['layer4']" in log  # the 3-stage backbone leaves the file's stage 4 to the head
@@ -166,7 +166,8 @@ def test_mmseg_fcn_ade20k(tmp_path, tiny_workspace):
     weights = _weights(tmp_path, 'mmseg', 'ResNetV1c', depth=50)  # for open-mmlab://resnet50_v1c
     base = _host_file('mmseg', 'configs/fcn/fcn_r50-d8_4xb4-80k_ade20k-512x512.py')
     log = _train('mmseg', f"""_base_ = '{base}'
-model = dict(pretrained='{weights}', backbone=dict(type='tricks_mm.BoTResNet'))
+model = dict(pretrained='{weights}', backbone=dict(type='tricks_mm.BoTResNet'),
+             data_preprocessor=dict(size=(64, 64)))
 """ + _ADE + _SHORT, tmp_path, tiny_workspace)
     assert 'BoTResNet: ResNet-C50 (from the weights of' in log
     assert 'mIoU' in log
@@ -178,7 +179,8 @@ def test_mmseg_deeplabv3_multi_grid(tmp_path, tiny_workspace):
         'mmseg', 'configs/deeplabv3/deeplabv3_r101-d16-mg124_4xb2-80k_cityscapes-512x1024.py'
     )
     log = _train('mmseg', f"""_base_ = '{base}'
-model = dict(pretrained='{weights}', backbone=dict(type='tricks_mm.BoTResNet'))
+model = dict(pretrained='{weights}', backbone=dict(type='tricks_mm.BoTResNet'),
+             data_preprocessor=dict(size=(64, 64)))
 """ + _ADE + _SHORT, tmp_path, tiny_workspace)
     assert 'BoTResNet: ResNet-C101' in log
     assert 'mIoU' in log
@@ -201,5 +203,7 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='Accuracy', topk=(1,))
 test_evaluator = val_evaluator
 """ + _SHORT, tmp_path, tiny_workspace)
-    assert 'BoTResNet: ResNet-D50' in log  # ResNetV1d's keys carry no host key: the paper's D
+    # its ResNetV1d keeps style='pytorch' and names no weights: host semantics, B (to keep the
+    # deep stem and avg-down, a config adds deep_stem=True, avg_down=True or variant='d')
+    assert "BoTResNet: ResNet-B50 (host keys {'style': 'pytorch'}" in log
     assert 'accuracy/top1' in log

@@ -72,6 +72,9 @@ CASES = [
     ('mmpretrain', 'ResNetV1d', dict(depth=50, out_indices=(0, 1, 2, 3))),
     ('mmpretrain', 'ResNetV1d', dict(depth=50, drop_path_rate=0.1, out_indices=(3,))),
     ('mmpretrain', 'ResNet', dict(depth=50, style='caffe', out_indices=(3,))),
+    # mmpretrain's Wide ResNet-50 (wrn/wide-resnet50_8xb32_in1k.py's backbone keys)
+    ('mmpretrain', 'ResNet', dict(depth=50, stem_channels=64, base_channels=128, expansion=2,
+                                  out_indices=(3,))),
 ]
 _IMPLIED = {'ResNet': {}, 'ResNetV1c': dict(deep_stem=True), 'ResNetV1d': dict(deep_stem=True,
                                                                               avg_down=True)}
@@ -256,7 +259,6 @@ def test_the_rule_is_logged(monkeypatch):
         (dict(stage_with_sac=(False,) * 4), r"stage_with_sac=.*DetectoRS_ResNet"),
         (dict(frobnicate=1), r'frobnicate=1 \(no such key.*Supported keys: depth'),
         (dict(style='tensorflow'), r"'tensorflow'"),
-        (dict(expansion=2), r'expansion=2'),
         (dict(stage_with_dcn=(False, True, True, True)), r'without dcn'),
         (dict(dcn=DCN, stage_with_dcn=(True,) * 3), r'needs num_stages=4'),
         (dict(dcn=DCN, conv_cfg=dict(type='ConvWS')), r'conv_cfg must be None for DCN'),
@@ -270,6 +272,11 @@ def test_the_rule_is_logged(monkeypatch):
 def test_refusals_name_the_key_and_the_fix(kwargs, match):
     with pytest.raises(ValueError, match=match):
         BoTResNet(depth=50, **kwargs)
+
+
+def test_expansion_on_basic_blocks_is_refused():
+    with pytest.raises(ValueError, match='expansion=2: a depth-18 ResNet has BasicBlocks'):
+        BoTResNet(depth=18, expansion=2)
 
 
 def test_dcn_and_plugins_on_basic_blocks_are_refused_as_the_hosts_do():

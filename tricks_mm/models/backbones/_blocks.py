@@ -69,6 +69,8 @@ class BlockOptions:
         dcn: mmcv conv config of the Bottleneck's 3x3 conv (``DCN``, ``DCNv2``), or ``None``.
         plugins: mmdet's per-block plugin list (``dict(cfg=..., position='after_conv1|2|3')``).
         with_cp: gradient checkpointing of the block (saves memory, costs a recompute).
+        expansion: Bottleneck output / middle width (mmpretrain's key; 4, or 2 for its Wide
+            ResNets); ``None``: the block's own.
     """
 
     norm_cfg: dict = field(default_factory=lambda: dict(type='BN'))
@@ -77,6 +79,7 @@ class BlockOptions:
     dcn: Optional[dict] = None
     plugins: List[dict] = field(default_factory=list)
     with_cp: bool = False
+    expansion: Optional[int] = None
 
 
 class _Block(nn.Module):
@@ -175,6 +178,7 @@ class Bottleneck(_Block):
         super().__init__()
         opts = opts or BlockOptions()
         s1, s3 = (stride, 1) if opts.stride_in_1x1 else (1, stride)
+        self.expansion = opts.expansion or type(self).expansion
         width = planes * self.expansion
         dcn = dict(opts.dcn) if opts.dcn is not None else None
         fallback = dcn.pop('fallback_on_stride', False) if dcn is not None else False
@@ -287,11 +291,15 @@ def check_arch(depth: int, variant: str) -> str:
 
 
 def stage_in_channels(
-    depth: int, stage: int, stem_channels: int = 64, base_channels: int = 64
+    depth: int,
+    stage: int,
+    stem_channels: int = 64,
+    base_channels: int = 64,
+    expansion: Optional[int] = None,
 ) -> int:
     """Input channels of residual stage ``stage`` (0-based) of a ResNet of ``depth``."""
-    block = ARCH[depth][0]
-    return stem_channels if stage == 0 else base_channels * 2 ** (stage - 1) * block.expansion
+    expansion = expansion or ARCH[depth][0].expansion
+    return stem_channels if stage == 0 else base_channels * 2 ** (stage - 1) * expansion
 
 
 def block_dilations(
@@ -339,7 +347,7 @@ def make_res_layer(
             'plugin positions (the hosts do not implement them either); use depth >= 50'
         )
     planes = base_channels * 2**stage
-    outplanes = planes * block.expansion
+    outplanes = planes * (opts.expansion or block.expansion)
     drop_paths = list(drop_paths) if drop_paths is not None else [0.0] * num_blocks
     blocks = []
     for i in range(num_blocks):

@@ -98,7 +98,8 @@ class BoTResNet(BaseModule):
             ``dilation // 2``.
         multi_grid: As mmseg: the dilations of the last stage's blocks.
         drop_path_rate: As mmpretrain: stochastic depth, rising linearly over the blocks from 0.
-        expansion: As mmpretrain: accepted when it is the block's (1 basic, 4 bottleneck).
+        expansion: As mmpretrain: the Bottleneck's output / middle width (4; 2 in its Wide
+            ResNets, with ``base_channels=128``); BasicBlock has 1 only.
         pretrained: As the hosts (deprecated there): ``init_cfg=Pretrained`` of that checkpoint.
         init_cfg: ``dict(type='Pretrained', checkpoint=..., prefix=..., exclude=...)`` loads
             strictly (see :func:`load_strict`, which also reads the hosts' own layouts); other
@@ -175,10 +176,10 @@ class BoTResNet(BaseModule):
                 f'frozen_stages must be an int in -1..{num_stages}, got {frozen_stages!r}'
             )
         block, stage_blocks = ARCH[depth]
-        if expansion is not None and expansion != block.expansion:
+        if expansion is not None and block.expansion == 1 and expansion != 1:
             raise ValueError(
-                f'expansion={expansion!r}: a depth-{depth} ResNet has expansion '
-                f'{block.expansion}; other expansions are not supported (drop the key)'
+                f'expansion={expansion!r}: a depth-{depth} ResNet has BasicBlocks, whose '
+                'expansion is 1 (mmpretrain widens Bottlenecks only): drop the key or use depth >= 50'
             )
         if not 0.0 <= float(drop_path_rate) < 1.0:
             raise ValueError(f'drop_path_rate must be in [0, 1), got {drop_path_rate!r}')
@@ -211,6 +212,7 @@ class BoTResNet(BaseModule):
                 dcn=stage_dcn(dcn, stage_with_dcn, i, num_stages),
                 plugins=stage_plugins(plugins, i, num_stages),
                 with_cp=with_cp,
+                expansion=expansion,
             )
             last = i == num_stages - 1
             layer_dilations = block_dilations(
@@ -231,7 +233,7 @@ class BoTResNet(BaseModule):
                     rates[first : first + n_blocks[i]],
                 ),
             )
-            inplanes = stage_in_channels(depth, i + 1, stem_channels, base_channels)
+            inplanes = stage_in_channels(depth, i + 1, stem_channels, base_channels, expansion)
         self.feat_dim = inplanes
         self._freeze_stages()
 

@@ -64,7 +64,8 @@ class BoTResLayer(BaseModule):
         pretrained: As mmdet's ``ResLayer``: a whole-ResNet checkpoint whose
             ``layer{stage + 1}.*`` weights load into this stage (strictly, host layouts read).
         init_cfg: ``dict(type='Pretrained', checkpoint=CONVERTED, prefix='backbone.layer4.')``
-            loads the stage strictly (any missing, unexpected or misshaped key raises
+            (without ``prefix``: ``'layer{stage + 1}.'`` of a whole-ResNet file, as mmdet's
+            ``ResLayer`` reads its stock C4 init_cfg) loads the stage strictly (any missing, unexpected or misshaped key raises
             :class:`~tricks_mm.models.CheckpointMismatchError`); otherwise Kaiming init.
         **unsupported: Refused, each key named.
     """
@@ -133,7 +134,8 @@ class BoTResLayer(BaseModule):
             load_strict(
                 layer,
                 pretrained['checkpoint'],
-                prefix=pretrained.get('prefix'),
+                # no prefix: a whole-ResNet file, as mmdet's ResLayer reads it (its stage)
+                prefix=pretrained.get('prefix') or f'{self.layer_name}.',
                 map_location=pretrained.get('map_location', 'cpu'),
                 exclude=pretrained.get('exclude', ()),
             )
