@@ -29,8 +29,12 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import torch
 
 HOSTS = ('mmdet', 'mmseg', 'mmpretrain')
-FAMILY = {'ResNet': 'tricks_mm.BoTResNet', 'ResNetV1c': 'tricks_mm.BoTResNet',
-          'ResNetV1d': 'tricks_mm.BoTResNet', 'ResLayer': 'tricks_mm.BoTResLayer'}
+FAMILY = {
+    'ResNet': 'tricks_mm.BoTResNet',
+    'ResNetV1c': 'tricks_mm.BoTResNet',
+    'ResNetV1d': 'tricks_mm.BoTResNet',
+    'ResLayer': 'tricks_mm.BoTResLayer',
+}
 DOC = Path(__file__).resolve().parents[1] / 'docs' / 'benchmarks.md'
 BEGIN, END = '<!-- host_config_survey: begin -->', '<!-- host_config_survey: end -->'
 
@@ -96,8 +100,9 @@ def check_config(host: str, cfg: Any) -> Tuple[str, str]:
 
 def refusal_key(detail: str) -> str:
     """The first refused key of a refusal message (for the counts by reason)."""
-    match = re.search(r'does not support (\w+)=', detail) or re.search(r'(\w+)=\S+ contradicts',
-                                                                     detail)
+    match = re.search(r'does not support (\w+)=', detail) or re.search(
+        r'(\w+)=\S+ contradicts', detail
+    )
     return match.group(1) if match else detail.split(': ', 1)[-1][:60]
 
 
@@ -124,8 +129,7 @@ def survey(sample: Optional[int] = None) -> Dict[str, Dict[str, Any]]:
             else:
                 reasons[refusal_key(detail)] += 1
                 failures.append((str(path.relative_to(root)), outcome, detail))
-        results[host] = dict(counts=counts, reasons=reasons, failures=failures,
-                             variants=variants)
+        results[host] = dict(counts=counts, reasons=reasons, failures=failures, variants=variants)
     return results
 
 
@@ -134,14 +138,15 @@ def render(results: Dict[str, Dict[str, Any]], seconds: float) -> str:
     import mmpretrain
     import mmseg
 
-    versions = dict(mmdet=mmdet.__version__, mmseg=mmseg.__version__,
-                    mmpretrain=mmpretrain.__version__)
+    versions = dict(
+        mmdet=mmdet.__version__, mmseg=mmseg.__version__, mmpretrain=mmpretrain.__version__
+    )
     lines = [
         BEGIN,
         '## Host configs with only `type` changed (`benchmarks/host_config_survey.py`)',
         '',
         'Every config of the installed trees (`<package>/.mim/configs`) whose model holds a '
-        '`ResNet` / `ResNetV1c` / `ResNetV1d` backbone or mmdet\'s C4 `ResLayer` shared head, '
+        "`ResNet` / `ResNetV1c` / `ResNetV1d` backbone or mmdet's C4 `ResLayer` shared head, "
         'with only those `type` keys changed to `tricks_mm.BoTResNet` / `tricks_mm.BoTResLayer`, '
         f'built on the meta device (whole run {seconds:.0f} s on a 2-core CPU machine). '
         'Built modules pick their variant by the defaults rule '

@@ -22,11 +22,17 @@ from benchmarks.host_config_survey import (  # noqa: E402
 
 NAMED = [
     ('mmseg', 'fcn/fcn_r50-d8_4xb4-80k_ade20k-512x512.py', 'model.backbone: BoTResNet-C'),
-    ('mmseg', 'deeplabv3/deeplabv3_r101-d16-mg124_4xb2-80k_cityscapes-512x1024.py',
-     'model.backbone: BoTResNet-C'),
+    (
+        'mmseg',
+        'deeplabv3/deeplabv3_r101-d16-mg124_4xb2-80k_cityscapes-512x1024.py',
+        'model.backbone: BoTResNet-C',
+    ),
     ('mmdet', 'pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py', 'model.backbone: BoTResNet-B'),
-    ('mmdet', 'pascal_voc/faster-rcnn_r50-caffe-c4_ms-18k_voc0712.py',
-     'model.backbone: BoTResNet-A; model.roi_head.shared_head: BoTResLayer-A'),
+    (
+        'mmdet',
+        'pascal_voc/faster-rcnn_r50-caffe-c4_ms-18k_voc0712.py',
+        'model.backbone: BoTResNet-A; model.roi_head.shared_head: BoTResLayer-A',
+    ),
     ('mmdet', 'dcnv2/faster-rcnn_r50-mdconv-c3-c5_fpn_1x_coco.py', 'model.backbone: BoTResNet-B'),
     ('mmdet', 'gcnet/mask-rcnn_r50-gcb-r16-c3-c5_fpn_1x_coco.py', 'model.backbone: BoTResNet-B'),
     ('mmpretrain', 'resnet/resnetv1d50_8xb32_in1k.py', 'model.backbone: BoTResNet-B'),

@@ -40,12 +40,24 @@ def _weights(tmp_path: Path, host: str, cls: str, **kwargs) -> str:
 def _train(host: str, overlay: str, tmp_path: Path, workspace: Path) -> str:
     cfg = tmp_path / 'config.py'
     cfg.write_text(overlay)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')]),
-               OMP_NUM_THREADS='2')
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')]),
+        OMP_NUM_THREADS='2',
+    )
     proc = subprocess.run(
-        [sys.executable, str(_host_file(host, 'tools/train.py')), str(cfg), '--work-dir',
-         str(tmp_path / 'work')],
-        cwd=workspace, env=env, capture_output=True, text=True, timeout=1200,
+        [
+            sys.executable,
+            str(_host_file(host, 'tools/train.py')),
+            str(cfg),
+            '--work-dir',
+            str(tmp_path / 'work'),
+        ],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
     )
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
@@ -127,9 +139,16 @@ test_dataloader = val_dataloader
 def test_mmdet_voc_fpn(tmp_path, tiny_workspace):
     weights = _weights(tmp_path, 'mmdet', 'ResNet', depth=50)  # for torchvision://resnet50
     base = _host_file('mmdet', 'configs/pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py')
-    log = _train('mmdet', f"""_base_ = '{base}'
+    log = _train(
+        'mmdet',
+        f"""_base_ = '{base}'
 model = dict(backbone=dict(type='tricks_mm.BoTResNet', init_cfg=dict(checkpoint='{weights}')))
-""" + _VOC + _SHORT, tmp_path, tiny_workspace)
+"""
+        + _VOC
+        + _SHORT,
+        tmp_path,
+        tiny_workspace,
+    )
     assert 'BoTResNet: ResNet-B50 (from the weights of' in log
     assert 'pascal_voc/mAP' in log
 
@@ -137,12 +156,19 @@ model = dict(backbone=dict(type='tricks_mm.BoTResNet', init_cfg=dict(checkpoint=
 def test_mmdet_c4_caffe(tmp_path, tiny_workspace):
     weights = _weights(tmp_path, 'mmdet', 'ResNet', depth=50, style='caffe')
     base = _host_file('mmdet', 'configs/pascal_voc/faster-rcnn_r50-caffe-c4_ms-18k_voc0712.py')
-    log = _train('mmdet', f"""_base_ = '{base}'
+    log = _train(
+        'mmdet',
+        f"""_base_ = '{base}'
 model = dict(
     backbone=dict(type='tricks_mm.BoTResNet', init_cfg=dict(checkpoint='{weights}')),
     roi_head=dict(shared_head=dict(type='tricks_mm.BoTResLayer',
                                    init_cfg=dict(checkpoint='{weights}'))))
-""" + _VOC + _SHORT, tmp_path, tiny_workspace)
+"""
+        + _VOC
+        + _SHORT,
+        tmp_path,
+        tiny_workspace,
+    )
     assert 'BoTResNet: ResNet-A50' in log and 'BoTResLayer: stage of ResNet-A50' in log
     assert "['layer4']" in log  # the 3-stage backbone leaves the file's stage 4 to the head
     assert 'pascal_voc/mAP' in log
@@ -154,9 +180,16 @@ def test_mmdet_dcnv2(tmp_path, tiny_workspace):
     # the COCO config's model, trained on the tiny VOC-format data (no COCO json here); its
     # DCN offsets are not in a plain ResNet file: mmdet's stock init_cfg loads it non-strictly,
     # BoTResNet refuses, so the DCN model starts from no weights (init_cfg=None)
-    log = _train('mmdet', f"""_base_ = '{base}'
+    log = _train(
+        'mmdet',
+        f"""_base_ = '{base}'
 model = dict(backbone=dict(type='tricks_mm.BoTResNet', init_cfg=None))
-""" + _VOC + _SHORT, tmp_path, tiny_workspace)
+"""
+        + _VOC
+        + _SHORT,
+        tmp_path,
+        tiny_workspace,
+    )
     del weights
     assert 'BoTResNet: ResNet-B50' in log
     assert 'pascal_voc/mAP' in log
@@ -165,10 +198,17 @@ model = dict(backbone=dict(type='tricks_mm.BoTResNet', init_cfg=None))
 def test_mmseg_fcn_ade20k(tmp_path, tiny_workspace):
     weights = _weights(tmp_path, 'mmseg', 'ResNetV1c', depth=50)  # for open-mmlab://resnet50_v1c
     base = _host_file('mmseg', 'configs/fcn/fcn_r50-d8_4xb4-80k_ade20k-512x512.py')
-    log = _train('mmseg', f"""_base_ = '{base}'
+    log = _train(
+        'mmseg',
+        f"""_base_ = '{base}'
 model = dict(pretrained='{weights}', backbone=dict(type='tricks_mm.BoTResNet'),
              data_preprocessor=dict(size=(64, 64)))
-""" + _ADE + _SHORT, tmp_path, tiny_workspace)
+"""
+        + _ADE
+        + _SHORT,
+        tmp_path,
+        tiny_workspace,
+    )
     assert 'BoTResNet: ResNet-C50 (from the weights of' in log
     assert 'mIoU' in log
 
@@ -178,17 +218,26 @@ def test_mmseg_deeplabv3_multi_grid(tmp_path, tiny_workspace):
     base = _host_file(
         'mmseg', 'configs/deeplabv3/deeplabv3_r101-d16-mg124_4xb2-80k_cityscapes-512x1024.py'
     )
-    log = _train('mmseg', f"""_base_ = '{base}'
+    log = _train(
+        'mmseg',
+        f"""_base_ = '{base}'
 model = dict(pretrained='{weights}', backbone=dict(type='tricks_mm.BoTResNet'),
              data_preprocessor=dict(size=(64, 64)))
-""" + _ADE + _SHORT, tmp_path, tiny_workspace)
+"""
+        + _ADE
+        + _SHORT,
+        tmp_path,
+        tiny_workspace,
+    )
     assert 'BoTResNet: ResNet-C101' in log
     assert 'mIoU' in log
 
 
 def test_mmpretrain_resnetv1d50(tmp_path, tiny_workspace):
     base = _host_file('mmpretrain', 'configs/resnet/resnetv1d50_8xb32_in1k.py')
-    log = _train('mmpretrain', f"""_base_ = '{base}'
+    log = _train(
+        'mmpretrain',
+        f"""_base_ = '{base}'
 model = dict(backbone=dict(type='tricks_mm.BoTResNet'), head=dict(num_classes=6, topk=(1,)))
 data_root = 'data/synthetic/cls'
 _pipe = [dict(type='LoadImageFromFile'), dict(type='Resize', scale=32),
@@ -202,7 +251,11 @@ val_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False,
 test_dataloader = val_dataloader
 val_evaluator = dict(type='Accuracy', topk=(1,))
 test_evaluator = val_evaluator
-""" + _SHORT, tmp_path, tiny_workspace)
+"""
+        + _SHORT,
+        tmp_path,
+        tiny_workspace,
+    )
     # its ResNetV1d keeps style='pytorch' and names no weights: host semantics, B (to keep the
     # deep stem and avg-down, a config adds deep_stem=True, avg_down=True or variant='d')
     assert "BoTResNet: ResNet-B50 (host keys {'style': 'pytorch'}" in log

@@ -61,23 +61,67 @@ CASES = [
     ('mmdet', 'ResNet', dict(depth=50, plugins=CONTEXT, frozen_stages=2)),
     ('mmdet', 'ResNet', dict(depth=50, plugins=TWO_PLUGINS)),
     ('mmdet', 'ResNet', dict(depth=50, dcn=DCN, stage_with_dcn=(False, True, True, True))),
-    ('mmdet', 'ResNet', dict(depth=50, num_stages=3, strides=(1, 2, 2), dilations=(1, 1, 1),
-                             out_indices=(2,), style='caffe', frozen_stages=1)),
-    ('mmseg', 'ResNetV1c', dict(depth=50, strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4),
-                                contract_dilation=True, norm_eval=False)),
-    ('mmseg', 'ResNetV1c', dict(depth=50, strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4),
-                                multi_grid=(1, 2, 4), contract_dilation=True)),
-    ('mmseg', 'ResNetV1c', dict(depth=18, strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4),
-                                contract_dilation=True, frozen_stages=3)),
+    (
+        'mmdet',
+        'ResNet',
+        dict(
+            depth=50,
+            num_stages=3,
+            strides=(1, 2, 2),
+            dilations=(1, 1, 1),
+            out_indices=(2,),
+            style='caffe',
+            frozen_stages=1,
+        ),
+    ),
+    (
+        'mmseg',
+        'ResNetV1c',
+        dict(
+            depth=50,
+            strides=(1, 2, 1, 1),
+            dilations=(1, 1, 2, 4),
+            contract_dilation=True,
+            norm_eval=False,
+        ),
+    ),
+    (
+        'mmseg',
+        'ResNetV1c',
+        dict(
+            depth=50,
+            strides=(1, 2, 1, 1),
+            dilations=(1, 1, 2, 4),
+            multi_grid=(1, 2, 4),
+            contract_dilation=True,
+        ),
+    ),
+    (
+        'mmseg',
+        'ResNetV1c',
+        dict(
+            depth=18,
+            strides=(1, 2, 1, 1),
+            dilations=(1, 1, 2, 4),
+            contract_dilation=True,
+            frozen_stages=3,
+        ),
+    ),
     ('mmpretrain', 'ResNetV1d', dict(depth=50, out_indices=(0, 1, 2, 3))),
     ('mmpretrain', 'ResNetV1d', dict(depth=50, drop_path_rate=0.1, out_indices=(3,))),
     ('mmpretrain', 'ResNet', dict(depth=50, style='caffe', out_indices=(3,))),
     # mmpretrain's Wide ResNet-50 (wrn/wide-resnet50_8xb32_in1k.py's backbone keys)
-    ('mmpretrain', 'ResNet', dict(depth=50, stem_channels=64, base_channels=128, expansion=2,
-                                  out_indices=(3,))),
+    (
+        'mmpretrain',
+        'ResNet',
+        dict(depth=50, stem_channels=64, base_channels=128, expansion=2, out_indices=(3,)),
+    ),
 ]
-_IMPLIED = {'ResNet': {}, 'ResNetV1c': dict(deep_stem=True), 'ResNetV1d': dict(deep_stem=True,
-                                                                              avg_down=True)}
+_IMPLIED = {
+    'ResNet': {},
+    'ResNetV1c': dict(deep_stem=True),
+    'ResNetV1d': dict(deep_stem=True, avg_down=True),
+}
 
 
 def _host(lib: str, cls: str, kwargs: dict) -> nn.Module:
@@ -108,8 +152,9 @@ def _frozen(model: nn.Module):
 
 
 def _eval_norms(model: nn.Module):
-    return sorted(m.num_features for m in model.modules() if isinstance(m, _BatchNorm)
-                  and not m.training)
+    return sorted(
+        m.num_features for m in model.modules() if isinstance(m, _BatchNorm) and not m.training
+    )
 
 
 @pytest.mark.parametrize('case', CASES, ids=_case_id)
@@ -157,14 +202,19 @@ def test_mmdet_test_resnet_shapes():
     x = torch.randn(1, 3, 32, 32)
     for kwargs, shapes in [
         (dict(depth=18), [(1, 64, 8, 8), (1, 128, 4, 4), (1, 256, 2, 2), (1, 512, 1, 1)]),
-        (dict(depth=18, with_cp=True), [(1, 64, 8, 8), (1, 128, 4, 4), (1, 256, 2, 2),
-                                        (1, 512, 1, 1)]),
-        (dict(depth=50, style='pytorch'), [(1, 256, 8, 8), (1, 512, 4, 4), (1, 1024, 2, 2),
-                                           (1, 2048, 1, 1)]),
-        (dict(depth=50, plugins=CONTEXT), [(1, 256, 8, 8), (1, 512, 4, 4), (1, 1024, 2, 2),
-                                           (1, 2048, 1, 1)]),
-        (dict(depth=50, out_indices=(0, 2), style='pytorch'), [(1, 256, 8, 8),
-                                                               (1, 1024, 2, 2)]),
+        (
+            dict(depth=18, with_cp=True),
+            [(1, 64, 8, 8), (1, 128, 4, 4), (1, 256, 2, 2), (1, 512, 1, 1)],
+        ),
+        (
+            dict(depth=50, style='pytorch'),
+            [(1, 256, 8, 8), (1, 512, 4, 4), (1, 1024, 2, 2), (1, 2048, 1, 1)],
+        ),
+        (
+            dict(depth=50, plugins=CONTEXT),
+            [(1, 256, 8, 8), (1, 512, 4, 4), (1, 1024, 2, 2), (1, 2048, 1, 1)],
+        ),
+        (dict(depth=50, out_indices=(0, 2), style='pytorch'), [(1, 256, 8, 8), (1, 1024, 2, 2)]),
     ]:
         model = BoTResNet(**kwargs).eval()  # mmdet's test: norm_eval (1x1 maps, batch 1)
         outs = model(x)
@@ -185,8 +235,9 @@ def test_with_cp_checkpoints_and_keeps_gradients():
     calls = []
     handle = torch.utils.checkpoint.checkpoint
     try:
-        torch.utils.checkpoint.checkpoint = lambda *args, **kw: calls.append(1) or handle(*args,
-                                                                                        **kw)
+        torch.utils.checkpoint.checkpoint = lambda *args, **kw: (
+            calls.append(1) or handle(*args, **kw)
+        )
         a(x)[-1].sum().backward()
     finally:
         torch.utils.checkpoint.checkpoint = handle
@@ -255,18 +306,22 @@ def test_the_rule_is_logged(monkeypatch):
         (dict(variant='b', deep_stem=True), r"deep_stem=True contradicts variant='b'"),
         (dict(style='caffe', deep_stem=True), r"style='caffe' with deep_stem=True"),
         (dict(avg_down=True), r'avg_down=True without deep_stem=True'),
-        (dict(groups=32, base_width=4), r"groups=32 \(ResNeXt.*base_width=4"),
-        (dict(stage_with_sac=(False,) * 4), r"stage_with_sac=.*DetectoRS_ResNet"),
+        (dict(groups=32, base_width=4), r'groups=32 \(ResNeXt.*base_width=4'),
+        (dict(stage_with_sac=(False,) * 4), r'stage_with_sac=.*DetectoRS_ResNet'),
         (dict(frobnicate=1), r'frobnicate=1 \(no such key.*Supported keys: depth'),
         (dict(style='tensorflow'), r"'tensorflow'"),
         (dict(stage_with_dcn=(False, True, True, True)), r'without dcn'),
         (dict(dcn=DCN, stage_with_dcn=(True,) * 3), r'needs num_stages=4'),
         (dict(dcn=DCN, conv_cfg=dict(type='ConvWS')), r'conv_cfg must be None for DCN'),
-        (dict(plugins=[dict(cfg=dict(type='ContextBlock', ratio=0.25), position='before')]),
-         r"position one of 'after_conv1'"),
+        (
+            dict(plugins=[dict(cfg=dict(type='ContextBlock', ratio=0.25), position='before')]),
+            r"position one of 'after_conv1'",
+        ),
         (dict(multi_grid=(1, 2)), r'multi_grid=\(1, 2\) needs one dilation per block'),
-        (dict(pretrained='x.pth', init_cfg=dict(type='Pretrained', checkpoint='y.pth')),
-         'init_cfg and pretrained cannot be specified at the same time'),
+        (
+            dict(pretrained='x.pth', init_cfg=dict(type='Pretrained', checkpoint='y.pth')),
+            'init_cfg and pretrained cannot be specified at the same time',
+        ),
     ],
 )
 def test_refusals_name_the_key_and_the_fix(kwargs, match):
@@ -291,10 +346,14 @@ def test_dcn_builds_mmcv_s_modulated_deform_conv():
 
     model = BoTResNet(depth=50, style='pytorch', dcn=DCN, stage_with_dcn=(False, True, True, True))
     assert not isinstance(model.layer1[0].conv2, ModulatedDeformConv2dPack)
-    assert all(isinstance(b.conv2, ModulatedDeformConv2dPack) for i in (2, 3, 4)
-               for b in getattr(model, f'layer{i}'))
-    host = _host('mmdet', 'ResNet', dict(depth=50, dcn=DCN, stage_with_dcn=(False, True, True,
-                                                                             True)))
+    assert all(
+        isinstance(b.conv2, ModulatedDeformConv2dPack)
+        for i in (2, 3, 4)
+        for b in getattr(model, f'layer{i}')
+    )
+    host = _host(
+        'mmdet', 'ResNet', dict(depth=50, dcn=DCN, stage_with_dcn=(False, True, True, True))
+    )
     assert list(to_bot(host.state_dict())[0]) == list(model.state_dict())
 
 
@@ -320,8 +379,15 @@ def test_res_layer_takes_mmdet_shared_head_keys(style, variant):
     from mmdet.registry import MODELS
 
     torch.manual_seed(0)
-    kwargs = dict(depth=50, stage=3, stride=2, dilation=1, style=style, norm_eval=True,
-                  norm_cfg=dict(type='BN', requires_grad=False))
+    kwargs = dict(
+        depth=50,
+        stage=3,
+        stride=2,
+        dilation=1,
+        style=style,
+        norm_eval=True,
+        norm_cfg=dict(type='BN', requires_grad=False),
+    )
     host = randomize_bn_(MODELS.build(dict(type='mmdet.ResLayer', **kwargs)))
     host.eval()  # mmdet's ResLayer.train returns None
     ours = BoTResLayer(**kwargs).eval()

@@ -61,8 +61,9 @@ def test_round_trip_through_the_host_class(tmp_path, lib, cls, depth):
     src = tmp_path / 'host.pth'
     save_checkpoint({'state_dict': host.state_dict(), 'meta': {}}, str(src))
     # in: the strict loader maps the host layout (every key, nothing left over)
-    ours = BoTResNet(depth=depth, variant=variant,
-                     init_cfg=dict(type='Pretrained', checkpoint=str(src))).eval()
+    ours = BoTResNet(
+        depth=depth, variant=variant, init_cfg=dict(type='Pretrained', checkpoint=str(src))
+    ).eval()
     ours.init_weights()
     with torch.no_grad():
         expected = host(X)
@@ -70,8 +71,13 @@ def test_round_trip_through_the_host_class(tmp_path, lib, cls, depth):
             assert_close(a, b, rtol=1e-5, atol=1e-5)
     # out: export of a converted-style backbone checkpoint to the host's layout
     bb = tmp_path / 'backbone.pth'
-    torch.save({'state_dict': {f'backbone.{k}': v for k, v in ours.state_dict().items()},
-                'meta': dict(architecture=dict(depth=depth, variant=variant))}, str(bb))
+    torch.save(
+        {
+            'state_dict': {f'backbone.{k}': v for k, v in ours.state_dict().items()},
+            'meta': dict(architecture=dict(depth=depth, variant=variant)),
+        },
+        str(bb),
+    )
     out = tmp_path / f'to_{lib}.pth'
     cli_transfer.main(['export', str(bb), str(out), '--to', lib])
     state = safe_torch_load(str(out))['state_dict']
@@ -85,27 +91,32 @@ def test_round_trip_through_the_host_class(tmp_path, lib, cls, depth):
             assert_close(a, b, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize('lib, cls', [('mmdet', 'ResNetV1d'), ('mmseg', 'ResNetV1c'),
-                                      ('mmpretrain', 'ResNetV1d')])
+@pytest.mark.parametrize(
+    'lib, cls', [('mmdet', 'ResNetV1d'), ('mmseg', 'ResNetV1c'), ('mmpretrain', 'ResNetV1d')]
+)
 def test_export_loads_through_the_host_s_stock_pretrained_init_without_warnings(
     tmp_path, lib, cls, caplog
 ):
     variant, _ = HOST_IMPLIES[(lib, cls)]
     ours = randomize_bn_(BoTResNet(depth=18, variant=variant)).eval()
     bb = tmp_path / 'backbone.pth'
-    torch.save({'state_dict': {f'backbone.{k}': v for k, v in ours.state_dict().items()},
-                'meta': {}}, str(bb))
+    torch.save(
+        {'state_dict': {f'backbone.{k}': v for k, v in ours.state_dict().items()}, 'meta': {}},
+        str(bb),
+    )
     out = tmp_path / 'out.pth'
     cli_transfer.main(['export', str(bb), str(out), '--to', lib, '--arch', f'resnet18{variant}'])
     prefix = dict(prefix='backbone.') if lib == 'mmpretrain' else {}
-    host = _host(lib, cls, depth=18,
-                 init_cfg=dict(type='Pretrained', checkpoint=str(out), **prefix))
+    host = _host(
+        lib, cls, depth=18, init_cfg=dict(type='Pretrained', checkpoint=str(out), **prefix)
+    )
     logger = MMLogger.get_current_instance()
     logger.propagate = True
     with caplog.at_level(logging.WARNING):
         host.init_weights()
-    assert not [r for r in caplog.records if 'missing' in r.getMessage()
-                or 'unexpected' in r.getMessage()]
+    assert not [
+        r for r in caplog.records if 'missing' in r.getMessage() or 'unexpected' in r.getMessage()
+    ]
     host.eval()
     with torch.no_grad():
         for a, b in zip(host(X), ours(X)):
@@ -124,21 +135,29 @@ def test_open_mmlab_v1c_layout_imports_and_equals_mmseg(tmp_path):
     assert meta['provenance']['top1_kind'] == 'no classifier head'
     assert meta['provenance']['source_layout'] == 'mmcv'
     ours = BoTResNet(depth=50, variant='c').eval()
-    ours.load_state_dict({k[len('backbone.') :]: v for k, v in
-                          safe_torch_load(str(out))['state_dict'].items()}, strict=True)
+    ours.load_state_dict(
+        {k[len('backbone.') :]: v for k, v in safe_torch_load(str(out))['state_dict'].items()},
+        strict=True,
+    )
     with torch.no_grad():
         for a, b in zip(ours(X), host(X)):
             assert_close(a, b, rtol=1e-5, atol=1e-5)
     # a type-only config naming such weights gets their architecture (the defaults rule)
-    built = BoTResNet(depth=50, style='pytorch',
-                      init_cfg=dict(type='Pretrained', checkpoint=str(src)))
+    built = BoTResNet(
+        depth=50, style='pytorch', init_cfg=dict(type='Pretrained', checkpoint=str(src))
+    )
     assert built.variant == 'c'
 
 
 @pytest.mark.parametrize('depth', [18, 50])
-@pytest.mark.parametrize('cls, kwargs, variant', [
-    ('ResNet', {}, 'b'), ('ResNetV1c', {}, 'c'), ('ResNetV1d', {}, 'd'),
-])
+@pytest.mark.parametrize(
+    'cls, kwargs, variant',
+    [
+        ('ResNet', {}, 'b'),
+        ('ResNetV1c', {}, 'c'),
+        ('ResNetV1d', {}, 'd'),
+    ],
+)
 def test_headless_mmpretrain_backbones_import_for_transfer(tmp_path, depth, cls, kwargs, variant):
     host = _random_host('mmpretrain', cls, depth)
     src = tmp_path / 'backbone.pth'
@@ -159,20 +178,29 @@ def test_headless_mmpretrain_backbones_import_for_transfer(tmp_path, depth, cls,
     with pytest.raises(LayoutError, match='a backbone imported without its head'):
         cli_transfer.main(['export', str(out), str(tmp_path / 't.pth'), '--to', 'timm'])
     with pytest.raises(LayoutError, match='has no classifier head'):
-        import_classifier(str(src), str(tmp_path / 'x.pth'), source='mmpretrain', arch=arch,
-                          top1=76.0)
+        import_classifier(
+            str(src), str(tmp_path / 'x.pth'), source='mmpretrain', arch=arch, top1=76.0
+        )
 
 
 def test_ssl_checkpoint_skips_neck_and_projection_head_by_name(tmp_path):
     host = _random_host('mmpretrain', 'ResNet', 18)
     state = {f'backbone.{k}': v for k, v in host.state_dict().items()}
-    state.update({'neck.mlp.0.weight': torch.zeros(4, 512), 'head.predictor.weight':
-                  torch.zeros(4, 4), 'momentum_encoder.0.weight': torch.zeros(1)})
+    state.update(
+        {
+            'neck.mlp.0.weight': torch.zeros(4, 512),
+            'head.predictor.weight': torch.zeros(4, 4),
+            'momentum_encoder.0.weight': torch.zeros(1),
+        }
+    )
     src = tmp_path / 'ssl.pth'
     save_checkpoint({'state_dict': state, 'meta': {}}, str(src))
     meta = import_classifier(str(src), str(tmp_path / 'o.pth'), arch='resnet18')
     assert sorted(meta['provenance']['skipped_parts']) == [
-        'head (not a linear head.fc)', 'momentum_encoder', 'neck']
+        'head (not a linear head.fc)',
+        'momentum_encoder',
+        'neck',
+    ]
     state['mystery.weight'] = torch.zeros(1)
     save_checkpoint({'state_dict': state, 'meta': {}}, str(src))
     with pytest.raises(ValueError, match=r'mystery\.weight.*skipped by name'):
@@ -184,16 +212,20 @@ def test_mmpretrain_resnet_spelled_with_deep_stem_and_avg_down(tmp_path):
     from mmengine.config import Config
     from mmpretrain.registry import MODELS
 
-    cfg = dict(type='ImageClassifier',
-               backbone=dict(type='ResNet', depth=18, deep_stem=True, avg_down=True),
-               neck=dict(type='GlobalAveragePooling'),
-               head=dict(type='LinearClsHead', num_classes=5, in_channels=512))
+    cfg = dict(
+        type='ImageClassifier',
+        backbone=dict(type='ResNet', depth=18, deep_stem=True, avg_down=True),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=5, in_channels=512),
+    )
     model = MODELS.build(copy.deepcopy(cfg))
     randomize_bn_(model)
     model.eval()
     src = tmp_path / 'c.pth'
-    save_checkpoint({'state_dict': model.state_dict(),
-                     'meta': dict(cfg=Config(dict(model=cfg)).pretty_text)}, str(src))
+    save_checkpoint(
+        {'state_dict': model.state_dict(), 'meta': dict(cfg=Config(dict(model=cfg)).pretty_text)},
+        str(src),
+    )
     meta = import_classifier(str(src), str(tmp_path / 'o.pth'))
     assert meta['architecture']['variant'] == 'd'
     meta = import_classifier(str(src), str(tmp_path / 'o.pth'), arch='resnetv1d18')

@@ -7,7 +7,8 @@ classifiers in and out.
                                      [--arch resnet50d]
                                      [--top1 X] [--ema] [--mean M M M --std S S S --scale 1|255
                                      --channel-order RGB|BGR]
-    tools/transfer.py export CKPT OUT --to timm|torchvision|mmdet|mmseg|mmpretrain [--arch resnet50d]
+    tools/transfer.py export CKPT OUT --to timm|torchvision|mmdet|mmseg|mmpretrain
+                                      [--arch resnet50d]
 """
 
 import argparse

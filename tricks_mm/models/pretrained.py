@@ -129,8 +129,12 @@ def _diagnosis(module: nn.Module, state: dict) -> str:
     if depth is None or variant is None:
         return f'The file is {found.describe()}. ' + generic
     fits = found.variants
-    args = {'a': "variant='a' (style='caffe')", 'b': "variant='b' (style='pytorch')",
-            'c': "variant='c' (deep_stem=True)", 'd': "variant='d' (deep_stem=True, avg_down=True)"}
+    args = {
+        'a': "variant='a' (style='caffe')",
+        'b': "variant='b' (style='pytorch')",
+        'c': "variant='c' (deep_stem=True)",
+        'd': "variant='d' (deep_stem=True, avg_down=True)",
+    }
     want = ' or '.join(args[v] for v in fits)
     return (
         f'The file is {found.describe()}; the model is ResNet-{depth} variant '

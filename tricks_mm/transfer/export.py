@@ -78,7 +78,11 @@ def host_class(host: str, layout: Layout, variant: str) -> Dict[str, Any]:
 
 
 def _export_host(
-    state: Dict[str, torch.Tensor], meta: Dict[str, Any], checkpoint: str, out: str, to: str,
+    state: Dict[str, torch.Tensor],
+    meta: Dict[str, Any],
+    checkpoint: str,
+    out: str,
+    to: str,
     arch: Optional[str],
 ) -> Dict[str, Any]:
     plain = {k[len('backbone.') :]: v for k, v in state.items() if k.startswith('backbone.')}
@@ -91,7 +95,9 @@ def _export_host(
     variant = _variant(meta, arch, layout.variants, checkpoint)
     if layout.depth < 50 and variant == 'a':
         variant = 'b'  # BasicBlock: A and B are the same network
-    backbone = from_bot(fit_backbone(plain, layout, variant), 'mmpretrain' if to == 'mmpretrain' else 'mmcv')
+    backbone = from_bot(
+        fit_backbone(plain, layout, variant), 'mmpretrain' if to == 'mmpretrain' else 'mmcv'
+    )
     cfg = host_class(to, layout, variant)
     if to == 'mmpretrain':
         result = {f'backbone.{k}': v for k, v in backbone.items()}

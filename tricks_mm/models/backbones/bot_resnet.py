@@ -179,7 +179,8 @@ class BoTResNet(BaseModule):
         if expansion is not None and block.expansion == 1 and expansion != 1:
             raise ValueError(
                 f'expansion={expansion!r}: a depth-{depth} ResNet has BasicBlocks, whose '
-                'expansion is 1 (mmpretrain widens Bottlenecks only): drop the key or use depth >= 50'
+                'expansion is 1 (mmpretrain widens Bottlenecks only): drop the key or use '
+                'depth >= 50'
             )
         if not 0.0 <= float(drop_path_rate) < 1.0:
             raise ValueError(f'drop_path_rate must be in [0, 1), got {drop_path_rate!r}')

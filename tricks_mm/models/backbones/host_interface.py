@@ -38,7 +38,6 @@ import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
-
 from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
@@ -159,9 +158,7 @@ def resolve_variant(
                 'drop the host key or change the variant'
             )
         return variant, False, f'variant={variant!r} given'
-    from_weights = (
-        weights_variant(init_cfg) if deep_stem is None and avg_down is None else None
-    )
+    from_weights = weights_variant(init_cfg) if deep_stem is None and avg_down is None else None
     if from_weights is not None:
         variants, where = from_weights
         if style is not None and not set(variants) & set(_STYLE_VARIANTS[style]):
@@ -173,7 +170,7 @@ def resolve_variant(
         chosen = pick[0] if len(pick) == 1 else 'b'  # A vs B open: the hosts' default style
         return chosen, True, f'from {where}' + (f', style={style!r}' if style else '')
     if not given:
-        return 'd', False, 'no variant/style/deep_stem/avg_down given: the paper\'s ResNet-D'
+        return 'd', False, "no variant/style/deep_stem/avg_down given: the paper's ResNet-D"
     style, deep, down = style or 'pytorch', bool(deep_stem), bool(avg_down)
     if style == 'caffe' and (deep or down):
         raise ValueError(
@@ -216,7 +213,9 @@ def pretrained_to_init_cfg(pretrained: Optional[str], init_cfg: Any, owner: str)
             f'{owner}: init_cfg and pretrained cannot be specified at the same time '
             f'(pretrained={pretrained!r}, init_cfg={init_cfg!r}): keep one'
         )
-    warnings.warn('DeprecationWarning: pretrained is deprecated, please use "init_cfg" instead')
+    warnings.warn(
+        'DeprecationWarning: pretrained is deprecated, please use "init_cfg" instead', stacklevel=3
+    )
     return dict(type='Pretrained', checkpoint=pretrained)
 
 

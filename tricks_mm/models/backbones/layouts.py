@@ -115,9 +115,7 @@ def to_bot(state: StateDict) -> Tuple[StateDict, str]:
     return out, layout
 
 
-def from_bot(
-    state: StateDict, layout: str, strides: Sequence[int] = (1, 2, 2, 2)
-) -> StateDict:
+def from_bot(state: StateDict, layout: str, strides: Sequence[int] = (1, 2, 2, 2)) -> StateDict:
     """BoTResNet keys -> ``layout``'s, for the host ResNet built with ``strides`` (mmpretrain's
     avg-down shortcuts have no pool slot in the first block of a stride-1 stage)."""
     if layout not in LAYOUTS:
@@ -165,7 +163,9 @@ class Layout:
     @property
     def feat_dim(self) -> int:
         """Channels of the last stage's output (the classifier head's input)."""
-        return stage_in_channels(self.depth, self.num_stages, self.stem_channels, self.base_channels)
+        return stage_in_channels(
+            self.depth, self.num_stages, self.stem_channels, self.base_channels
+        )
 
     def describe(self) -> str:
         stem = (
@@ -224,13 +224,14 @@ def infer_layout(state: StateDict) -> Layout:
             raise LayoutError(
                 f'deep stem conv1.0/conv1.3/conv1.6 has widths {deep[0]}, '
                 f"{_shape(state, 'conv1.3.weight')[0]}, {stem_channels}: BoTResNet's deep stem "
-                'is c/2, c/2, c (timm resnet50c/d/s, the hosts\' ResNetV1c/d)'
+                "is c/2, c/2, c (timm resnet50c/d/s, the hosts' ResNetV1c/d)"
             )
         deep_stem, in_channels = True, deep[1]
     else:
         raise LayoutError(
-            'not a ResNet state dict, no stem: found neither a 7x7 stem conv1.weight nor a deep stem '
-            f'conv1.0/conv1.3/conv1.6.weight (nor the hosts\' stem.*); its keys begin '
+            'not a ResNet state dict, no stem: found neither a 7x7 stem conv1.weight nor a deep '
+            'stem '
+            f"conv1.0/conv1.3/conv1.6.weight (nor the hosts' stem.*); its keys begin "
             f'[{_first(state)}]'
         )
     if 'bn1.weight' not in state:

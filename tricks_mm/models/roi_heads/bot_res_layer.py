@@ -24,7 +24,6 @@ from tricks_mm.models.backbones.host_interface import (
 from tricks_mm.models.pretrained import load_strict, split_pretrained
 from tricks_mm.registry import MODELS
 
-
 #: Every constructor key (mmdet's shared-head ``ResLayer`` interface plus BoT's).
 SUPPORTED_KEYS = (
     'depth variant stage stride dilation style norm_cfg norm_eval with_cp dcn stem_channels '
@@ -65,7 +64,8 @@ class BoTResLayer(BaseModule):
             ``layer{stage + 1}.*`` weights load into this stage (strictly, host layouts read).
         init_cfg: ``dict(type='Pretrained', checkpoint=CONVERTED, prefix='backbone.layer4.')``
             (without ``prefix``: ``'layer{stage + 1}.'`` of a whole-ResNet file, as mmdet's
-            ``ResLayer`` reads its stock C4 init_cfg) loads the stage strictly (any missing, unexpected or misshaped key raises
+            ``ResLayer`` reads its stock C4 init_cfg) loads the stage strictly (any missing,
+            unexpected or misshaped key raises
             :class:`~tricks_mm.models.CheckpointMismatchError`); otherwise Kaiming init.
         **unsupported: Refused, each key named.
     """

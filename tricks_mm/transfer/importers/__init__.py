@@ -22,8 +22,6 @@ from typing import Any, Dict, Optional, Tuple
 import torch
 
 from tricks_mm.engine.atomic_io import atomic_write_bytes
-from tricks_mm.transfer.importers import mmpretrain, openmmlab, timm, torchvision
-from tricks_mm.transfer.importers.classifier import classifier_config
 from tricks_mm.transfer.architecture import (
     LayoutError,
     backbone_kwargs,
@@ -31,6 +29,8 @@ from tricks_mm.transfer.architecture import (
     infer_layout,
     resolve_variant,
 )
+from tricks_mm.transfer.importers import mmpretrain, openmmlab, timm, torchvision
+from tricks_mm.transfer.importers.classifier import classifier_config
 from tricks_mm.transfer.importers.naming import ArchName, arch_name, parse_arch
 from tricks_mm.transfer.importers.source import SourceWeights, read_file
 from tricks_mm.transfer.normalization import InputNormalization
