@@ -261,3 +261,52 @@ def test_one_inferrer_reads_every_host_layout():
             # A/B keys are the same everywhere: only deep stems and avg-down differ
             expected = 'bot' if variant == 'b' else {'mmdet': 'mmcv', 'mmseg': 'mmcv'}.get(lib, lib)
             assert layout == expected
+
+
+@pytest.mark.parametrize(
+    'extra',
+    [
+        dict(
+            dcn=dict(type='DCNv2', deform_groups=1, fallback_on_stride=False),
+            stage_with_dcn=(False, True, True, True),
+        ),
+        dict(
+            plugins=[
+                dict(
+                    cfg=dict(type='ContextBlock', ratio=1.0 / 16),
+                    stages=(False, True, True, True),
+                    position='after_conv3',
+                )
+            ]
+        ),
+    ],
+    ids=['dcnv2', 'gcnet'],
+)
+def test_plain_resnet_weights_into_dcn_and_plugin_models_as_the_host(tmp_path, extra):
+    """A stock DCN / GCNet config names plain ImageNet weights: the added modules (offsets,
+    context blocks) are not in the file and keep their own init, as in mmdet's ResNet with the
+    same init_cfg; every other key loads strictly, and the outputs equal the host's."""
+    src = tmp_path / 'r50.pth'
+    save_checkpoint({'state_dict': _random_host('mmdet', 'ResNet', 50).state_dict()}, str(src))
+    init = dict(type='Pretrained', checkpoint=str(src))
+    host = _host('mmdet', 'ResNet', depth=50, init_cfg=init, **extra)
+    host.init_weights()
+    host.eval()
+    ours = BoTResNet(depth=50, style='pytorch', init_cfg=init, out_indices=(0, 1, 2, 3), **extra)
+    ours.init_weights()
+    ours.eval()
+    with torch.no_grad():
+        for a, b in zip(ours(X), host(X)):
+            assert_close(a, b, rtol=1e-5, atol=1e-5)
+    # a file that has some of an added module's keys must have all of them
+    state = {k: v for k, v in ours.state_dict().items()}
+    dropped = [k for k in state if '.conv_offset.' in k or '.context_block.' in k][1:]
+    torch.save({k: v for k, v in state.items() if k not in dropped}, str(tmp_path / 'part.pth'))
+    part = BoTResNet(
+        depth=50,
+        style='pytorch',
+        **extra,
+        init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'part.pth')),
+    )
+    with pytest.raises(CheckpointMismatchError, match='missing keys'):
+        part.init_weights()

@@ -32,6 +32,7 @@ def load_strict(
     map_location: Union[str, torch.device, None] = 'cpu',
     exclude: Sequence[str] = (),
     beyond: Sequence[str] = (),
+    added: Sequence[str] = (),
 ) -> None:
     """Load ``filename`` into ``module``; any missing, unexpected or misshaped key raises.
 
@@ -55,6 +56,10 @@ def load_strict(
         beyond: Key prefixes of stages the module does not build (``layer4.`` of a 3-stage C4
             backbone, whose stage 4 the host's shared head loads from the same file): dropped
             where present, and logged, as the hosts' 3-stage ResNet reads a whole-ResNet file.
+        added: Module prefixes the host adds to a plain ResNet (DCN offset convs, block plugins
+            such as GCNet's ``context_block``) that an ImageNet file cannot hold: each may be
+            absent from the checkpoint as a whole (it keeps its own init, logged); if the file
+            has any of its keys, all are required as usual.
 
     Raises:
         CheckpointMismatchError: Naming the missing, unexpected and misshaped keys.
@@ -95,7 +100,15 @@ def load_strict(
 
     state, layout = to_bot(state)
     own = module.state_dict()
-    missing = [k for k in own if k not in state]
+    absent = [p for p in added if not any(k.startswith(p) for k in state)]
+    if absent:
+        print_log(
+            f'{type(module).__name__}: {len(absent)} modules that a plain ResNet file has no '
+            f'weights for keep their own init (DCN offsets at 0, plugins): '
+            f'[{first_keys(absent, 4)}]',
+            logger='current',
+        )
+    missing = [k for k in own if k not in state and not k.startswith(tuple(absent))]
     unexpected = [k for k in state if k not in own]
     shapes = [
         f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
@@ -109,7 +122,12 @@ def load_strict(
             f'{len(unexpected)} unexpected keys [{first_keys(unexpected)}], {len(shapes)} shape '
             f'mismatches [{first_keys(shapes)}]. {_diagnosis(module, state)}'
         )
-    module.load_state_dict(state, strict=True)
+    if absent:  # checked above: only the absent added modules may be missing
+        result = module.load_state_dict(state, strict=False)
+        assert not result.unexpected_keys
+        assert all(k.startswith(tuple(absent)) for k in result.missing_keys)
+    else:
+        module.load_state_dict(state, strict=True)
 
 
 def _diagnosis(module: nn.Module, state: dict) -> str:

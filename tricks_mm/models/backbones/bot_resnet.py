@@ -263,7 +263,15 @@ class BoTResNet(BaseModule):
                     nn.init.zeros_(blk.last_norm.weight)
         if others:
             initialize(self, others)
+        added = self._added_modules()
         if pretrained is not None:
+            for name in added:  # their own init, as the hosts keep it under a Pretrained init
+                module = self.get_submodule(name.rstrip('.').removesuffix('.conv_offset'))
+                init = getattr(module, 'init_weights', None) or getattr(
+                    module, 'reset_parameters', None
+                )
+                if init is not None:
+                    init()
             load_strict(
                 self,
                 pretrained['checkpoint'],
@@ -274,8 +282,20 @@ class BoTResNet(BaseModule):
                 beyond=tuple(f'layer{i}.' for i in range(self.num_stages + 1, 5))
                 if self.host_mode
                 else (),
+                added=added,
             )
         self._is_init = True
+
+    def _added_modules(self) -> List[str]:
+        """Key prefixes of the modules a host adds to a plain ResNet: DCN offset convs and
+        block plugins (see :func:`load_strict`'s ``added``)."""
+        added = []
+        for name, block in self.named_modules():
+            if hasattr(block, 'plugin_names'):
+                added += [f'{name}.{p}.' for ps in block.plugin_names.values() for p in ps]
+                if hasattr(block.conv2, 'conv_offset'):
+                    added.append(f'{name}.conv2.conv_offset.')
+        return added
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Return the outputs of the stages in ``out_indices`` (stride 4, 8, 16, 32 undilated)."""
