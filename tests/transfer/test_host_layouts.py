@@ -310,3 +310,22 @@ def test_plain_resnet_weights_into_dcn_and_plugin_models_as_the_host(tmp_path, e
     )
     with pytest.raises(CheckpointMismatchError, match='missing keys'):
         part.init_weights()
+
+
+def test_timm_headless_state_dict_imports_for_transfer(tmp_path):
+    import timm
+
+    model = timm.create_model('resnet18d', num_classes=0)
+    randomize_bn_(model).eval()
+    torch.save(model.state_dict(), str(tmp_path / 'r18d.pth'))
+    out = tmp_path / 'o.pth'
+    meta = import_classifier(str(tmp_path / 'r18d.pth'), str(out), source='timm')
+    assert (meta['architecture']['variant'], meta['provenance']['top1_kind']) == (
+        'd',
+        'no classifier head',
+    )
+    ours = BoTResNet(depth=18, variant='d', out_indices=(3,)).eval()
+    state = safe_torch_load(str(out))['state_dict']
+    ours.load_state_dict({k[len('backbone.') :]: v for k, v in state.items()}, strict=True)
+    with torch.no_grad():
+        assert_close(ours(X)[0], model.forward_features(X), rtol=1e-5, atol=1e-5)
