@@ -57,7 +57,7 @@ CASES = [
     ('mmdet', 'ResNet', dict(depth=50, style='caffe', frozen_stages=1, norm_eval=True)),
     ('mmdet', 'ResNetV1d', dict(depth=50, frozen_stages=1)),
     ('mmdet', 'ResNet', dict(depth=50, with_cp=True, frozen_stages=-1)),
-    ('mmdet', 'ResNet', dict(depth=50, conv_cfg=dict(type='Conv2d'))),
+    ('mmdet', 'ResNet', dict(depth=18, conv_cfg=dict(type='ConvWS'))),  # weight standardisation
     ('mmdet', 'ResNet', dict(depth=50, plugins=CONTEXT, frozen_stages=2)),
     ('mmdet', 'ResNet', dict(depth=50, plugins=TWO_PLUGINS)),
     ('mmdet', 'ResNet', dict(depth=50, dcn=DCN, stage_with_dcn=(False, True, True, True))),
@@ -163,7 +163,9 @@ def test_same_keys_same_network_as_the_host_class(case):
     if 'dcn' in kwargs and not _dcn_runs_on_cpu():
         pytest.skip('this mmcv build has no CPU kernel for DCNv2 (see test_dcn_builds_*)')
     torch.manual_seed(0)
-    host = randomize_bn_(_host(lib, cls, kwargs))
+    host = _host(lib, cls, kwargs)
+    host.init_weights()  # the host's own init (ConvWS needs more than torch's default)
+    randomize_bn_(host)
     ours = _bot(lib, cls, kwargs)
     assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in host.parameters())
     # frozen parameters and eval-mode norms, after train() as a runner calls it
