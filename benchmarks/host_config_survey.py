@@ -150,7 +150,11 @@ def render(results: Dict[str, Dict[str, Any]], seconds: float) -> str:
         'with only those `type` keys changed to `tricks_mm.BoTResNet` / `tricks_mm.BoTResLayer`, '
         f'built on the meta device (whole run {seconds:.0f} s on a 2-core CPU machine). '
         'Built modules pick their variant by the defaults rule '
-        '(`tricks_mm/models/backbones/host_interface.py`).',
+        '(`tricks_mm/models/backbones/host_interface.py`); "variants built" counts modules '
+        '(backbones and C4 shared heads). Built means constructed: the remote weights the '
+        'configs name are not fetched here (no network), though their names set the variant; '
+        'loading host files is tested on local files in the hosts\' layouts '
+        '(`tests/transfer/test_host_layouts.py`, `tests/integration/test_host_train_tools.py`).',
         '',
         '| tree | configs | built | refused | error | built % | variants built |',
         '|---|---|---|---|---|---|---|',
