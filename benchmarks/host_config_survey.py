@@ -153,7 +153,7 @@ def render(results: Dict[str, Dict[str, Any]], seconds: float) -> str:
         '(`tricks_mm/models/backbones/host_interface.py`); "variants built" counts modules '
         '(backbones and C4 shared heads). Built means constructed: the remote weights the '
         'configs name are not fetched here (no network), though their names set the variant; '
-        'loading host files is tested on local files in the hosts\' layouts '
+        "loading host files is tested on local files in the hosts' layouts "
         '(`tests/transfer/test_host_layouts.py`, `tests/integration/test_host_train_tools.py`).',
         '',
         '| tree | configs | built | refused | error | built % | variants built |',
