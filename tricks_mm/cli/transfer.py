@@ -3,10 +3,12 @@ classifiers in and out.
 
     tools/transfer.py convert CLS_CKPT OUT [--config CFG] [--top1 77.2]
     tools/transfer.py inspect BACKBONE_CKPT
-    tools/transfer.py import SRC OUT [--from timm|torchvision|mmpretrain|auto] [--arch resnet50d]
+    tools/transfer.py import SRC OUT [--from timm|torchvision|mmpretrain|mmdet|mmseg|auto]
+                                     [--arch resnet50d]
                                      [--top1 X] [--ema] [--mean M M M --std S S S --scale 1|255
                                      --channel-order RGB|BGR]
-    tools/transfer.py export CLS_CKPT OUT --to timm|torchvision [--arch resnet50d]
+    tools/transfer.py export CKPT OUT --to timm|torchvision|mmdet|mmseg|mmpretrain
+                                      [--arch resnet50d]
 """
 
 import argparse
@@ -41,7 +43,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     inspect.add_argument('checkpoint')
     imp = sub.add_parser(
         'import',
-        help='a timm / torchvision / mmpretrain ResNet as a tricks_mm classifier checkpoint',
+        help='a timm / torchvision / mmpretrain / mmdet / mmseg ResNet (a classifier, or a '
+        'backbone alone) as a tricks_mm classifier checkpoint',
     )
     imp.add_argument('source_file', metavar='SRC')
     imp.add_argument('out', help='classifier checkpoint to write (its config goes to OUT.py)')
@@ -65,7 +68,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='1: mean/std of [0, 1] pixels; 255: of 0-255 pixels',
     )
     norm.add_argument('--channel-order', choices=['RGB', 'BGR'])
-    exp = sub.add_parser('export', help='a tricks_mm classifier as a timm / torchvision state dict')
+    exp = sub.add_parser(
+        'export',
+        help='a tricks_mm classifier as a timm / torchvision state dict, or a classifier or '
+        'backbone in the mmdet / mmseg / mmpretrain layout',
+    )
     exp.add_argument('checkpoint')
     exp.add_argument('out', help='state dict to write (.pth, or .safetensors)')
     exp.add_argument('--to', required=True, choices=TARGETS)

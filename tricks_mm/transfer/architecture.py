@@ -1,42 +1,45 @@
-"""Which BoTResNet a state dict is, read from its keys and shapes alone (nothing is executed).
+"""Which ResNet a state dict is, and whether it fits a BoTResNet: the one layout inferrer of the
+transfer tools (convert, import, export), read from keys and shapes alone (nothing is executed).
 
-The weights show (paper Sec. 4, Fig. 2; key layout of
-:class:`~tricks_mm.models.backbones.BoTResNet`):
-
-* the depth: blocks per stage and whether blocks have a ``conv3`` (bottleneck), matched against
-  the same ``ARCH`` table the backbone is built from;
-* the deep stem of ResNet-C/D: ``conv1.0/1/3/4/6`` instead of one 7x7 ``conv1``;
-* the pooled shortcut of ResNet-D: its ``downsample.0`` is a parameter-less ``AvgPool2d`` /
-  ``Identity``, so the conv is ``downsample.1`` (a 4-d weight) and the norm ``downsample.2``;
-  A/B/C have ``downsample.0`` = conv, ``downsample.1`` = norm (a 1-d weight);
-* the widths: stem channels (``bn1``) and the first stage's planes (``layer1.0.conv1``).
+The rule itself lives beside the backbone (:func:`tricks_mm.models.backbones.layouts.infer_layout`),
+because the strict loader uses it too: the stem (7x7 ``conv1`` or the deep ``conv1.0/3/6`` of
+ResNet-C/D, paper Fig. 2b), the blocks per stage (``conv3`` = Bottleneck; matched against the
+``ARCH`` table the backbone is built from) and every projection shortcut (pooled ``downsample.1``
+conv = ResNet-D, Fig. 2c). The hosts' layouts (mmcv/mmdet/mmseg ``stem.*``, mmpretrain's) are
+renamed first (:func:`~tricks_mm.models.backbones.layouts.to_bot`).
 
 A vs B is invisible: both have the same parameters, only the stride moves from the 1x1 to the
-3x3 conv. Such a state dict yields ``variant=None`` and ``candidates=('a', 'b')``; the config
-decides (see :mod:`tricks_mm.transfer.tricks`).
+3x3 conv; :func:`resolve_variant` takes it from ``--arch``, the source library or the config.
 """
 
-from typing import Any, Dict, List, Mapping
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
 
 import torch
 
-from tricks_mm.models.backbones._blocks import ARCH, Bottleneck
+from tricks_mm.models.backbones._blocks import ARCH
+from tricks_mm.models.backbones.bot_resnet import BoTResNet
+from tricks_mm.models.backbones.layouts import Layout, LayoutError, infer_layout
+from tricks_mm.models.pretrained import first_keys
 
+if TYPE_CHECKING:  # importers/ imports this module: naming is read lazily, no import cycle
+    from tricks_mm.transfer.importers.naming import ArchName
 
-def _blocks_per_stage(state_dict: Mapping[str, torch.Tensor]) -> List[int]:
-    counts = []
-    for stage in range(1, 5):
-        n = 0
-        while f'layer{stage}.{n}.conv1.weight' in state_dict:
-            n += 1
-        if n == 0:
-            break
-        counts.append(n)
-    return counts
+StateDict = Dict[str, torch.Tensor]
+
+__all__ = [
+    'Layout',
+    'LayoutError',
+    'infer_layout',
+    'infer_architecture',
+    'resolve_variant',
+    'backbone_kwargs',
+    'fit_backbone',
+]
 
 
 def infer_architecture(state_dict: Mapping[str, torch.Tensor]) -> Dict[str, Any]:
-    """Depth, variant and widths of a BoTResNet state dict (keys without ``backbone.``).
+    """Depth, variant and widths of a BoTResNet state dict (keys without ``backbone.``), as the
+    dict ``convert`` records.
 
     Returns:
         ``dict(depth, variant, candidates, stem_channels, base_channels, in_channels,
@@ -44,53 +47,112 @@ def infer_architecture(state_dict: Mapping[str, torch.Tensor]) -> Dict[str, Any]
         A vs B), ``candidates`` lists those that fit.
 
     Raises:
-        ValueError: the keys fit no BoTResNet layout (the message names what was missing).
+        LayoutError: (a ``ValueError``) the keys fit no ResNet layout, naming what was missing.
     """
-    deep = 'conv1.0.weight' in state_dict
-    stem = state_dict.get('conv1.0.weight' if deep else 'conv1.weight')
-    if stem is None or 'bn1.weight' not in state_dict:
-        raise ValueError(
-            'not a BoTResNet state dict: no stem (conv1.weight or conv1.0.weight, '
-            f'and bn1.weight); keys begin {list(state_dict)[:5]}'
-        )
-    if not deep and tuple(stem.shape[-2:]) != (7, 7):
-        raise ValueError(
-            f'conv1.weight has kernel {tuple(stem.shape[-2:])}: neither the 7x7 '
-            'stem of ResNet-A/B nor the 3x3 deep stem (conv1.0) of ResNet-C/D'
-        )
-    counts = _blocks_per_stage(state_dict)
-    bottleneck = 'layer1.0.conv3.weight' in state_dict
-    depths = [
-        d
-        for d, (block, stages) in ARCH.items()
-        if (block is Bottleneck) == bottleneck and counts and tuple(counts) == stages[: len(counts)]
-    ]
-    if len(depths) != 1:
-        kind = 'bottleneck' if bottleneck else 'basic'
-        raise ValueError(
-            f'{kind} blocks per stage {counts} match '
-            f'{"no" if not depths else "several"} BoTResNet depths '
-            f'({ {d: s for d, (_, s) in ARCH.items()} })'
-        )
-    shortcut_convs = [state_dict[k] for k in state_dict if k.endswith('.downsample.1.weight')]
-    pooled = {w.dim() == 4 for w in shortcut_convs}
-    if len(pooled) > 1:
-        raise ValueError(
-            'some shortcuts are pooled (downsample.1 = conv) and some are not '
-            '(downsample.1 = norm): not one BoTResNet variant'
-        )
-    if pooled == {True} and not deep:
-        raise ValueError('pooled (ResNet-D) shortcuts with a 7x7 stem: no BoTResNet variant')
-    if deep:
-        candidates = ('d',) if pooled == {True} else ('c',) if pooled == {False} else ('c', 'd')
-    else:
-        candidates = ('a', 'b')
+    layout = infer_layout(dict(state_dict))
+    candidates = layout.variants
     return dict(
-        depth=depths[0],
+        depth=layout.depth,
         variant=candidates[0] if len(candidates) == 1 else None,
         candidates=candidates,
-        stem_channels=int(state_dict['bn1.weight'].shape[0]),
-        base_channels=int(state_dict['layer1.0.conv1.weight'].shape[0]),
-        in_channels=int(stem.shape[1]),
-        num_stages=len(counts),
+        stem_channels=layout.stem_channels,
+        base_channels=layout.base_channels,
+        in_channels=layout.in_channels,
+        num_stages=layout.num_stages,
     )
+
+
+def resolve_variant(
+    layout: Layout, arch: Optional['ArchName'], default: Optional[str], why_default: str
+) -> str:
+    """The variant, from the weights, confirmed by ``arch``; A vs B from ``arch`` or ``default``.
+
+    Raises:
+        LayoutError: ``arch`` contradicts the weights (depth, stem, shortcut or stem width), or
+            A vs B is open and neither ``arch`` nor the source library decides it.
+    """
+    if arch is not None:
+        problems = []
+        if arch.depth != layout.depth:
+            problems.append(
+                f'depth {arch.depth} but the weights have blocks per stage '
+                f'{ARCH[layout.depth][1]} (layer1..layer4): depth {layout.depth}'
+            )
+        if arch.variant not in layout.variants:
+            stem = 'deep stem conv1.0/3/6' if layout.deep_stem else '7x7 stem conv1.weight'
+            shortcut = (
+                'pooled shortcut layer2.0.downsample.1'
+                if layout.avg_down
+                else 'strided shortcut layer2.0.downsample.0'
+            )
+            problems.append(
+                f'variant {arch.variant.upper()} but the weights are '
+                f'{"/".join(v.upper() for v in layout.variants)} ({stem}, {shortcut})'
+            )
+        elif arch.stem_channels != layout.stem_channels:
+            problems.append(
+                f'stem width {arch.stem_channels} but bn1.weight has '
+                f'{layout.stem_channels} channels'
+            )
+        if problems:
+            raise LayoutError(
+                f'--arch {arch.name!r} contradicts the checkpoint, which is '
+                f'{layout.describe()}: ' + '; '.join(problems)
+            )
+        return arch.variant
+    if len(layout.variants) == 1:
+        return layout.variants[0]
+    if layout.depth < 50:
+        return 'b'  # BasicBlock: A and B are the same network
+    if default is None:
+        raise LayoutError(
+            f'the checkpoint is {layout.describe()}: variant A (stride on the first 1x1 conv, '
+            'mmpretrain style="caffe") or B (stride on the 3x3 conv, style="pytorch") have the '
+            f'same weights and {why_default}; pass --arch resnet{layout.depth}a or '
+            f'--arch resnet{layout.depth}b'
+        )
+    return default
+
+
+def backbone_kwargs(layout: Layout, variant: str) -> Dict[str, int]:
+    """BoTResNet arguments (besides out_indices etc.) of this architecture."""
+    return dict(
+        depth=layout.depth,
+        variant=variant,
+        stem_channels=layout.stem_channels,
+        base_channels=layout.base_channels,
+        in_channels=layout.in_channels,
+    )
+
+
+def fit_backbone(state: StateDict, layout: Layout, variant: str) -> StateDict:
+    """The backbone part of ``state``, checked key for key and shape for shape.
+
+    ``num_batches_tracked`` buffers absent from the source (old torchvision files) are filled
+    with 0, as ``BatchNorm``'s own loading does; ``fc.*`` is left to the head.
+
+    Raises:
+        LayoutError: naming the keys that did not map, the missing ones and shape mismatches.
+    """
+    from tricks_mm.transfer.importers.naming import arch_name
+
+    own = BoTResNet(**backbone_kwargs(layout, variant)).state_dict()
+    src = {k: v for k, v in state.items() if not k.startswith('fc.')}
+    for key in own:
+        if key.endswith('num_batches_tracked') and key not in src:
+            src[key] = torch.tensor(0, dtype=torch.long)
+    unexpected = [k for k in src if k not in own]
+    missing = [k for k in own if k not in src]
+    shapes = [
+        f'{k}: {tuple(v.shape)} vs {tuple(own[k].shape)}'
+        for k, v in src.items()
+        if k in own and v.shape != own[k].shape
+    ]
+    if unexpected or missing or shapes:
+        raise LayoutError(
+            f'the checkpoint does not fit {arch_name(layout.depth, variant, layout.stem_channels)}'
+            f' ({layout.describe()}): {len(unexpected)} keys that did not map '
+            f'[{first_keys(unexpected)}], {len(missing)} missing [{first_keys(missing)}], '
+            f'{len(shapes)} shape mismatches [{first_keys(shapes)}]'
+        )
+    return {k: src[k].to(own[k].dtype) if own[k].is_floating_point() else src[k] for k in own}

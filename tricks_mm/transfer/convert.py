@@ -21,6 +21,7 @@ from mmengine.config import Config
 from tricks_mm.engine.atomic_io import atomic_write_bytes
 from tricks_mm.engine.safe_checkpoint import safe_torch_load
 from tricks_mm.engine.safe_config import UnsafeConfigText, read_literal_config
+from tricks_mm.models.backbones.host_interface import resolve_variant
 from tricks_mm.transfer.architecture import infer_architecture
 from tricks_mm.transfer.normalization import recorded_normalization
 from tricks_mm.transfer.tricks import backbone_settings, describe_tricks
@@ -63,7 +64,15 @@ def _architecture(
             )
         return inferred
     settings = backbone_settings(cfg)
-    variant = str(settings['variant']).lower()
+    # a config without variant: the variant BoTResNet's defaults rule builds from its keys
+    variant, _, _ = resolve_variant(
+        settings['variant'],
+        settings.get('style'),
+        settings.get('deep_stem'),
+        settings.get('avg_down'),
+        init_cfg=settings.get('init_cfg'),
+    )
+    variant = str(variant).lower()
     if variant not in candidates or settings.get('depth') != inferred['depth']:
         raise ValueError(
             f'{cls_checkpoint!r}: its config says depth {settings.get("depth")!r} variant '

@@ -1,10 +1,17 @@
-"""Import published ResNet classifiers (timm, torchvision, mmpretrain) as tricks_mm classifiers.
+"""Import published ResNets (timm, torchvision, mmpretrain, mmdet/mmseg/mmcv) as tricks_mm
+classifiers.
 
 :func:`import_classifier` reads a source file (weights-only), renames its keys to BoTResNet's
-(:mod:`.timm`, :mod:`.torchvision`, :mod:`.mmpretrain`), infers the architecture from keys and
-shapes (:mod:`.layout`), confirms it with ``--arch`` where the weights cannot tell, checks every
-key and shape, and writes an mmpretrain ``ImageClassifier`` checkpoint of ``tricks_mm.BoTResNet``
-+ ``LinearClsHead`` whose ``meta`` records the provenance and the input normalisation.
+(:mod:`.timm`, :mod:`.torchvision`, :mod:`.mmpretrain`, :mod:`.openmmlab`), infers the
+architecture from keys and shapes (:mod:`tricks_mm.transfer.architecture`), confirms it with
+``--arch`` where the weights cannot tell, checks every key and shape, and writes an mmpretrain
+``ImageClassifier`` checkpoint of ``tricks_mm.BoTResNet`` + ``LinearClsHead`` whose ``meta``
+records the provenance and the input normalisation.
+
+A backbone without a classifier head (a self-supervised ResNet, mmpretrain's
+``extract_backbone_weights.py``, timm ``num_classes=0``, ``open-mmlab://`` files) is imported for
+transfer: the checkpoint has ``backbone.*`` only, its config no head, its provenance
+``top1_kind='no classifier head'``; what needs a head (export, top-1) refuses it with that reason.
 """
 
 import io
@@ -15,21 +22,25 @@ from typing import Any, Dict, Optional, Tuple
 import torch
 
 from tricks_mm.engine.atomic_io import atomic_write_bytes
-from tricks_mm.transfer.importers import mmpretrain, timm, torchvision
-from tricks_mm.transfer.importers.classifier import classifier_config
-from tricks_mm.transfer.importers.layout import (
+from tricks_mm.transfer.architecture import (
     LayoutError,
     backbone_kwargs,
     fit_backbone,
     infer_layout,
     resolve_variant,
 )
+from tricks_mm.transfer.importers import mmpretrain, openmmlab, timm, torchvision
+from tricks_mm.transfer.importers.classifier import classifier_config
 from tricks_mm.transfer.importers.naming import ArchName, arch_name, parse_arch
 from tricks_mm.transfer.importers.source import SourceWeights, read_file
 from tricks_mm.transfer.normalization import InputNormalization
 from tricks_mm.utils.hashing import file_sha256
 
-SOURCES = {m.NAME: m for m in (timm, torchvision, mmpretrain)}
+SOURCES = {
+    **{m.NAME: m for m in (timm, torchvision, mmpretrain)},
+    **{name: openmmlab for name in openmmlab.NAMES},
+}
+NO_HEAD = 'no classifier head'
 
 __all__ = ['import_classifier', 'LayoutError', 'SOURCES', 'detect_source']
 
@@ -48,6 +59,10 @@ def detect_source(obj: Any, path: str) -> str:
         raise ValueError(f'{path!r} holds a {type(obj).__name__}, not a state dict or checkpoint')
     if any(str(k).startswith('backbone.') for k in state):
         return mmpretrain.NAME
+    if 'stem.0.conv.weight' in state:
+        return mmpretrain.NAME  # mmpretrain's ConvModule deep stem, a backbone alone
+    if 'stem.0.weight' in state:
+        return 'mmdet'  # mmcv's Sequential deep stem (mmdet / mmseg / open-mmlab://)
     if 'conv1.0.weight' in state:
         return timm.NAME  # a deep stem in timm layout: torchvision has none
     raise ValueError(
@@ -84,11 +99,10 @@ def _check_stored_arch(stored: Optional[ArchName], given: Optional[ArchName]) ->
 
 def _head_state(weights: SourceWeights, feat_dim: int, src: str) -> Dict[str, torch.Tensor]:
     fc_w, fc_b = weights.state.get('fc.weight'), weights.state.get('fc.bias')
+    if fc_w is None and fc_b is None:
+        return {}  # a backbone alone: imported for transfer (NO_HEAD)
     if fc_w is None or fc_b is None:
-        raise LayoutError(
-            f'{src!r} has no classifier fc.weight / fc.bias (a headless feature '
-            'extractor?): tricks_mm imports classifiers, fc included'
-        )
+        raise LayoutError(f'{src!r} has only one of fc.weight / fc.bias: a damaged head')
     if fc_w.ndim != 2 or fc_w.shape[1] != feat_dim or fc_b.shape != fc_w.shape[:1]:
         raise LayoutError(
             f'fc.weight {tuple(fc_w.shape)} / fc.bias {tuple(fc_b.shape)} do not '
@@ -142,10 +156,17 @@ def import_classifier(
     )
     state = {f'backbone.{k}': v for k, v in fit_backbone(weights.state, layout, variant).items()}
     feat_dim = layout.feat_dim
-    state.update(_head_state(weights, feat_dim, src))
+    head = _head_state(weights, feat_dim, src)
+    if not head and top1 is not None:
+        raise LayoutError(
+            f'--top1 {top1}: {src!r} has no classifier head (fc.weight / fc.bias), so it has no '
+            'top-1 to record; drop --top1 (the backbone is imported for transfer)'
+        )
+    state.update(head)
     norm = normalization or weights.normalization
     backbone = backbone_kwargs(layout, variant)
-    cfg = classifier_config(backbone, state['head.fc.weight'].shape[0], feat_dim, norm)
+    num_classes = int(head['head.fc.weight'].shape[0]) if head else None
+    cfg = classifier_config(backbone, num_classes, feat_dim, norm)
     name = arch_name(layout.depth, variant, layout.stem_channels)
     config_out = config_out or osp.splitext(out)[0] + '.py'
     meta = dict(
@@ -158,8 +179,8 @@ def import_classifier(
             source_file=src,
             source_sha256=file_sha256(src),
             source_arch=(given or weights.arch).name if (given or weights.arch) else name,
-            top1=top1,
-            top1_kind='published' if top1 is not None else None,
+            top1=top1 if head else None,
+            top1_kind=NO_HEAD if not head else 'published' if top1 is not None else None,
             imported_at=time.strftime('%Y-%m-%dT%H:%M:%S%z'),
             **weights.extra,
         ),

@@ -5,7 +5,7 @@ bot_resnet50_cls.py``), so the checkpoint flows through ``convert``, strict load
 downstream configs, the ladder and distillation (as a teacher) like one trained here.
 """
 
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 from mmengine.config import Config
 
@@ -13,9 +13,30 @@ from tricks_mm.transfer.normalization import InputNormalization, preprocessor_fi
 
 
 def classifier_config(
-    backbone: Dict[str, Any], num_classes: int, feat_dim: int, norm: InputNormalization
+    backbone: Dict[str, Any],
+    num_classes: Optional[int],
+    feat_dim: int,
+    norm: InputNormalization,
 ) -> Config:
-    """The config of the imported classifier (mmpretrain scope, data preprocessor = ``norm``)."""
+    """The config of the imported classifier (mmpretrain scope, data preprocessor = ``norm``).
+
+    ``num_classes=None`` (a backbone without a classifier head): no head, so the model extracts
+    features only and ``convert`` takes its backbone as from any classifier.
+    """
+    head = (
+        None
+        if num_classes is None
+        else dict(
+            type='LinearClsHead',
+            num_classes=num_classes,
+            in_channels=feat_dim,
+            loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+            topk=(1, 5) if num_classes >= 5 else (1,),
+        )
+    )
+    preprocessor = preprocessor_fields(norm, 'to_rgb')
+    if num_classes is not None:
+        preprocessor['num_classes'] = num_classes
     return Config(
         dict(
             default_scope='mmpretrain',
@@ -28,14 +49,8 @@ def classifier_config(
                     **backbone,
                 ),
                 neck=dict(type='GlobalAveragePooling'),
-                head=dict(
-                    type='LinearClsHead',
-                    num_classes=num_classes,
-                    in_channels=feat_dim,
-                    loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-                    topk=(1, 5) if num_classes >= 5 else (1,),
-                ),
+                head=head,
             ),
-            data_preprocessor=dict(num_classes=num_classes, **preprocessor_fields(norm, 'to_rgb')),
+            data_preprocessor=preprocessor,
         )
     )
