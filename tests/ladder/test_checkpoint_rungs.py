@@ -253,3 +253,62 @@ def test_published_ladder_is_valid_once_its_files_are_there(repo, tmp_path, monk
         (50, 'd'),
     ]
     assert all(r.top1 is not None for r in rungs)
+
+
+def test_a_headless_checkpoint_rung_transfers_without_top1_and_cannot_teach(
+    in_workspace, repo, monkeypatch
+):
+    """A backbone without a classifier head (timm ``num_classes=0``) is imported for transfer:
+    no top-1 is evaluated even where the ladder evaluates top-1 (nothing is launched), the
+    report's top-1 cell says why, and a student that distils from it is refused with the
+    reason (issue 22)."""
+    from tricks_mm.ladder import launch
+    from tricks_mm.ladder.plan import LadderPlan, StepRuntime
+    from tricks_mm.ladder.report import write_report
+    from tricks_mm.ladder.step import Step
+
+    torch.manual_seed(0)
+    headless = ResNet(
+        BasicBlock,
+        [2, 2, 2, 2],
+        num_classes=0,
+        stem_width=16,
+        stem_type='deep',
+        avg_down=True,
+        channels=(32, 64, 128, 256),
+    )
+    backbone_file = in_workspace / 'headless_r18d.pth'
+    torch.save(headless.state_dict(), backbone_file)
+    assert not any(k.startswith('fc.') for k in headless.state_dict())
+    student = f'{repo}/configs/classification/resnet50d_cosine_ls_distill_8xb128_in1k.py'
+    ladder_file = in_workspace / 'headless.py'
+    ladder_file.write_text(
+        _LADDER.format(repo=repo, timm=backbone_file, mmpretrain=backbone_file)
+        .replace(
+            'seeds=[0],',
+            f"seeds=[0], classify=dict(config='{repo}/configs/classification/"
+            f"resnet50d_cosine_8xb128_in1k.py', "
+            f"overlays=['{repo}/configs/toy/classification.py']),",
+        )
+        .replace(
+            ', top1=71.5),',
+            "),\n        dict(name='student', cls_config='" + student + "', teacher='timm R18-D'),",
+        )
+    )
+
+    def no_launch(*args, **kwargs):
+        raise AssertionError('a headless checkpoint has no top-1 to evaluate')
+
+    monkeypatch.setattr(launch, 'run_logged', no_launch)
+    spec = load_ladder(os.fspath(ladder_file))
+    plan = LadderPlan(spec)
+    teacher = Step(0, spec.rungs[0], 'classify')
+    record = plan.prepare(teacher).run(StepRuntime())
+    assert record['top1_kind'] == 'no classifier head' and record['metrics'] == {}
+    plan.results[teacher.step_id] = record
+    with pytest.raises(ValueError, match="timm R18-D'.*no classifier head: distillation needs"):
+        plan.prepare(Step(0, next(r for r in spec.rungs if r.name == 'student'), 'classify'))
+
+    text = open(write_report(spec, {teacher.step_id: record}, code={})['md']).read()
+    row = next(line for line in text.splitlines() if line.startswith('| timm R18-D |'))
+    assert row.split('|')[2].strip() == 'no classifier head'

@@ -29,7 +29,7 @@ from tricks_mm.ladder.materialize import (
     task_config_text,
 )
 from tricks_mm.ladder.progress import StepProgress
-from tricks_mm.ladder.records import RecordBook, step_key, with_code, with_data
+from tricks_mm.ladder.records import NO_HEAD, RecordBook, step_key, with_code, with_data
 from tricks_mm.ladder.spec import LadderSpec, Launch, task_launch
 from tricks_mm.ladder.step import Step, slug
 
@@ -354,6 +354,12 @@ class LadderPlan:
         if teacher_step is None:
             return None
         record = self.results[teacher_step.step_id]
+        if record.get('top1_kind') == NO_HEAD:
+            raise ValueError(
+                f'rung {step.rung.name!r} distils from {teacher_step.rung.name!r}, whose '
+                f"checkpoint has {NO_HEAD}: distillation needs the teacher's logits; name a "
+                'classifier with its fc head as the teacher'
+            )
         # the config is executed by the student's run: take the one this ladder wrote, not a
         # path read back from a record
         teacher = dict(
@@ -403,13 +409,20 @@ class LadderPlan:
             meta = import_classifier(
                 rung.checkpoint, out, rung.source, rung.arch, rung.top1, rung.ema, config_out=config
             )
+            headless = meta['provenance']['top1_kind'] == NO_HEAD
             record = dict(
                 outputs=dict(config=config, checkpoint=out),
                 metrics={} if rung.top1 is None else {'accuracy/top1': rung.top1},
-                top1_kind='published',
+                top1_kind=NO_HEAD if headless else 'published',
                 provenance={k: v for k, v in meta.items() if k != 'cfg'},
             )
-            if evaluate:
+            if evaluate and headless:  # top-1 needs a head; transfer does not
+                print(
+                    f'[ladder]   {rung.name!r}: {rung.checkpoint} has {NO_HEAD}: imported for '
+                    'transfer, its top-1 is not evaluated (the report says so)',
+                    flush=True,
+                )
+            elif evaluate:
                 record.update(
                     self._evaluate_imported(step_dir, config, out, runtime), top1_kind='evaluated'
                 )

@@ -22,6 +22,10 @@ from typing import Any, Dict, Iterable, Optional
 from tricks_mm.engine.atomic_io import atomic_write_bytes
 from tricks_mm.utils.hashing import file_sha256
 
+#: ``top1_kind`` of a checkpoint rung imported without a classifier head: transferred, with no
+#: top-1 (the value :func:`tricks_mm.transfer.importers.import_classifier` records)
+NO_HEAD = 'no classifier head'
+
 
 def step_key(kind: str, config_text: str, inputs: Iterable[str], extra: Any = None) -> str:
     """Hash a step: its kind, the exact config it runs, the contents of its input files."""

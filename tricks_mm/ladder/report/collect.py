@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Mapping, Optional, Set
 
 from tricks_mm.ladder import claims
 from tricks_mm.ladder.code_version import code_identity
+from tricks_mm.ladder.records import NO_HEAD
 from tricks_mm.ladder.spec import METRIC_KEYS, LadderSpec
 from tricks_mm.ladder.step import Step
 
@@ -96,11 +97,10 @@ def collect(
                         values.setdefault(f'{prefix}/{match.group(1)}', {})[seed] = (
                             float(value) * factor
                         )
-        published = any(
+        kinds = {
             (records.get(Step(seed, rung, 'classify').step_id) or {}).get('top1_kind')
-            == 'published'
             for seed in spec.seeds
-        )
+        }
         rows.append(
             dict(
                 rung=rung.name,
@@ -109,7 +109,8 @@ def collect(
                 paper_approx=list(rung.paper_approx),
                 values=values,
                 stale=stale,
-                published=published,
+                published='published' in kinds,
+                headless=NO_HEAD in kinds,
             )
         )
     return rows

@@ -45,7 +45,10 @@ def paper_cell(value: Optional[float], approximate: bool = False) -> str:
 
 
 def ours(row: Row, column: str, seeds: int) -> str:
-    """Our cell: the summary, ``(published)`` for a checkpoint rung's top-1, ``†`` if stale."""
+    """Our cell: the summary, ``(published)`` for a checkpoint rung's top-1, ``†`` if stale;
+    a backbone imported without a classifier head has no top-1."""
+    if column == 'top1' and row.get('headless'):
+        return 'no classifier head'
     summary = percent_summary(row, column)
     text = cell(summary, seeds)
     if column == 'top1' and row['published'] and summary.n:
