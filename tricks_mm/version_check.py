@@ -49,7 +49,7 @@ class Library:
 
 #: The supported ranges. The upstream ones are repeated in ``pyproject.toml`` (``[mm]``) and
 #: ``tests/packaging/test_version_check.py`` checks that both say the same. Tested: the pins of
-#: ``requirements/constraints.txt``; everything else is declared (README, "Compatibility").
+#: ``requirements/constraints.txt``; everything else is declared (docs/setup.md, "Compatibility").
 LIBRARIES: Tuple[Library, ...] = (
     Library(
         'torch',
@@ -108,7 +108,7 @@ COMPANIONS: Tuple[Tuple[str, str, str, str, str], ...] = (
 
 FIX = (
     "mmcv's compiled ops must match torch: after changing torch, rebuild mmcv for it "
-    '(tricks_mm README, "Set-up"). On a fresh machine, '
+    '(tricks_mm docs/setup.md). On a fresh machine, '
     '`make install` in the checkout sets up the tested stack. '
     f'{SKIP_ENV}=1 turns this error into a warning, to try a combination anyway.'
 )

@@ -3,7 +3,7 @@
 # R-CNN and ADE20K FCN, side by side, without retraining them? Each checkpoint rung is imported
 # (tools/transfer.py import), its published top-1 reported as such, then converted and
 # fine-tuned exactly like the trained rungs of configs/ladders/paper_section6.py.
-# The files are not shipped: download them to checkpoints/ first (README.md, "Bring your own
+# The files are not shipped: download them to checkpoints/ first (docs/transfer.md, "Bring your own
 # classifier", lists each file and where it comes from); a missing one is refused before
 # anything trains. Top-1: torchvision's model docs (V1 76.13, V2 80.858) and timm's
 # results/results-imagenet.csv at 224 px.

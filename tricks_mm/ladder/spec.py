@@ -251,8 +251,8 @@ def _task(raw: Dict[str, Any], name: str, needs_config: bool) -> TaskSpec:
     return spec
 
 
-#: Where the README's "Bring your own classifier" section lists the published files.
-_DOWNLOAD_HINT = 'download it first (README.md, "Bring your own classifier")'
+#: Where docs/transfer.md ("Bring your own classifier") lists the published files.
+_DOWNLOAD_HINT = 'download it first (docs/transfer.md, "Bring your own classifier")'
 
 
 def _check_checkpoint_rung(rung: Rung) -> None:
