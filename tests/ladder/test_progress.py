@@ -91,6 +91,22 @@ def test_iteration_loop_and_test_phase_and_ladder_eta():
     ]
 
 
+def test_mmengines_training_eta_and_epoch_count_come_from_the_line():
+    """A line with the loop's epoch count and mmengine's ETA (``eta_s``) is shown as is, not
+    re-estimated from the ladder's clock; without ``eta_s`` the rate is measured (above)."""
+    clock, out = _Clock(), []
+    watch = StepProgress('[ladder t]   classify', None, interval=0.0, clock=clock, emit=out.append)
+    line = (
+        'tricks_mm.progress {"phase": "train", "iter": 10, "iters": 50, "epoch": 2, '
+        '"epochs": 3, "loss": 1.5, "eta_s": 125.0}'
+    )
+    watch(line)
+    assert out == [
+        '[ladder t]   classify: epoch 2/3, iter 10/50, 40%, loss 1.5000, train ETA 2m05s'
+    ]
+    assert watch.estimate == (pytest.approx(125.0), pytest.approx(125.0))
+
+
 def test_every_step_config_carries_the_progress_hook_at_the_logger_interval(repo, monkeypatch):
     from tricks_mm.ladder.materialize import classification_config, downstream_config
     from tricks_mm.ladder.spec import load_ladder

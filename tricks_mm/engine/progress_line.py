@@ -9,14 +9,15 @@ not one per rank).
 
 Records (:func:`parse_progress_line` returns them as dicts):
 
-* ``{"phase": "train", "iter": i, "iters": n, "epoch": e, "loss": x}``: an epoch-based loop,
-  iteration ``i`` of the ``n`` of epoch ``e`` (1-based);
-* ``{"phase": "train", "iter": i, "iters": n, "loss": x}``: an iteration-based loop, ``i`` of
-  ``n`` in all;
+* ``{"phase": "train", "iter": i, "iters": n, "epoch": e, "epochs": m, "loss": x, "eta_s": s}``:
+  an epoch-based loop, iteration ``i`` of the ``n`` of epoch ``e`` of ``m`` (1-based);
+* ``{"phase": "train", "iter": i, "iters": n, "loss": x, "eta_s": s}``: an iteration-based loop,
+  ``i`` of ``n`` in all;
 * ``{"phase": "test", "iter": i, "iters": n}``: test batch ``i`` of ``n``.
 
 ``loss`` is the step's total loss (the ``loss`` the model's ``parse_losses`` returns), absent
-if the model reports none.
+if the model reports none; ``eta_s`` is mmengine's own training ETA in seconds (the ``eta`` that
+``IterTimerHook`` keeps in the message hub and the log line prints), absent without that hook.
 """
 
 import json
@@ -66,7 +67,11 @@ class BoTProgressLineHook(Hook):
         if isinstance(loop, EpochBasedTrainLoop):
             done, total = batch_idx + 1, len(loop.dataloader)
             record: Dict[str, Any] = dict(
-                phase='train', iter=done, iters=total, epoch=runner.epoch + 1
+                phase='train',
+                iter=done,
+                iters=total,
+                epoch=runner.epoch + 1,
+                epochs=loop.max_epochs,
             )
         else:
             done, total = runner.iter + 1, runner.max_iters
@@ -75,6 +80,8 @@ class BoTProgressLineHook(Hook):
             return
         if isinstance(outputs, dict) and 'loss' in outputs:
             record['loss'] = round(float(outputs['loss']), 4)
+        if 'eta' in runner.message_hub.runtime_info:
+            record['eta_s'] = round(float(runner.message_hub.get_info('eta')), 1)
         self._emit(record)
 
     def after_test_iter(

@@ -4,7 +4,8 @@ Each step config carries :class:`tricks_mm.engine.progress_line.BoTProgressLineH
 :mod:`tricks_mm.ladder.materialize`), which prints the loop's own iteration, total and loss as
 one JSON line per logging interval on the stream the ladder reads; no log text is parsed, so a
 change of mmengine's log format changes nothing here. The ETA comes from the rate measured
-between lines (mmengine's own ``eta`` covers training only).
+between lines, or, in training, mmengine's own ETA when the line carries it (``eta_s``); the
+test phase, which mmengine's ETA does not cover, is always timed here.
 """
 
 import threading
@@ -24,9 +25,8 @@ class StepProgress:
 
     Args:
         label: prefix of the printed lines (ladder name, step kind).
-        max_epochs: the step's ``train_cfg.max_epochs`` for an epoch-based loop (a record
-            gives the epoch and the iterations per epoch, not the number of epochs); ``None``
-            for an iteration-based loop.
+        max_epochs: the step's ``train_cfg.max_epochs`` for an epoch-based loop, used where a
+            record does not give its ``epochs``; ``None`` for an iteration-based loop.
         interval: at most one printed line per ``interval`` seconds (the first one at once).
         ladder_eta: given this step's estimated (total, remaining) seconds, the whole ladder's
             ETA text (:meth:`LadderProgress.eta`).
@@ -59,14 +59,10 @@ class StepProgress:
             return 'test', i, n, f'test {i}/{n}'
         if epoch is None:
             return 'train', i, n, f'iter {i}/{n}'
-        if self.max_epochs is None:
+        epochs = record.get('epochs', self.max_epochs)
+        if epochs is None:
             return 'train', i, n, f'epoch {epoch}, iter {i}/{n}'
-        return (
-            'train',
-            (epoch - 1) * n + i,
-            self.max_epochs * n,
-            f'epoch {epoch}/{self.max_epochs}, iter {i}/{n}',
-        )
+        return 'train', (epoch - 1) * n + i, epochs * n, f'epoch {epoch}/{epochs}, iter {i}/{n}'
 
     def __call__(self, line: str) -> None:
         record = parse_progress_line(line)
@@ -81,9 +77,12 @@ class StepProgress:
         if record.get('loss') is not None:
             parts.append(f'loss {record["loss"]:.4f}')
         first_eta = False
-        if done > done0 and now > t0:
-            per_item = (now - t0) / (done - done0)
-            remaining = per_item * (total - done)
+        remaining: Optional[float] = None
+        if phase == 'train' and record.get('eta_s') is not None:
+            remaining = float(record['eta_s'])  # mmengine's own, from its iteration timer
+        elif done > done0 and now > t0:
+            remaining = (now - t0) / (done - done0) * (total - done)
+        if remaining is not None:
             self.estimate = (now - self.started + remaining, remaining)
             parts.append(f'{phase} ETA {duration(remaining)}')
             if self.ladder_eta is not None:
