@@ -44,8 +44,13 @@ start() {
     }
   done
   if [[ -f $DIR/pids ]]; then
-    echo "slurm_local: already started ($DIR/pids); run: bash $0 stop" >&2
-    exit 1
+    if running; then
+      echo "slurm_local: already started ($DIR/pids); run: bash $0 stop" >&2
+      exit 1
+    fi
+    # a start whose daemons died with their session (e.g. a machine handed on): start afresh
+    echo "slurm_local: $DIR/pids is stale (none of its daemons runs): starting afresh"
+    rm -f "$DIR/pids"
   fi
   rm -rf "$DIR"  # a fresh cluster: no jobs or state of an earlier start
   mkdir -p "$DIR"
@@ -109,10 +114,23 @@ EOF
   echo "slurm_local: one-node Slurm up under $DIR; use it with: export SLURM_CONF=$SLURM_CONF"
 }
 
+is_daemon() {  # is_daemon NAME PID: PID runs NAME (a recorded pid may since be another process's)
+  [[ -r /proc/$2/comm && $(cat "/proc/$2/comm") == "$1" ]]
+}
+
+running() {  # does any daemon recorded in $DIR/pids still run?
+  local name pid
+  while read -r name pid; do
+    is_daemon "$name" "$pid" && return 0
+  done <"$DIR/pids"
+  return 1
+}
+
 stop() {
   [[ -f $DIR/pids ]] || { echo "slurm_local: not started ($DIR/pids absent)"; return 0; }
   # the daemons in reverse order of start, each by the pid recorded for it
   tac "$DIR/pids" | while read -r name pid; do
+    is_daemon "$name" "$pid" || { echo "slurm_local: $name ($pid) was not running"; continue; }
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
