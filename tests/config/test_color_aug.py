@@ -75,3 +75,15 @@ def test_color_per_image_refuses_a_config_without_batch_stage():
     )
     with pytest.raises(ValueError, match='no data_preprocessor.batch_color'):
         color_per_image(cfg)
+
+
+def test_color_per_image_refuses_rgb_input():
+    """The per-image transforms take mmcv's BGR images: an RGB-loading config is refused."""
+    cfg = Config(
+        dict(
+            data_preprocessor=dict(num_classes=2, input_order='RGB', batch_color=dict()),
+            train_dataloader=dict(dataset=dict(pipeline=[dict(type='PackInputs')])),
+        )
+    )
+    with pytest.raises(ValueError, match="input_order is 'RGB'.*load BGR"):
+        color_per_image(cfg)

@@ -1,5 +1,6 @@
 """A checkpoint save that dies half-way never corrupts the previous file."""
 
+import errno
 import os
 import signal
 import stat
@@ -63,6 +64,24 @@ def test_directory_is_fsynced_after_the_rename(tmp_path, monkeypatch):
     atomic_io.atomic_write_bytes(b'data', path)
     # first the file's bytes (before the rename), then the directory (after it)
     assert synced == [(False, synced[0][1], False), (True, tmp_path.stat().st_ino, True)]
+    assert path.read_bytes() == b'data'
+
+
+def test_a_directory_fsync_the_file_system_refuses_does_not_fail_the_written_file(
+    tmp_path, monkeypatch
+):
+    """Some FUSE / network file systems answer EINVAL to fsync on a directory: the rename has
+    happened, so the write succeeds."""
+    path = tmp_path / 'latest.pth'
+    real_fsync = os.fsync
+
+    def refusing_fsync(fd):
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, 'Invalid argument')
+        real_fsync(fd)
+
+    monkeypatch.setattr(atomic_io.os, 'fsync', refusing_fsync)
+    atomic_io.atomic_write_bytes(b'data', path)
     assert path.read_bytes() == b'data'
 
 

@@ -172,3 +172,38 @@ def test_claim_1_exact_rank_test_holds_fails_and_carries_seed_noise():
     single = _ranked([70, 71, 72, 73, 74], [50, 51, 52, 53, 54], spread=(0.0,))
     assert _by_id(claims.verdicts(single, ['1']))['1'].verdict == claims.INCONCLUSIVE
     assert _by_id(claims.verdicts(_ranked([70, 71], [50, 51])))['1'].verdict == claims.UNTESTED
+
+
+def test_a_claim_with_an_untested_comparison_cannot_hold():
+    """Claim 4a is "raises top-1 but lowers mIoU": a clear top-1 gain with no mIoU recorded
+    (a failed FCN step) leaves it inconclusive, naming the missing part."""
+    cosine = _rung(claims.COSINE, '+ cosine', top1=[70.0, 71.0, 70.5], mIoU=[30.0, 31.0, 30.4])
+    smoothing = _rung(claims.LABEL_SMOOTHING, '+ LS', top1=[74.0, 75.2, 74.4])
+    v = _by_id(claims.verdicts([cosine, smoothing], ['4a']))['4a']
+    assert [t.decision for t in v.tests] == [claims.SUPPORTS]
+    assert v.verdict == claims.INCONCLUSIVE
+    assert "no common seeds for mIoU '+ LS' - '+ cosine'" in v.line()
+
+
+def test_tests_without_a_p_stay_out_of_the_holm_family():
+    """A zero-spread comparison decides nothing; it must not enlarge the family the others are
+    adjusted in (statsmodels' Holm over the tests that have a p)."""
+    d = dict(mAP=[53.0, 55.2, 54.1], mIoU=[30.01, 31.01, 30.41])  # mIoU: +0.01 at every seed
+    v = _claim2(d)
+    with_p = [t for t in v.tests if t.p is not None]
+    assert len(with_p) == 1 and len(v.tests) == 2
+    expected = multipletests([sps.ttest_rel(d['mAP'], B['mAP']).pvalue], method='holm')[1]
+    assert with_p[0].adjusted == pytest.approx(expected[0], rel=1e-12)
+    assert claims.family_size([v]) == 1
+
+
+def test_claim_1_reverse_needs_the_seed_noise_check_too():
+    """A falling order contradicts claim 1 only when the seed-resampled rho stays below 0."""
+    spread = (-6.0, 0.0, 6.0)  # seed noise far above the 1-point gaps between rung means
+    noisy = [
+        _rung(None, f'r{i}', top1=[t + s for s in spread], mAP=[m + s for s in spread])
+        for i, (t, m) in enumerate(zip([70, 71, 72, 73, 74], [54, 53, 52, 51, 50]))
+    ]
+    v = _by_id(claims.verdicts(noisy, ['1']))['1']
+    assert v.tests[0].reverse_p == pytest.approx(1 / 120)  # the exact reverse p
+    assert v.verdict == claims.INCONCLUSIVE

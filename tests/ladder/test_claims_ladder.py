@@ -65,6 +65,14 @@ def test_a_ladder_asking_for_a_claim_needs_its_rungs(tmp_path, repo):
         load_ladder(_ladder(tmp_path, repo, "claims=['4'], ", both))
     with pytest.raises(ValueError, match='claim 1, a rank test .* has 2: it needs at least 3'):
         load_ladder(_ladder(tmp_path, repo, "claims=['1'], ", both[:2]))
+    # a rung left out of the report (report=False) cannot serve a claim either
+    hidden = _ladder(tmp_path, repo, "claims=['2'], ", both)
+    with open(hidden) as f:
+        text = f.read().replace("key='b_efficient',", "key='b_efficient', report=False,")
+    with open(hidden, 'w') as f:
+        f.write(text)
+    with pytest.raises(ValueError, match=r"claim 2 .*no rung has key \['b_efficient'\]"):
+        load_ladder(hidden)
     with pytest.raises(ValueError, match=r'rung keys repeat'):
         load_ladder(_ladder(tmp_path, repo, '', [('a', 'mixup'), ('b', 'mixup')]))
 

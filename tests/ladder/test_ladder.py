@@ -206,7 +206,7 @@ def test_report_from_recorded_results(tmp_path, repo):
     adjusted = multipletests([p_map, p_miou], method='holm')[1]
     assert f'p = {p_map:.3g}, Holm-adjusted p = {adjusted[0]:.3g}: supports' in text
     assert f'p = {p_miou:.3g}, Holm-adjusted p = {adjusted[1]:.3g}: supports' in text
-    assert 'Holm family: the 2 tests listed below.' in text
+    assert 'Holm family: the 2 tests with a p-value listed below.' in text
     assert re.search(r'\*\*Claim 1\*\* .*: \*\*not tested\*\*: 2 rung', text)
     for claim in ('3', '4a', '4b', '4c', '4d'):
         assert re.search(rf'\*\*Claim {claim}\*\* .*: \*\*not tested\*\*: rung', text)
@@ -239,9 +239,11 @@ def test_report_shows_only_the_current_plan(tmp_path, repo):
         book.write(step_id, record)
     current = dict(book.all()['seed1-b-efficient-detect'], batch=batch)
     book.write('seed1-b-efficient-detect', current)
-    text = Path(
-        write_report(spec, book.all(), code={}, current={'seed0-d-efficient-detect': 'new'})['md']
-    ).read_text()
+    # the plan's keys: the records' own (written without one), but D-efficient's seed-0 detect
+    # step now plans another key; the stray seed and rung are not in the plan at all
+    plan = {s for s in book.all() if not s.startswith(('seed5', 'seed0-old'))}
+    current = {step_id: None for step_id in plan} | {'seed0-d-efficient-detect': 'new'}
+    text = Path(write_report(spec, book.all(), code={}, current=current)['md']).read_text()
     # D-efficient's mAP from seeds 1 and 2 only: (66 + 59) / 2, n = 2 of 3; its t-interval
     # reaches past 100%, so it is shown clipped to [0, 100] and marked
     low, high = _ci([66.0, 59.0])
@@ -286,6 +288,32 @@ def test_a_shared_teacher_is_paired_with_every_seeds_student(tmp_path, repo):
         "- teacher 'teacher' of 'student': top-1 80.00 (one teacher, seed 0, for every seed); "
         f'teacher - student +9.00 [{low:+.2f}, {high:+.2f}] (n=3): beats its student.'
     ]
+
+
+def test_teacher_line_without_common_seeds_or_with_a_tie_says_so(tmp_path, repo):
+    """A teacher (not shared) and its student with no seed in common are not compared; one
+    common seed with equal top-1s is a tie, neither "beats" nor "does NOT beat"."""
+    from tricks_mm.ladder.report import teacher_lines
+
+    c = f'{repo}/configs/classification/'
+    ladder_file = tmp_path / 'l.py'
+    ladder_file.write_text(
+        f"ladder = dict(name='t', seeds=[0, 1], "
+        f"detect=dict(config='{repo}/configs/toy/faster-rcnn_botr18-d-fpn_toy-voc.py'), "
+        f"segment=dict(config='{repo}/configs/toy/fcn_botr18-d-d8_toy-ade.py'), rungs=["
+        f"dict(name='teacher', cls_config='{c}resnet152d_cosine_ls_8xb128_in1k.py', "
+        'report=False, transfer=False), '
+        f"dict(name='student', cls_config='{c}resnet50d_cosine_ls_distill_8xb128_in1k.py', "
+        "teacher='teacher')])"
+    )
+    spec = load_ladder(os.fspath(ladder_file), str(tmp_path / 'wd'))
+    teacher = {'seed0-teacher-classify': dict(metrics={'accuracy/top1': 80.0})}
+    apart = dict(teacher, **{'seed1-student-classify': dict(metrics={'accuracy/top1': 70.0})})
+    assert teacher_lines(spec, apart)[0].endswith(
+        'teacher - student no common seeds: not compared (no seed with both top-1s).'
+    )
+    tie = dict(teacher, **{'seed0-student-classify': dict(metrics={'accuracy/top1': 80.0})})
+    assert teacher_lines(spec, tie)[0].endswith(': ties its student (single run).')
 
 
 def test_single_seed_report_says_no_interval_and_draws_no_error_bars(tmp_path, repo, monkeypatch):

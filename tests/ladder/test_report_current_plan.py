@@ -42,8 +42,14 @@ def ladder_file(tmp_path, repo, monkeypatch):
     monkeypatch.chdir(repo)
     path = tmp_path / 'ladder.py'
 
-    def write(scale: float) -> str:
-        path.write_text(textwrap.dedent(_LADDER.format(repo=repo, scale=scale)))
+    def write(scale: float, transfer: bool = True) -> str:
+        text = textwrap.dedent(_LADDER.format(repo=repo, scale=scale))
+        if not transfer:
+            text = text.replace(
+                "resnet50d_cosine_8xb128_in1k.py')",
+                "resnet50d_cosine_8xb128_in1k.py', transfer=False)",
+            )
+        path.write_text(text)
         return str(path)
 
     return write
@@ -83,3 +89,18 @@ def test_an_interrupted_rerun_after_an_edit_reports_only_the_current_plan(
     assert '50.00' in _row(text, 'control')  # the untouched rung's records stay
     assert all(step not in text for step in D_STEPS)  # nor in the Steps table
     assert '4 record(s) of steps no longer in the ladder' in text
+
+
+def test_a_rung_no_longer_transferred_keeps_no_downstream_record(
+    tmp_path, ladder_file, monkeypatch
+):
+    """Steps the plan no longer has (a rung now ``transfer=False``) are not current: its
+    classifier stays in the tables, its old detection and segmentation results do not."""
+    work = str(tmp_path / 'wd')
+    fake_processes(monkeypatch)
+    cli_ladder.main([ladder_file(0.1), '--work-dir', work])
+    assert '50.00' in _row((tmp_path / 'wd' / 'report.md').read_text(), 'D cosine')
+    cli_ladder.main([ladder_file(0.1, transfer=False), '--work-dir', work, '--report-only'])
+    text = (tmp_path / 'wd' / 'report.md').read_text()
+    assert '70.00' in _row(text, 'D cosine') and '50.00' not in _row(text, 'D cosine')
+    assert '3 record(s) of steps no longer in the ladder' in text

@@ -417,3 +417,33 @@ def test_res_layer_pretrained_reads_the_stage_of_a_whole_resnet(tmp_path):
     head.init_weights()
     for k, v in src.layer4.state_dict().items():
         torch.testing.assert_close(head.layer4.state_dict()[k], v, rtol=0, atol=0)
+
+
+def test_weights_variant_reads_mmengine_and_ddp_checkpoints(tmp_path, monkeypatch):
+    """An mmengine-saved checkpoint (numpy objects in its meta, as the Runner writes) with DDP
+    ``module.`` keys gives the variant of its weights (mmseg ResNetV1c: C); an unreadable file
+    is logged with the reason, never silently skipped."""
+    import numpy as np
+    from mmengine.runner.checkpoint import save_checkpoint
+    from mmseg.registry import MODELS as MMSEG_MODELS
+
+    from tricks_mm.models.backbones import host_interface
+
+    host = MMSEG_MODELS.build(dict(type='ResNetV1c', depth=18))
+    state = {f'module.backbone.{k}': v for k, v in host.state_dict().items()}
+    path = tmp_path / 'v1c.pth'
+    save_checkpoint(
+        dict(state_dict=state, meta=dict(epoch=np.int64(3), lr=np.float64(0.1))), str(path)
+    )
+    init = dict(type='Pretrained', checkpoint=str(path), prefix='backbone.')
+    variants, where = host_interface.weights_variant(init)
+    assert variants == ('c',) and str(path) in where
+
+    logged = []
+    monkeypatch.setattr(
+        host_interface, 'print_log', lambda msg, logger, level=None: logged.append(msg)
+    )
+    broken = tmp_path / 'broken.pth'
+    broken.write_bytes(b'not a checkpoint')
+    assert host_interface.weights_variant(dict(init, checkpoint=str(broken))) is None
+    assert len(logged) == 1 and 'could not be read from its weights' in logged[0]

@@ -44,6 +44,12 @@ def color_per_image(cfg: Config) -> List[str]:
             '--color-per-image: the config has no data_preprocessor.batch_color '
             '(its colour augmentation is already per image, or absent)'
         )
+    if pre.get('input_order', 'BGR') != 'BGR':
+        raise ValueError(
+            f"--color-per-image: data_preprocessor.input_order is {pre['input_order']!r}, but "
+            "the per-image transforms (mmpretrain's ColorJitter, BoTLighting) take mmcv's BGR "
+            'images: load BGR (input_order=\'BGR\') or keep the colour stage on the batch'
+        )
     transforms = per_image_transforms(pre['batch_color'])
     pipeline = cfg.train_dataloader.dataset.get('pipeline')
     packs = [i for i, t in enumerate(pipeline or []) if _short(t.get('type')) == 'PackInputs']

@@ -37,14 +37,17 @@ def _create_temp(directory: str, basename: str) -> str:
 
 
 def _fsync_directory(directory: str) -> None:
-    """Persist the directory entry written by the rename (a no-op where directories cannot be
-    opened, as on Windows)."""
+    """Persist the directory entry written by the rename. Best effort: where directories
+    cannot be opened (Windows) or fsynced (some FUSE and network file systems answer EINVAL),
+    the rename has already happened and is not undone by reporting a failed write."""
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:
         return
     try:
         os.fsync(fd)
+    except OSError:
+        pass
     finally:
         os.close(fd)
 

@@ -131,7 +131,9 @@ METHOD = (
     'Claim 1: Spearman rho of the rung means of top-1 and mAP, one-sided exact permutation p '
     '(every pairing of up to 8 rungs; 9999 random pairings beyond); it also needs the 2.5% '
     'quantile of rho over seeds resampled within each rung to be > 0. Its reverse (rho < 0) '
-    f'contradicts the claim when p_less x m < {ALPHA:g} (Bonferroni, m tests). With 3 rungs the '
+    f'contradicts the claim when p_less x m < {ALPHA:g} (Bonferroni, m tests) and the 97.5% '
+    'quantile of the resampled rho is < 0. A claim with a comparison that has no common seeds '
+    'cannot hold. With 3 rungs the '
     'smallest p is 1/6: no rank test can decide.',
 )
 
@@ -161,12 +163,18 @@ class Test:
     adjusted: Optional[float] = None
     extra_ok: bool = True
     reverse_p: Optional[float] = None
+    #: the reverse's own extra condition (claim 1: the seed-resampled rho stays below 0)
+    extra_against: bool = True
     family: int = 1
 
     @property
     def decision(self) -> str:
         if self.adjusted is None or self.adjusted >= ALPHA:
-            if self.reverse_p is not None and min(1.0, self.family * self.reverse_p) < ALPHA:
+            if (
+                self.reverse_p is not None
+                and min(1.0, self.family * self.reverse_p) < ALPHA
+                and self.extra_against
+            ):
                 return CONTRADICTS
             return UNDECIDED
         if self.direction == self.sign:
@@ -191,6 +199,8 @@ class Verdict:
     verdict: str
     tests: List[Test]
     note: str = ''
+    #: every comparison of the claim has a test (a missing metric leaves it undecided)
+    complete: bool = True
 
     def line(self) -> str:
         head = f'- **Claim {self.claim.id}** ({self.claim.text}): **{self.verdict}**'
@@ -307,14 +317,16 @@ def _rank_evidence(data: Sequence[RungData]) -> Tuple[Optional[Test], str]:
         )
     rhos = seed_resampled_rho([r.values['top1'] for r in rungs], [r.values['mAP'] for r in rungs])
     if rhos is None:
-        test.extra_ok = False
+        test.extra_ok = test.extra_against = False
         notes.append('a rung has fewer than 2 seeds: the seed noise cannot be carried through')
     else:
-        low = float(sorted(rhos)[int(0.025 * (len(rhos) - 1))])
-        test.extra_ok = low > 0
+        ordered = sorted(rhos)
+        low = float(ordered[int(0.025 * (len(rhos) - 1))])
+        high = float(ordered[int(0.975 * (len(rhos) - 1))])
+        test.extra_ok, test.extra_against = low > 0, high < 0
         notes.append(
             f'seeds resampled within each rung: rho > 0 in {float((rhos > 0).mean()):.0%} of '
-            f'{len(rhos)} draws, 2.5% quantile {low:+.2f}'
+            f'{len(rhos)} draws, 2.5% / 97.5% quantiles {low:+.2f} / {high:+.2f}'
         )
     test.reason = '; '.join(notes)
     return test, ''
@@ -366,21 +378,33 @@ def verdicts(data: Sequence[RungData], requested: Optional[Sequence[str]] = None
         if missing:
             out.append(Verdict(claim, UNTESTED, [], f'rung(s) {missing} absent'))
             continue
-        tests = [t for t in (_comparison_test(by_key, c) for c in claim.comparisons) if t]
-        note = '' if tests else 'no metric recorded for these rungs'
-        out.append(Verdict(claim, UNTESTED, tests, note))
-    family = [t for v in out for t in v.tests]
-    adjusted = holm_adjust([1.0 if t.p is None else t.p for t in family])
-    for t, a in zip(family, adjusted):
-        t.adjusted = None if t.p is None else a
-        t.family = len(family)
+        tests, absent = [], []
+        for c in claim.comparisons:
+            test = _comparison_test(by_key, c)
+            if test is None:
+                absent.append(f'{c.metric} {by_key[c.rung].name!r} - {by_key[c.reference].name!r}')
+            else:
+                tests.append(test)
+        note = (
+            'no metric recorded for these rungs'
+            if not tests
+            else f'no common seeds for {", ".join(absent)}: that part of the claim is untested'
+            if absent
+            else ''
+        )
+        out.append(Verdict(claim, UNTESTED, tests, note, complete=not absent))
+    # the family: the tests that have a p (one with none decides nothing and would only
+    # inflate everyone else's adjustment)
+    family = [t for v in out for t in v.tests if t.p is not None]
+    for t, a in zip(family, holm_adjust([t.p for t in family])):
+        t.adjusted, t.family = a, len(family)
     for v in out:
         if not v.tests:
             continue
         decisions = [t.decision for t in v.tests]
         if CONTRADICTS in decisions:
             v.verdict = FAILS
-        elif all(d == SUPPORTS for d in decisions):
+        elif v.complete and all(d == SUPPORTS for d in decisions):
             v.verdict = HOLDS
         else:
             v.verdict = INCONCLUSIVE
@@ -388,5 +412,5 @@ def verdicts(data: Sequence[RungData], requested: Optional[Sequence[str]] = None
 
 
 def family_size(result: Sequence[Verdict]) -> int:
-    """How many tests Holm's adjustment covered."""
-    return sum(len(v.tests) for v in result)
+    """How many tests Holm's adjustment covered (those with a p)."""
+    return sum(1 for v in result for t in v.tests if t.p is not None)

@@ -230,7 +230,16 @@ class LadderPlan:
             if not all(d in self.results for d in self.depends_on(step)):
                 keys[step.step_id] = NOT_CURRENT
                 continue
-            config_key, key = self._keys(step)[:2]
+            try:
+                config_key, key = self._keys(step)[:2]
+            except Exception as error:  # noqa: BLE001  (a refused step: the rest still reports)
+                print(
+                    f'[ladder {self.spec.name}] report: step {step.step_id} cannot be planned '
+                    f'({type(error).__name__}: {error}); none of its records is shown',
+                    flush=True,
+                )
+                keys[step.step_id] = NOT_CURRENT
+                continue
             record = self.book.lookup(step.step_id, key) or self.book.lookup_stale(
                 step.step_id, config_key
             )

@@ -301,7 +301,8 @@ def load_ladder(path: str, work_dir: Optional[str] = None) -> LadderSpec:
     if claim_ids is not None:
         claim_ids = [str(c) for c in claim_ids]
         ranked = [r for r in rungs if r.report and r.transfer and (r.cls_config or r.checkpoint)]
-        check_requested(keys, claim_ids, ranked=len(ranked))
+        reported = [r.key for r in rungs if r.key is not None and r.report]  # what claims see
+        check_requested(reported, claim_ids, ranked=len(ranked))
     for rung in rungs:
         if rung.cls_config is not None:
             rung.cls_config = resolve_config(rung.cls_config)

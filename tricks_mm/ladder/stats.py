@@ -13,6 +13,7 @@ what is paired with what and when there is no interval:
 - seeds are paired by their seed number, never by position.
 """
 
+import itertools
 import math
 import statistics
 from dataclasses import dataclass, replace
@@ -181,7 +182,8 @@ class RankTest:
 
 def min_rank_p(n: int) -> float:
     """The smallest one-sided permutation p of a rank correlation over ``n`` distinct points:
-    only the observed pairing (1 of n!) is as extreme; with 3 rungs 1/6 = 0.167 > 0.05."""
+    only the observed pairing (1 of n!) is as extreme; with 3 rungs 1/6 = 0.167 > 0.05. With
+    tied values several pairings reach the largest rho (:func:`rank_test` counts them)."""
     if n > EXACT_MAX:
         return max(1.0 / math.factorial(n), 1.0 / (RESAMPLES + 1))
     return 1.0 / math.factorial(max(n, 1))
@@ -220,7 +222,11 @@ def rank_test(x: Sequence[float], y: Sequence[float], seed: int = 0) -> RankTest
         )
         p[alternative] = float(result.pvalue)
     observed = float(sps.spearmanr(x, y).statistic)
-    return RankTest(n, observed, p['greater'], p['less'], exact, min_rank_p(n))
+    min_p = min_rank_p(n)
+    if exact:  # with ties the best pairing is not unique: count every pairing that reaches it
+        every = rho(np.array(list(itertools.permutations(rx))))
+        min_p = float((every >= every.max() - 1e-12).mean())
+    return RankTest(n, observed, p['greater'], p['less'], exact, min_p)
 
 
 def seed_resampled_rho(

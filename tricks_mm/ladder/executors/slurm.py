@@ -42,7 +42,13 @@ LIVE_STATES = {
     'RUNNING',
     'COMPLETING',
     'REQUEUED',
+    'REQUEUE_FED',
+    'REQUEUE_HOLD',
     'RESIZING',
+    'RESV_DEL_HOLD',
+    'SIGNALING',
+    'STAGE_OUT',
+    'STOPPED',
     'SUSPENDED',
 }
 #: sbatch options the executor sets itself (process counts come from the step's launch).
@@ -309,6 +315,8 @@ class SlurmExecutor:
                 LIVE_STATES
             )
             if new or not report_live:
+                if report_live:  # one report job, after every step: the new one replaces it
+                    _slurm(['scancel', old])
                 new[REPORT] = self._sbatch(
                     REPORT,
                     [sys.executable, '-m', self.entry, *self._ladder_args(), '--report-only'],

@@ -54,14 +54,15 @@ def plan_step_ids(spec: LadderSpec) -> Set[str]:
 def current_records(
     spec: LadderSpec, records: Mapping[str, dict], current: Optional[Mapping[str, str]] = None
 ) -> Dict[str, dict]:
-    """The records of the current plan: step ids of the ladder's rungs and seeds, and, where
-    ``current`` gives a step's planned key, only a record made with that key."""
+    """The records of the current plan: step ids of the ladder's rungs and seeds, and, when
+    ``current`` (step id -> planned key, every step of the plan) is given, only records of its
+    steps made with their planned keys (a rung no longer transferred keeps no detect record)."""
     ids = plan_step_ids(spec)
     return {
         step_id: record
         for step_id, record in records.items()
         if step_id in ids
-        and (current is None or step_id not in current or record.get('key') == current[step_id])
+        and (current is None or current.get(step_id) == record.get('key'))
     }
 
 

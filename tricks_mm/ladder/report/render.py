@@ -122,7 +122,7 @@ def markdown(
     lines += [
         '## Claims of Section 6',
         '',
-        f'Holm family: the {claims.family_size(result)} tests listed below.',
+        f'Holm family: the {claims.family_size(result)} tests with a p-value listed below.',
         '',
     ]
     lines += [v.line() for v in result]

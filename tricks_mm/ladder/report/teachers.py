@@ -51,12 +51,15 @@ def teacher_lines(spec: LadderSpec, records: Mapping[str, dict]) -> List[str]:
             )
         elif d.n > 1:  # zero spread: no interval, no verdict beyond the sign
             verdict = f'is not clearly better than its student ({d.reason})'
+        elif d.n == 0:
+            verdict = 'not compared (no seed with both top-1s)'
+        elif d.mean > 0:
+            verdict = 'beats its student (single run: no interval)'
+        elif d.mean == 0:
+            verdict = 'ties its student (single run)'
         else:
-            verdict = (
-                'beats its student (single run: no interval)'
-                if d.n and d.mean > 0
-                else 'does NOT beat its student (single run)'
-            )
+            verdict = 'does NOT beat its student (single run)'
+
         lines.append(
             f'- teacher {rung.teacher!r} of {rung.name!r}: top-1 '
             f'{cell(teacher, 1 if shared else len(spec.seeds))}{note}; teacher - student '

@@ -31,13 +31,13 @@ In cases 2-4 (host mode) the other defaults follow the host class of the current
 (:func:`host_defaults`); in 1 and 5 they are tricks_mm's. The choice is logged.
 """
 
+import logging
 import os.path as osp
 import pickle
 import re
 import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-import torch
 from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
@@ -94,11 +94,15 @@ def _pretrained_source(init_cfg: Any) -> Tuple[Optional[str], Optional[str]]:
 def weights_variant(init_cfg: Any) -> Optional[Tuple[Tuple[str, ...], str]]:
     """``(variants the named pretrained weights fit, where that was read)``, or ``None``.
 
-    A local file is read weights-only onto the ``meta`` device (no tensor data, nothing
-    executed; a file that needs more than tensors and plain containers is not read here) and its
-    layout inferred (:func:`~tricks_mm.models.backbones.layouts.infer_layout`, host layouts
-    renamed first); other names are matched against the hosts' published file names.
+    A local file is read onto the ``meta`` device (no tensor data) through mmengine's
+    ``CheckpointLoader``, which tricks_mm routes through its weights-only allowlist (nothing
+    executed), ``module.`` prefixes of DDP files stripped, and its layout inferred
+    (:func:`~tricks_mm.models.backbones.layouts.infer_layout`, host layouts renamed first); a
+    file that cannot be read or fits no layout is logged with the reason and not used here (the
+    strict load reports it). Other names are matched against the hosts' published file names.
     """
+    from mmengine.runner.checkpoint import CheckpointLoader
+
     from tricks_mm.models.backbones.layouts import LayoutError, infer_layout, to_bot
 
     checkpoint, prefix = _pretrained_source(init_cfg)
@@ -106,13 +110,22 @@ def weights_variant(init_cfg: Any) -> Optional[Tuple[Tuple[str, ...], str]]:
         return None
     if osp.isfile(checkpoint):
         try:
-            obj = torch.load(checkpoint, map_location='meta', weights_only=True)
+            obj = CheckpointLoader.load_checkpoint(checkpoint, map_location='meta')
             state = obj.get('state_dict', obj) if isinstance(obj, dict) else {}
+            state = {
+                k[len('module.') :] if k.startswith('module.') else k: v for k, v in state.items()
+            }
             if prefix:
                 prefix = prefix if prefix.endswith('.') else prefix + '.'
                 state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
             layout = infer_layout(to_bot(state)[0])
-        except (LayoutError, pickle.UnpicklingError, RuntimeError, ValueError, AttributeError):
+        except (LayoutError, pickle.UnpicklingError, RuntimeError, ValueError, AttributeError) as e:
+            print_log(
+                f'BoTResNet: the variant of {checkpoint!r} could not be read from its weights '
+                f'({type(e).__name__}: {str(e)[:200]}); the defaults rule goes on without them',
+                logger='current',
+                level=logging.WARNING,
+            )
             return None
         return layout.variants, f'the weights of {checkpoint!r} ({layout.describe()})'
     for pattern, variants in _KNOWN_NAMES:
