@@ -46,9 +46,9 @@ def color_per_image(cfg: Config) -> List[str]:
         )
     if pre.get('input_order', 'BGR') != 'BGR':
         raise ValueError(
-            f"--color-per-image: data_preprocessor.input_order is {pre['input_order']!r}, but "
+            f'--color-per-image: data_preprocessor.input_order is {pre["input_order"]!r}, but '
             "the per-image transforms (mmpretrain's ColorJitter, BoTLighting) take mmcv's BGR "
-            'images: load BGR (input_order=\'BGR\') or keep the colour stage on the batch'
+            "images: load BGR (input_order='BGR') or keep the colour stage on the batch"
         )
     transforms = per_image_transforms(pre['batch_color'])
     pipeline = cfg.train_dataloader.dataset.get('pipeline')

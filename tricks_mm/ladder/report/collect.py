@@ -61,8 +61,7 @@ def current_records(
     return {
         step_id: record
         for step_id, record in records.items()
-        if step_id in ids
-        and (current is None or current.get(step_id) == record.get('key'))
+        if step_id in ids and (current is None or current.get(step_id) == record.get('key'))
     }
 
 
