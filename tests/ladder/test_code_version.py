@@ -48,7 +48,7 @@ def test_changed_code_reruns_unless_reuse_stale(control_ladder, tmp_path, monkey
     work = str(tmp_path / 'wd')
     version = {'code': _code('a' * 64)}
     monkeypatch.setattr(plan_module, 'code_version', lambda: version['code'])
-    monkeypatch.setattr(orchestrate, 'report', lambda spec, code=None: {})
+    monkeypatch.setattr(orchestrate, 'report', lambda *args, **kwargs: {})
 
     def ladder(*flags):
         commands.clear()

@@ -107,51 +107,56 @@ class LocalExecutor:
         self.progress = progress = LadderProgress(len(pending), plan.spec.name, jobs)
         running: Dict[Future, Tuple[Step, float, Optional[str]]] = {}
         failures: List[BaseException] = []
-        # steps are stopped (the inner context) before the pool waits for its threads
-        with ThreadPoolExecutor(max_workers=jobs) as pool, steps_stop_with_the_ladder():
-            while pending or running:
-                order = self._by_priority(pending) if jobs > 1 else list(pending)
-                for step in order if not failures else []:
-                    if len(running) >= jobs:
+        try:
+            # steps are stopped (the inner context) before the pool waits for its threads
+            with ThreadPoolExecutor(max_workers=jobs) as pool, steps_stop_with_the_ladder():
+                while pending or running:
+                    order = self._by_priority(pending) if jobs > 1 else list(pending)
+                    for step in order if not failures else []:
+                        if len(running) >= jobs:
+                            break
+                        if not all(d in plan.results for d in plan.depends_on(step)):
+                            continue
+                        pending.remove(step)
+                        progress.start(step, [step.kind] + [s.kind for s in pending])
+                        try:
+                            planned = plan.prepare(step)
+                        except Exception as error:  # e.g. a refused batch: as a failed step
+                            failures.append(error)
+                            progress.fail(step, bool(running))
+                            break
+                        if planned.record is not None:
+                            plan.results[step.step_id] = planned.record
+                            progress.finish(step, None)
+                            continue
+                        gpus = free_gpus.pop()
+                        runtime = StepRuntime(
+                            env=self._child_env(gpus),
+                            echo=self.echo,
+                            # with steps side by side, each progress line names its step
+                            label=step.kind if jobs == 1 else step.step_id,
+                            ladder_eta=progress.eta,
+                        )
+                        running[pool.submit(planned.run, runtime)] = (step, time.time(), gpus)
+                    if not running:
+                        # after a failure nothing starts; else every step's inputs came first
+                        assert failures or not pending, [s.step_id for s in pending]
                         break
-                    if not all(d in plan.results for d in plan.depends_on(step)):
-                        continue
-                    pending.remove(step)
-                    progress.start(step, [step.kind] + [s.kind for s in pending])
-                    try:
-                        planned = plan.prepare(step)
-                    except Exception as error:  # e.g. a refused batch: as a failed step
-                        failures.append(error)
-                        progress.fail(step, bool(running))
-                        break
-                    if planned.record is not None:
-                        plan.results[step.step_id] = planned.record
-                        progress.finish(step, None)
-                        continue
-                    gpus = free_gpus.pop()
-                    runtime = StepRuntime(
-                        env=self._child_env(gpus),
-                        echo=self.echo,
-                        # with steps side by side, each progress line names its step
-                        label=step.kind if jobs == 1 else step.step_id,
-                        ladder_eta=progress.eta,
-                    )
-                    running[pool.submit(planned.run, runtime)] = (step, time.time(), gpus)
-                if not running:
-                    # after a failure nothing starts; else every step's inputs came first
-                    assert failures or not pending, [s.step_id for s in pending]
-                    break
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    step, started, gpus = running.pop(future)
-                    free_gpus.append(gpus)
-                    try:
-                        plan.results[step.step_id] = future.result()
-                    except BaseException as error:  # noqa: B036  (re-raised below)
-                        failures.append(error)
-                        progress.fail(step, bool(running))
-                        continue
-                    progress.finish(step, time.time() - started)
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        step, started, gpus = running.pop(future)
+                        free_gpus.append(gpus)
+                        try:
+                            plan.results[step.step_id] = future.result()
+                        except BaseException as error:  # noqa: B036  (re-raised below)
+                            failures.append(error)
+                            progress.fail(step, bool(running))
+                            continue
+                        progress.finish(step, time.time() - started)
+        finally:
+            # every step thread has ended: steps may start again in this process (a next
+            # ladder, or a step run directly through the plan)
+            launch.accept_steps()
         if failures:
             raise failures[0]
         return plan.results
