@@ -37,7 +37,8 @@ def test_an_imported_classifier_is_evaluated_with_the_classify_launch(repo, tmp_
         open(out, 'wb').close()
         with open(config_out, 'w') as f:
             f.write("model = dict(type='ImageClassifier')\ndata_preprocessor = dict(mean=[0.0])\n")
-        return dict(source=source)
+        # the meta import_classifier returns: a classifier with its head
+        return dict(source=source, provenance=dict(top1_kind='published'))
 
     monkeypatch.setattr(plan_module, 'import_classifier', import_classifier)
     commands = fake_processes(monkeypatch)
