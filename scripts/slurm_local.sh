@@ -5,7 +5,8 @@
 #   bash scripts/slurm_local.sh start     munged, slurmctld and slurmd in the background
 #   bash scripts/slurm_local.sh stop      stop them (by the pids recorded at start)
 #
-# Everything lives under one directory, $TRICKS_MM_SLURM_DIR (default /tmp/tricks_mm_slurm);
+# Everything lives under one directory, $TRICKS_MM_SLURM_DIR (default $TMPDIR/tricks_mm_slurm,
+# $TMPDIR defaulting to /tmp);
 # `start` prints the line to run (export SLURM_CONF=...), and the tests find the cluster through
 # SLURM_CONF or, unset, that default directory. No systemd: the daemons run in the foreground
 # (-F / -D) in the background of this script, their pids in $DIR/pids. Facts this relies on:
@@ -16,7 +17,7 @@
 # starts a dependent job about a second after its parent.
 set -euo pipefail
 
-DIR=${TRICKS_MM_SLURM_DIR:-/tmp/tricks_mm_slurm}
+DIR=${TRICKS_MM_SLURM_DIR:-${TMPDIR:-/tmp}/tricks_mm_slurm}
 PARTITION=${TRICKS_MM_SLURM_PARTITION:-debug}
 
 install() {

@@ -4,6 +4,7 @@ with ``SLURM_CONF``) for the tests marked ``slurm``, and reading its job records
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Dict, Optional, Sequence, Tuple
@@ -12,7 +13,11 @@ import pytest
 
 from tricks_mm.ladder.executors.slurm import LIVE_STATES, job_states
 
-DEFAULT_CONF = Path(os.environ.get('TRICKS_MM_SLURM_DIR', '/tmp/tricks_mm_slurm')) / 'slurm.conf'
+# scripts/slurm_local.sh's default: $TMPDIR (else /tmp) / tricks_mm_slurm, as tempfile resolves it
+DEFAULT_CONF = (
+    Path(os.environ.get('TRICKS_MM_SLURM_DIR', Path(tempfile.gettempdir()) / 'tricks_mm_slurm'))
+    / 'slurm.conf'
+)
 
 
 def cluster_conf() -> Tuple[Optional[str], str]:

@@ -4,6 +4,8 @@ import argparse
 import sys
 from typing import List, Optional
 
+from tricks_mm.datasets.size_flags import add_size_flags
+
 from .prepare import DEFAULT_SIZES, prepare
 
 _HELP = {
@@ -30,14 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--seed', type=int, default=0, help='scene seed (default: 0)')
     parser.add_argument('--fashion-mnist', dest='source', help='folder with the four idx files')
     parser.add_argument('--download-root', help='allow a torchvision download into this folder')
-    for name, default in DEFAULT_SIZES.items():
-        parser.add_argument(
-            f'--{name.replace("_", "-")}',
-            dest=name,
-            type=int,
-            default=default,
-            help=f'{_HELP[name]} (default: {default})',
-        )
+    add_size_flags(parser, DEFAULT_SIZES, _HELP)
     parser.add_argument('--quiet', action='store_true', help='no progress lines')
     return parser
 

@@ -4,6 +4,8 @@ import argparse
 import sys
 from typing import List, Optional
 
+from tricks_mm.datasets.size_flags import add_size_flags
+
 from .suite import DEFAULT_SIZES, generate_suite
 
 _HELP = {
@@ -29,14 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument('--out', required=True, help='suite root directory')
     parser.add_argument('--seed', type=int, default=0, help='random seed (default: 0)')
-    for name, default in DEFAULT_SIZES.items():
-        parser.add_argument(
-            f'--{name.replace("_", "-")}',
-            dest=name,
-            type=int,
-            default=default,
-            help=f'{_HELP[name]} (default: {default})',
-        )
+    add_size_flags(parser, DEFAULT_SIZES, _HELP)
     parser.add_argument('--quiet', action='store_true', help='no progress lines')
     return parser
 
