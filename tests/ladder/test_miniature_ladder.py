@@ -12,6 +12,7 @@ import pytest
 from tricks_mm.datasets.fashion_mnist import DEBIAN_DIR, MARKER_NAME
 from tricks_mm.ladder.materialize import classification_config
 from tricks_mm.ladder.orchestrate import prepare_data
+from tricks_mm.ladder.records import RecordBook
 from tricks_mm.ladder.spec import load_ladder
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,6 +38,26 @@ def test_miniature_ladder_has_every_section6_rung_and_three_seeds(monkeypatch):
     assert spec.classify.val_interval == 1
     assert spec.detect.config.endswith('configs/miniature/faster-rcnn_botr18-d-fpn_fmnist-voc.py')
     assert spec.segment.config.endswith('configs/miniature/fcn_botr18-d-d8_fmnist-ade.py')
+
+
+def test_pilot_is_the_miniature_ladder_cut_to_three_rungs_and_one_seed(monkeypatch):
+    """configs/ladders/miniature_pilot.py: the named rungs of the shared list (the same dicts
+    as in section6_rungs), one seed, and every other field the full miniature ladder's."""
+    from mmengine.config import Config
+
+    monkeypatch.chdir(REPO)
+    full = load_ladder(str(LADDER))
+    pilot = load_ladder(str(REPO / 'configs' / 'ladders' / 'miniature_pilot.py'))
+    shared = Config.fromfile(str(REPO / 'configs/ladders/_base_/section6_rungs.py'))
+    assert [r.name for r in pilot.rungs] == ['no pretraining', 'B-standard', '+ mixup']
+    assert [shared.rung_control, shared.rung_b_standard, shared.rung_mixup] == [
+        r for r in shared.section6_rungs if r['name'] in ('no pretraining', 'B-standard', '+ mixup')
+    ]
+    by_name = {r.name: r for r in full.rungs}
+    assert all(r == by_name[r.name] for r in pilot.rungs)
+    assert pilot.seeds == [0] and pilot.name == 'miniature_pilot'
+    for field in ('classify', 'detect', 'segment', 'fashion_mnist_data', 'jobs'):
+        assert getattr(pilot, field) == getattr(full, field), field
 
 
 def test_recipes_keep_the_papers_shape(monkeypatch):
@@ -141,6 +162,16 @@ def test_tiny_miniature_ladder_end_to_end(tmp_path, monkeypatch, capsys):
         line for log in logs for line in log.read_text().splitlines() if 'accuracy/top1' in line
     ]
     assert len(val_points) >= 2 * 2  # 2 seeds x 2 epochs (the final test adds none here)
+    # the record keeps the curve; its last point is the final model on the same images as the
+    # step's test (test_dataloader = val_dataloader), so it equals the recorded top-1
+    book = RecordBook(str(tmp_path / 'work_dirs' / 'tiny_miniature'))
+    for seed in (0, 1):
+        record = book.all()[f'seed{seed}-d-cosine-classify']
+        assert record['epochs'] == 2 and [e for e, _ in record['val_curve']] == [1, 2]
+        assert record['val_curve'][-1][1] == pytest.approx(
+            record['metrics']['accuracy/top1'], abs=1e-9
+        )
+    assert '## Did the classifiers converge?' in report and Path(paths['curves']).is_file()
 
 
 @pytest.mark.parametrize('value', [0, 'every', True, 1.5])

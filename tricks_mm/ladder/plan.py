@@ -21,6 +21,7 @@ from mmengine.config import Config
 from tricks_mm.ladder import launch
 from tricks_mm.ladder.batch import effective_batch
 from tricks_mm.ladder.code_version import code_identity, code_version
+from tricks_mm.ladder.curves import read_val_curve
 from tricks_mm.ladder.data import data_identity
 from tricks_mm.ladder.materialize import (
     classification_config,
@@ -30,7 +31,7 @@ from tricks_mm.ladder.materialize import (
 )
 from tricks_mm.ladder.progress import StepProgress
 from tricks_mm.ladder.records import NO_HEAD, RecordBook, step_key, with_code, with_data
-from tricks_mm.ladder.spec import LadderSpec, Launch, task_launch
+from tricks_mm.ladder.spec import METRIC_KEYS, LadderSpec, Launch, task_launch
 from tricks_mm.ladder.step import Step, slug
 
 KINDS = ('classify', 'convert', 'detect', 'segment')
@@ -345,10 +346,14 @@ class LadderPlan:
             checkpoint = f.read().strip()
         with open(metrics_path) as f:
             metrics = json.load(f)
-        return dict(
+        result = dict(
             outputs=dict(config=config_path, checkpoint=checkpoint, metrics=metrics_path),
             metrics=metrics,
         )
+        curve = read_val_curve(step_dir, METRIC_KEYS['classify']['top1'])
+        if curve and max_epochs is not None:  # a classifier validated during training
+            result.update(val_curve=curve, epochs=max_epochs)
+        return result
 
     def _teacher_step(self, step: Step) -> Optional[Step]:
         """The classify step of ``step``'s teacher (the first seed's for a shared teacher)."""

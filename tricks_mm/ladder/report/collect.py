@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Mapping, Optional, Set
 
 from tricks_mm.ladder import claims
 from tricks_mm.ladder.code_version import code_identity
+from tricks_mm.ladder.curves import convergence
 from tricks_mm.ladder.records import NO_HEAD
 from tricks_mm.ladder.spec import METRIC_KEYS, LadderSpec
 from tricks_mm.ladder.step import Step
@@ -73,7 +74,8 @@ def collect(
 ) -> List[Row]:
     """One row per reported rung: per metric (and per-class column), ``{seed: value}``; the
     metrics some of whose values come from records of other code than ``code`` (``stale``); and
-    whether its top-1 is a published number rather than one measured here. Records outside the
+    whether its top-1 is a published number rather than one measured here; the seeds whose
+    classifier was still improving at its last epoch (``improving``). Records outside the
     current plan (:func:`current_records`) are not used."""
     records = current_records(spec, records, current)
     rows = []
@@ -97,10 +99,10 @@ def collect(
                         values.setdefault(f'{prefix}/{match.group(1)}', {})[seed] = (
                             float(value) * factor
                         )
-        kinds = {
-            (records.get(Step(seed, rung, 'classify').step_id) or {}).get('top1_kind')
-            for seed in spec.seeds
+        classifiers = {
+            seed: records.get(Step(seed, rung, 'classify').step_id) or {} for seed in spec.seeds
         }
+        kinds = {record.get('top1_kind') for record in classifiers.values()}
         rows.append(
             dict(
                 rung=rung.name,
@@ -111,6 +113,12 @@ def collect(
                 stale=stale,
                 published='published' in kinds,
                 headless=NO_HEAD in kinds,
+                improving=[
+                    seed
+                    for seed, record in classifiers.items()
+                    if record.get('val_curve')
+                    and convergence(record['val_curve'], int(record['epochs'])).still_improving
+                ],
             )
         )
     return rows

@@ -1,13 +1,15 @@
-"""The report's two figures: bars per rung and metric, and top-1 against mAP / mIoU.
+"""The report's figures: bars per rung and metric, top-1 against mAP / mIoU, and the
+classifiers' learning curves.
 
 Error bars are the 95% t-intervals clipped to [0, 100] (a percentage cannot leave it); a single
 run or a zero-spread sample has none. The Spearman annotation is the claim-1 test
 (:func:`tricks_mm.ladder.stats.rank_test`: exact one-sided permutation p)."""
 
 import io
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from tricks_mm.engine.atomic_io import atomic_write_bytes
+from tricks_mm.ladder.curves import Convergence, Curve
 from tricks_mm.ladder.report.collect import METRICS, Row
 from tricks_mm.ladder.report.tables import percent_summary
 from tricks_mm.ladder.stats import SINGLE_RUN, Summary, rank_test
@@ -163,5 +165,34 @@ def plot_transfer(rows: List[Row], path: str, title: str) -> None:
             ax.set_ylabel(f'{metric} (%)')
             ax.grid(alpha=0.3)
     fig.suptitle(title + ' (bars: 95% t-interval within [0, 100]; none for a single run)')
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def plot_curves(
+    curves: Sequence[Tuple[str, int, Curve, Convergence]], path: str, title: str
+) -> None:
+    """The classifiers' validation top-1 against epoch: one colour per rung, one line per seed;
+    a hollow marker at the last epoch of a classifier still improving there."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    colours = {}
+    for rung, _, curve, test in curves:
+        colour = colours.setdefault(rung, f'C{len(colours) % 10}')
+        epochs, top1 = zip(*curve)
+        ax.plot(epochs, top1, color=colour, lw=1, label=rung)
+        if test.still_improving:
+            ax.plot(epochs[-1], top1[-1], 'o', mfc='none', color=colour, ms=8)
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))  # one legend entry per rung, not per seed
+    ax.legend(unique.values(), unique.keys(), fontsize=7, loc='lower right')
+    ax.set_xlabel('epoch')
+    ax.set_ylabel('validation top-1 (%)')
+    ax.grid(alpha=0.3)
+    ax.set_title(
+        f'{title}: learning curves (one line per seed; circle: still improving, > 1 point '
+        'over the last 20% of epochs)',
+        fontsize=9,
+    )
     fig.tight_layout()
     _save(fig, path)

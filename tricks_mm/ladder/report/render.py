@@ -6,9 +6,11 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from tricks_mm.ladder import claims
 from tricks_mm.ladder.report.collect import METRICS, Row, rung_data
+from tricks_mm.ladder.report.convergence import convergence_lines
 from tricks_mm.ladder.report.tables import (
     APPROX,
     CLIPPED,
+    IMPROVING,
     STALE,
     diff_cell,
     differences,
@@ -106,6 +108,12 @@ def markdown(
             'rerun without it to refresh).',
             '',
         ]
+    if any(row.get('improving') for row in rows):
+        lines += [
+            f'{IMPROVING}: a classifier of this rung was still improving at its last epoch '
+            '(see "Did the classifiers converge?").',
+            '',
+        ]
     if any(percent_summary(row, c).clipped for row in rows for c in METRICS):
         lines += [f'{CLIPPED}: the t-interval left [0, 100] and is clipped to it.', '']
     if left_out:
@@ -116,6 +124,7 @@ def markdown(
         ]
     lines += _tables(rows, seeds)
     lines += _differences_table(rows, seeds)
+    lines += convergence_lines(spec, records or {})
     if teachers:
         lines += ['## Distillation teachers', ''] + list(teachers) + ['']
     result = verdicts(rows, spec.claims)

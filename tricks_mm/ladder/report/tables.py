@@ -7,7 +7,7 @@ from tricks_mm.ladder import claims
 from tricks_mm.ladder.report.collect import METRICS, Row, is_stale, values
 from tricks_mm.ladder.stats import Summary, bounded, paired, summarize
 
-APPROX, STALE, CLIPPED = '≈', '†', '‡'
+APPROX, STALE, CLIPPED, IMPROVING = '≈', '†', '‡', '↗'
 
 
 def percent_summary(row: Row, column: str) -> Summary:
@@ -45,7 +45,8 @@ def paper_cell(value: Optional[float], approximate: bool = False) -> str:
 
 
 def ours(row: Row, column: str, seeds: int) -> str:
-    """Our cell: the summary, ``(published)`` for a checkpoint rung's top-1, ``†`` if stale;
+    """Our cell: the summary, ``(published)`` for a checkpoint rung's top-1, ``↗`` where a
+    seed's classifier was still improving at its last epoch, ``†`` if stale;
     a backbone imported without a classifier head has no top-1."""
     if column == 'top1' and row.get('headless'):
         return 'no classifier head'
@@ -53,6 +54,8 @@ def ours(row: Row, column: str, seeds: int) -> str:
     text = cell(summary, seeds)
     if column == 'top1' and row['published'] and summary.n:
         text += ' (published)'
+    if column == 'top1' and row.get('improving'):
+        text += f' {IMPROVING}'
     return text + (f' {STALE}' if column in row['stale'] else '')
 
 
