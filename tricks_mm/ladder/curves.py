@@ -8,7 +8,9 @@ folder; the folders are merged in time order, a later pass of the same epoch win
 the backend's files (rather than adding a hook) keeps the curve in every host's own output.
 
 The plateau test is the miniature issue's rule: a classifier "still improving" gained more than
-``threshold`` points of validation top-1 over the last ``window`` (20%) of its epochs.
+:data:`THRESHOLD` (1) point of validation top-1 over the last :data:`WINDOW` (20%) of its epochs.
+A schedule that decays its rate to near zero flattens at its end whatever a longer schedule would
+reach, so passing this test does not show that more epochs would not help (docs/miniature.md).
 """
 
 import glob

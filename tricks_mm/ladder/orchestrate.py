@@ -107,8 +107,7 @@ def report(
     elif spec.fashion_mnist_data is not None:
         note, label = MINIATURE_NOTE, 'miniature scale, Fashion-MNIST'
     current = (plan or LadderPlan(spec)).current_keys()
-    records = RecordBook(spec.work_dir).all()
-    paths = write_report(spec, records, note, code, current, label)
+    paths = write_report(spec, RecordBook(spec.work_dir).all(), note, code, current, label)
     with open(paths['md']) as f:
         print(f.read())
     print('report: ' + ', '.join(paths.values()))
