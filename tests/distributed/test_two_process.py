@@ -31,6 +31,10 @@ TINY = dict(
     scene_size=64,
 )
 NO_VAL = ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
+# A guard against a hang, not a time goal: the five two-rank runs start together on a 2-core
+# machine, so each takes minutes of wall time when the machine is slow or busy (a 60 s limit
+# once cut the NaN run mid-way while the other runs were still starting).
+HANG_LIMIT = 300
 
 
 @pytest.fixture(scope='module')
@@ -255,7 +259,7 @@ def runs(suite, probe_overlay, tmp_path_factory):
                 *NO_VAL,
             ],
             base / 'cls',
-            120,
+            HANG_LIMIT,
         ),
         det=_Run(
             [
@@ -268,7 +272,7 @@ def runs(suite, probe_overlay, tmp_path_factory):
                 *NO_VAL,
             ],
             base / 'det',
-            120,
+            HANG_LIMIT,
         ),
         seg=_Run(
             [
@@ -280,9 +284,9 @@ def runs(suite, probe_overlay, tmp_path_factory):
                 *NO_VAL,
             ],
             base / 'seg',
-            120,
+            HANG_LIMIT,
         ),
-        nan=_Run([str(base / 'nan')], base / 'nan', 60, module='_nan_ddp', launcher=False),
+        nan=_Run([str(base / 'nan')], base / 'nan', HANG_LIMIT, module='_nan_ddp', launcher=False),
         slurm=_SlurmRun(
             [
                 str(REPO / 'configs/classification/resnet50b_efficient_8xb128_in1k.py'),
@@ -295,7 +299,7 @@ def runs(suite, probe_overlay, tmp_path_factory):
                 *NO_VAL,
             ],
             base / 'slurm',
-            120,
+            HANG_LIMIT,
         ),
     )
     for run in started.values():
