@@ -117,8 +117,9 @@ def test_prepare_data_writes_the_miniature(monkeypatch, tmp_path):
     reason=f'{DEBIAN_DIR} absent: as root, apt-get install dataset-fashion-mnist',
 )
 def test_tiny_miniature_ladder_end_to_end(tmp_path, monkeypatch, capsys):
-    """2 rungs x 2 seeds on a few hundred real images: data, classifiers with their learning
-    curve, Faster R-CNN and FCN, the report."""
+    """2 rungs x 1 seed on a few hundred real images: data, the classifier with its learning
+    curve, Faster R-CNN and FCN, the report. One seed: the seed mechanics (intervals, pairing)
+    are the synthetic ladders' tests; each seed here would add six step processes."""
     from tricks_mm.cli.ladder import main as ladder_main
 
     ladder = tmp_path / 'tiny_miniature.py'
@@ -134,7 +135,7 @@ def test_tiny_miniature_ladder_end_to_end(tmp_path, monkeypatch, capsys):
                 fashion_mnist_data=dict(out='data/fashion_mnist', seed=0, cls_train=300,
                                         cls_val=100, det_train=16, det_test=8, seg_train=8,
                                         seg_val=4, scene_size=96),
-                seeds=[0, 1],
+                seeds=[0],
                 classify=dict(overlays=['{REPO}/configs/miniature/classification.py'],
                               epoch_scale=2 / 120, auto_scale_lr=True, val_interval=1,
                               cfg_options={{'train_dataloader.batch_size': 32, {loaders}}}),
@@ -161,16 +162,13 @@ def test_tiny_miniature_ladder_end_to_end(tmp_path, monkeypatch, capsys):
     val_points = [
         line for log in logs for line in log.read_text().splitlines() if 'accuracy/top1' in line
     ]
-    assert len(val_points) >= 2 * 2  # 2 seeds x 2 epochs (the final test adds none here)
+    assert len(val_points) >= 2  # 2 epochs (the final test adds none here)
     # the record keeps the curve; its last point is the final model on the same images as the
     # step's test (test_dataloader = val_dataloader), so it equals the recorded top-1
     book = RecordBook(str(tmp_path / 'work_dirs' / 'tiny_miniature'))
-    for seed in (0, 1):
-        record = book.all()[f'seed{seed}-d-cosine-classify']
-        assert record['epochs'] == 2 and [e for e, _ in record['val_curve']] == [1, 2]
-        assert record['val_curve'][-1][1] == pytest.approx(
-            record['metrics']['accuracy/top1'], abs=1e-9
-        )
+    record = book.all()['seed0-d-cosine-classify']
+    assert record['epochs'] == 2 and [e for e, _ in record['val_curve']] == [1, 2]
+    assert record['val_curve'][-1][1] == pytest.approx(record['metrics']['accuracy/top1'], abs=1e-9)
     assert '## Did the classifiers converge?' in report and Path(paths['curves']).is_file()
 
 
