@@ -62,7 +62,12 @@ class _Run:
     """One ``torchrun --nproc_per_node=2 -m tricks_mm.cli.train`` in the background."""
 
     def __init__(
-        self, args, work_dir: Path, limit: int, module: str = 'tricks_mm.cli.train', launcher=True
+        self,
+        args,
+        work_dir: Path,
+        limit: int = HANG_LIMIT,
+        module: str = 'tricks_mm.cli.train',
+        launcher=True,
     ):
         work_dir.mkdir(parents=True)
         self.work_dir, self.limit = work_dir, limit
@@ -117,7 +122,7 @@ class _SlurmRun(_Run):
     """Two ``tricks_mm.cli.train --launcher slurm`` processes with the variables ``srun`` would
     set (``MASTER_ADDR`` given, as on a cluster without ``scontrol`` in the test)."""
 
-    def __init__(self, args, work_dir: Path, limit: int):
+    def __init__(self, args, work_dir: Path, limit: int = HANG_LIMIT):
         work_dir.mkdir(parents=True)
         self.work_dir, self.limit = work_dir, limit
         self.log = work_dir.parent / f'{work_dir.name}.out'
@@ -259,7 +264,6 @@ def runs(suite, probe_overlay, tmp_path_factory):
                 *NO_VAL,
             ],
             base / 'cls',
-            HANG_LIMIT,
         ),
         det=_Run(
             [
@@ -272,7 +276,6 @@ def runs(suite, probe_overlay, tmp_path_factory):
                 *NO_VAL,
             ],
             base / 'det',
-            HANG_LIMIT,
         ),
         seg=_Run(
             [
@@ -284,9 +287,8 @@ def runs(suite, probe_overlay, tmp_path_factory):
                 *NO_VAL,
             ],
             base / 'seg',
-            HANG_LIMIT,
         ),
-        nan=_Run([str(base / 'nan')], base / 'nan', HANG_LIMIT, module='_nan_ddp', launcher=False),
+        nan=_Run([str(base / 'nan')], base / 'nan', module='_nan_ddp', launcher=False),
         slurm=_SlurmRun(
             [
                 str(REPO / 'configs/classification/resnet50b_efficient_8xb128_in1k.py'),
@@ -299,7 +301,6 @@ def runs(suite, probe_overlay, tmp_path_factory):
                 *NO_VAL,
             ],
             base / 'slurm',
-            HANG_LIMIT,
         ),
     )
     for run in started.values():
